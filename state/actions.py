@@ -1,0 +1,450 @@
+"""The registry of action types a procedure step may run, with their typed parameters.
+
+Each action type is one pydantic model, told apart by its ``type`` field (``love.run_script``
+additionally by its ``script``, so that the two standard scripts the page uses get their real
+configuration schema checked). Parameters that depend on the site (which hosts, which
+ScriptQueues, which CSCs to leave up) are *not* written here: the procedure names them
+symbolically (``hosts: camera-bridges``, ``targets: scriptqueues``) and the engine resolves them
+from the site's configuration, so one procedure file serves the three sites.
+
+Two class-level facts drive the safety rules in :mod:`state.rules`:
+
+- ``changes_observatory()``: the action changes something real (sends CSCs commands, stops
+  services, deletes, syncs, merges). Such a step must ask the lead's approval: the page says no
+  one does anything without the lead's express consent.
+- ``systems``: what the action touches, shown to the lead and used to keep summit-only steps
+  (bare metal, ESS controllers) away from the test stands.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from state.duration import Duration
+
+SummaryState = Literal["OFFLINE", "STANDBY", "DISABLED", "ENABLED"]
+"""The states ``set_summary_state.py`` accepts (it refuses FAULT)."""
+
+System = Literal[
+    "love",
+    "efd",
+    "camera-bridges",
+    "bare-metal",
+    "ess-controllers",
+    "kubernetes",
+    "nublado",
+    "github",
+    "argocd",
+    "slack",
+]
+"""The outside systems a step may touch."""
+
+SUMMIT_ONLY_SYSTEMS: frozenset[System] = frozenset({"bare-metal", "ess-controllers"})
+"""Systems that exist at the summit only (the page marks their steps "Summit only")."""
+
+CSC_REF = re.compile(r"^[A-Z][A-Za-z0-9_]*(:(\d+|\*))?$")
+"""``Name``, ``Name:index`` or ``Name:*`` (every running index), as set_summary_state.py takes."""
+
+SLUG = r"^[a-z0-9][a-z0-9-]*$"
+
+
+class _Action(BaseModel):
+    """Common base: strict (unknown keys are mistakes), immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    changes: ClassVar[bool] = False
+    systems: ClassVar[tuple[System, ...]] = ()
+
+    def changes_observatory(self) -> bool:
+        """Whether running it changes something real (so the lead must approve it first)."""
+        return self.changes
+
+    def touches(self) -> tuple[System, ...]:
+        """The systems this action touches, for display and for the summit-only rule."""
+        return self.systems
+
+    def sends_offline(self) -> bool:
+        """Whether running this action sends CSCs to OFFLINE (for the page's ordering rules)."""
+        return False
+
+    def is_scriptqueue_shutdown(self) -> bool:
+        """Whether this is the step that takes the ScriptQueues OFFLINE (the page: last)."""
+        return False
+
+    def changes_csc_states(self) -> bool:
+        """Whether this action commands CSC summary states at all."""
+        return False
+
+
+class _Automated(_Action):
+    """An action the bot runs itself; it has a timeout after which it is stopped and failed."""
+
+    timeout: Duration = Field(description="Stop and fail the step if it runs longer than this.")
+
+
+class Manual(_Action):
+    """A person does this step; it ends when the lead presses "Mark done"."""
+
+    type: Literal["manual"]
+    checklist: tuple[str, ...] = Field(
+        default=(), description="Things to tick off, shown as a list under the instructions."
+    )
+    touching: tuple[System, ...] = Field(
+        default=(),
+        description="The systems the person works on (summit-only systems keep the step at the summit).",
+    )
+
+    def touches(self) -> tuple[System, ...]:
+        """A manual step touches what its author says it does."""
+        return self.touching
+
+
+class PreflightCheck(_Automated):
+    """Read-only check that the bot reaches every integration of the site."""
+
+    type: Literal["preflight.check"]
+    systems: ClassVar[tuple[System, ...]] = (
+        "love",
+        "efd",
+        "camera-bridges",
+        "kubernetes",
+        "github",
+        "argocd",
+        "slack",
+    )
+
+
+class Announce(_Automated):
+    """Post an announcement (once: its key is recorded) to the site channel and its audiences."""
+
+    type: Literal["announce"]
+    key: str = Field(
+        pattern=SLUG, description="Unique per procedure; the announcement is made once."
+    )
+    message: str = Field(
+        min_length=1,
+        description="Markdown; {site}, {kind}, {cycle}, {lead} are filled in when posted.",
+    )
+    audiences: tuple[str, ...] = Field(
+        default=(),
+        description="Configured audiences also told (e.g. camera): extra channels and user groups.",
+    )
+    acknowledge: bool = Field(
+        default=False, description="Offer the audience a button to acknowledge (records who, when)."
+    )
+    timeout: Duration = Field(default="1m", validate_default=True)
+    systems: ClassVar[tuple[System, ...]] = ("slack",)
+
+    @field_validator("message")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        unknown = set(re.findall(r"\{([^{}]*)\}", value)) - {"site", "kind", "cycle", "lead"}
+        if unknown:
+            raise ValueError(f"unknown placeholder(s): {', '.join(sorted(unknown))}")
+        return value
+
+
+class SystemWideShutdownConfig(BaseModel):
+    """``system_wide_shutdown.py``'s configuration (ts_standardscripts; ``user`` and ``reason`` are
+    filled in from the run when the script is queued).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start_with: tuple[str, ...] = Field(default=(), description="CSCs sent OFFLINE first.")
+    end_with: tuple[str, ...] = Field(default=(), description="CSCs sent OFFLINE last.")
+    ignore: tuple[str, ...] = Field(
+        default=(), description="CSCs left as they are, added to the site's configured ignore list."
+    )
+
+
+SummaryStateEntry = tuple[str, SummaryState] | tuple[str, SummaryState, str]
+
+
+class SetSummaryStateConfig(BaseModel):
+    """``set_summary_state.py``'s configuration, with either explicit ``data`` or symbolic ``targets``
+    resolved at run time (the stragglers the EFD still sees, the site's ScriptQueues, the CSCs the
+    site keeps ENABLED).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data: tuple[SummaryStateEntry, ...] = Field(
+        default=(),
+        description='Explicit entries: ["CSC[:index]", STATE] or with a config override.',
+    )
+    targets: Literal["stragglers", "scriptqueues", "keep-enabled"] | None = Field(
+        default=None, description="Resolved when the step runs, from the EFD or the site's config."
+    )
+    state: SummaryState | None = Field(default=None, description="The state sent to ``targets``.")
+    mute_alarms: bool = True
+    mute_duration: float = Field(default=30.0, gt=0, description="Minutes.")
+
+    @field_validator("data")
+    @classmethod
+    def _csc_refs(cls, value: tuple[SummaryStateEntry, ...]) -> tuple[SummaryStateEntry, ...]:
+        for entry in value:
+            if not CSC_REF.match(entry[0]):
+                raise ValueError(
+                    f"{entry[0]!r} is not a CSC reference (Name, Name:index or Name:*)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _data_xor_targets(self) -> SetSummaryStateConfig:
+        if bool(self.data) == (self.targets is not None):
+            raise ValueError("give either data (explicit entries) or targets, not both or neither")
+        if (self.targets is None) != (self.state is None):
+            raise ValueError("targets and state go together")
+        return self
+
+    def states_sent(self) -> set[str]:
+        """Every state this configuration sends."""
+        return {self.state} if self.state else {entry[1] for entry in self.data}
+
+    def only_scriptqueues(self) -> bool:
+        """Whether every target is a ScriptQueue."""
+        if self.targets is not None:
+            return self.targets == "scriptqueues"
+        return all(entry[0].split(":")[0] == "ScriptQueue" for entry in self.data)
+
+
+class _LoveScript(_Automated):
+    type: Literal["love.run_script"]
+    queue: int = Field(
+        default=1, ge=1, description="ScriptQueue index (1 MainTel, 2 AuxTel, 3 OCS)."
+    )
+    standard: bool = Field(default=True, description="A standard (not external) script.")
+    systems: ClassVar[tuple[System, ...]] = ("love",)
+    changes: ClassVar[bool] = True
+
+
+class RunShutdownScript(_LoveScript):
+    """Queue ``system_wide_shutdown.py`` through LOVE and follow it to the end."""
+
+    script: Literal["system_wide_shutdown.py"]
+    config: SystemWideShutdownConfig = SystemWideShutdownConfig()
+
+    def sends_offline(self) -> bool:
+        """The shutdown script sends every running CSC not ignored OFFLINE."""
+        return True
+
+    def changes_csc_states(self) -> bool:
+        """It commands CSC states."""
+        return True
+
+
+class RunSetSummaryState(_LoveScript):
+    """Queue ``set_summary_state.py`` through LOVE and follow it to the end."""
+
+    script: Literal["set_summary_state.py"]
+    config: SetSummaryStateConfig
+
+    @model_validator(mode="after")
+    def _running_queue_last(self) -> RunSetSummaryState:
+        # The queue that runs the script cannot outlive its own OFFLINE command.
+        own = f"ScriptQueue:{self.queue}"
+        names = [entry[0] for entry in self.config.data]
+        if own in names and names[-1] != own:
+            raise ValueError(f"{own} runs this script, so it must be the last entry of data")
+        return self
+
+    def sends_offline(self) -> bool:
+        """Whether any target goes OFFLINE."""
+        return "OFFLINE" in self.config.states_sent()
+
+    def is_scriptqueue_shutdown(self) -> bool:
+        """The ScriptQueues step: only ScriptQueues, sent OFFLINE."""
+        return self.config.only_scriptqueues() and self.config.states_sent() == {"OFFLINE"}
+
+    def changes_csc_states(self) -> bool:
+        """It commands CSC states."""
+        return True
+
+
+class RunOtherScript(_LoveScript):
+    """Queue any other script with a configuration given as is (not checked by the bot)."""
+
+    script: str = Field(min_length=1, pattern=r"^[\w./-]+\.py$")
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+LoveCommandName = Literal["enterControl", "start", "enable", "disable", "standby", "exitControl"]
+
+
+class LoveCommand(_Automated):
+    """Send one SAL command to one CSC through the LOVE manager (``POST /manager/api/cmd/``)."""
+
+    type: Literal["love.command"]
+    csc: str = Field(pattern=r"^[A-Z][A-Za-z0-9_]*$")
+    index: int = Field(default=0, ge=0)
+    command: LoveCommandName
+    params: dict[str, Any] = Field(default_factory=dict)
+    systems: ClassVar[tuple[System, ...]] = ("love",)
+    changes: ClassVar[bool] = True
+
+    def sends_offline(self) -> bool:
+        """``exitControl`` takes a CSC from STANDBY to OFFLINE."""
+        return self.command == "exitControl"
+
+    def is_scriptqueue_shutdown(self) -> bool:
+        """A direct ``exitControl`` to a ScriptQueue takes it OFFLINE."""
+        return self.csc == "ScriptQueue" and self.command == "exitControl"
+
+    def changes_csc_states(self) -> bool:
+        """State commands change CSC states."""
+        return True
+
+
+class EfdWaitForStates(_Action):
+    """Watch the EFD until the CSCs that were running are where they should be, or the deadline.
+
+    ``offline``: silent (no heartbeat) counts as OFFLINE. ``end-states``: STANDBY by default,
+    the site's auto-enabled CSCs ENABLED, its ignore list untouched. At the deadline the step
+    ends "done with N in trouble", naming them.
+    """
+
+    type: Literal["efd.wait_for_states"]
+    expect: Literal["offline", "end-states"]
+    deadline: Duration = Field(description="After this, the step ends naming the CSCs in trouble.")
+    poll: Duration = Field(default="10s", validate_default=True)
+    systems: ClassVar[tuple[System, ...]] = ("efd",)
+
+
+class SshSystemctl(_Automated):
+    """``sudo systemctl stop|start <unit>`` on a group of the site's hosts, then confirm."""
+
+    type: Literal["ssh.systemctl"]
+    hosts: Literal["camera-bridges", "bare-metal"]
+    verb: Literal["stop", "start"]
+    changes: ClassVar[bool] = True
+
+    def touches(self) -> tuple[System, ...]:
+        """The host group is the system."""
+        return (self.hosts,)
+
+
+class KubeCleanup(_Automated):
+    """What lsst-ts/k8s-admin's ``cleanup_all`` or ``cleanup_nublado`` does, through the API."""
+
+    type: Literal["kube.cleanup"]
+    scope: Literal["all", "nublado"]
+    daemonsets: bool = Field(default=False, description="Also the ospl-daemon DaemonSets (-d).")
+    changes: ClassVar[bool] = True
+
+    def touches(self) -> tuple[System, ...]:
+        """Nublado cleanup touches Nublado as well as the cluster."""
+        return ("kubernetes", "nublado") if self.scope == "nublado" else ("kubernetes",)
+
+
+class GithubPullRequest(_Automated):
+    """The run's Phalanx branch, its pull request and its checks; merged (by the bot if opted in)."""
+
+    type: Literal["github.pull_request"]
+    repo: str = Field(default="lsst-sqre/phalanx", pattern=r"^[\w.-]+/[\w.-]+$")
+    merge: bool = Field(
+        default=False, description="Merge it from the bot (needs the site's opt-in)."
+    )
+    systems: ClassVar[tuple[System, ...]] = ("github",)
+
+    def changes_observatory(self) -> bool:
+        """Only merging changes something (a protected branch)."""
+        return self.merge
+
+
+class GithubBranches(_Automated):
+    """Each configured configuration repository has the run's branch pushed."""
+
+    type: Literal["github.branches"]
+    systems: ClassVar[tuple[System, ...]] = ("github",)
+
+
+class ArgocdSync(_Automated):
+    """Sync ArgoCD applications and wait until each is Synced and Healthy.
+
+    Either ``apps`` (in that order) or a ``project`` (all its apps: ``first`` one by one in
+    that order, then the rest ``parallel`` at a time, minus ``exclude``).
+    """
+
+    type: Literal["argocd.sync"]
+    apps: tuple[str, ...] = ()
+    project: str | None = None
+    first: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    parallel: int = Field(default=4, ge=1, le=32)
+    prune: bool = False
+    show_diff: bool = Field(default=False, description="Show the out-of-sync resources first.")
+    changes: ClassVar[bool] = True
+    systems: ClassVar[tuple[System, ...]] = ("argocd",)
+
+    @model_validator(mode="after")
+    def _apps_xor_project(self) -> ArgocdSync:
+        if bool(self.apps) == (self.project is not None):
+            raise ValueError("give either apps or project, not both or neither")
+        if self.project is None and (self.first or self.exclude):
+            raise ValueError("first and exclude go with project")
+        return self
+
+
+ACTION_TAGS = {
+    "manual": Manual,
+    "preflight.check": PreflightCheck,
+    "announce": Announce,
+    "love.run_script": RunOtherScript,
+    "love.run_script/system_wide_shutdown.py": RunShutdownScript,
+    "love.run_script/set_summary_state.py": RunSetSummaryState,
+    "love.command": LoveCommand,
+    "efd.wait_for_states": EfdWaitForStates,
+    "ssh.systemctl": SshSystemctl,
+    "kube.cleanup": KubeCleanup,
+    "github.pull_request": GithubPullRequest,
+    "github.branches": GithubBranches,
+    "argocd.sync": ArgocdSync,
+}
+"""Every action type by tag; ``love.run_script`` is split by script so that known scripts are typed."""
+
+ACTION_TYPES = sorted({tag.split("/")[0] for tag in ACTION_TAGS})
+
+
+def _action_tag(value: Any) -> str | None:  # noqa: ANN401  # pydantic hands raw input or models
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if kind == "love.run_script":
+        script = value.get("script") if isinstance(value, dict) else getattr(value, "script", None)
+        if f"{kind}/{script}" in ACTION_TAGS:
+            return f"{kind}/{script}"
+    return kind if isinstance(kind, str) else None
+
+
+Action = Annotated[
+    Annotated[Manual, Tag("manual")]
+    | Annotated[PreflightCheck, Tag("preflight.check")]
+    | Annotated[Announce, Tag("announce")]
+    | Annotated[RunOtherScript, Tag("love.run_script")]
+    | Annotated[RunShutdownScript, Tag("love.run_script/system_wide_shutdown.py")]
+    | Annotated[RunSetSummaryState, Tag("love.run_script/set_summary_state.py")]
+    | Annotated[LoveCommand, Tag("love.command")]
+    | Annotated[EfdWaitForStates, Tag("efd.wait_for_states")]
+    | Annotated[SshSystemctl, Tag("ssh.systemctl")]
+    | Annotated[KubeCleanup, Tag("kube.cleanup")]
+    | Annotated[GithubPullRequest, Tag("github.pull_request")]
+    | Annotated[GithubBranches, Tag("github.branches")]
+    | Annotated[ArgocdSync, Tag("argocd.sync")],
+    Discriminator(
+        _action_tag,
+        custom_error_type="unknown_action",
+        custom_error_message=f"unknown action type; known: {', '.join(ACTION_TYPES)}",
+    ),
+]
+"""One step's action: any of the registry's types, told apart by ``type`` (and ``script``)."""

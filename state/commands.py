@@ -1,0 +1,178 @@
+"""What people (and the bot's own actions) ask of a run.
+
+A command on a step carries the step's ``revision`` it was meant for: the state the button
+showed. If the step is still there, the command applies; if the step has moved on *by this
+very command* (a double click, a Slack retry) it is a no-op; otherwise it is stale and
+refused. Revisions rather than attempt numbers, because a reopened step can go back to a
+status with the same attempt, and an old button must not act on it.
+
+Outcomes of actions carry the attempt instead: a result that arrives for an attempt that is no
+longer running (cancelled, interrupted) is ignored.
+
+Commands are not stored; the events they produce are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from state.procedure import RunKind, Site, Step
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who sends a command: a Slack user id (or a terminal user), and whether they are an admin."""
+
+    user: str
+    admin: bool = False
+
+
+# --------------------------------------------------------------------------- by people
+
+
+@dataclass(frozen=True, slots=True)
+class StartRun:
+    """Open a run of a site; the actor becomes its lead."""
+
+    actor: Actor
+    run_id: str
+    site: Site
+    kind: RunKind
+    procedure: str
+    steps: tuple[Step, ...]
+    cycle: str | None = None
+    phalanx_branch: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _StepCommand:
+    actor: Actor
+    step_id: str
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class Approve(_StepCommand):
+    """Run the step that awaits approval."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retry(_StepCommand):
+    """Run a failed or interrupted step again (a new attempt)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MarkDone(_StepCommand):
+    """The step is done by hand (a manual step, or work the lead did outside the bot)."""
+
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Skip(_StepCommand):
+    """Leave the step out, saying why."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel(_StepCommand):
+    """Stop the running step (the engine stops the real operation too)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reopen(_StepCommand):
+    """Go back to an ended step: it waits for approval to run again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """No further step starts until resumed; a running step finishes."""
+
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Go on after a pause."""
+
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class HandOver:
+    """Make someone else the lead."""
+
+    actor: Actor
+    to: str
+
+
+@dataclass(frozen=True, slots=True)
+class TakeOver:
+    """An admin becomes the lead of a run whose lead is gone (recorded)."""
+
+    actor: Actor
+    reason: str = "the lead is not available"
+
+
+@dataclass(frozen=True, slots=True)
+class AddNote:
+    """Add a note to the run's record."""
+
+    actor: Actor
+    text: str
+    step_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Abort:
+    """End the run now, saying why (a running step is cancelled)."""
+
+    actor: Actor
+    reason: str
+
+
+# ------------------------------------------------------------------- by the bot itself
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSucceeded:
+    """The step's action for this attempt finished well."""
+
+    step_id: str
+    attempt: int
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionFailed:
+    """The step's action for this attempt failed (``timed_out`` if its timeout passed)."""
+
+    step_id: str
+    attempt: int
+    error: str
+    timed_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineReached:
+    """A watching step reached its deadline with these still in trouble (may be none)."""
+
+    step_id: str
+    attempt: int
+    in_trouble: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAnnouncement:
+    """An announcement with this key is being made: record it so it is made once."""
+
+    key: str
+    step_id: str | None = None
+
+
+StepCommand = Approve | Retry | MarkDone | Skip | Cancel | Reopen
+RunCommand = Pause | Resume | HandOver | TakeOver | AddNote | Abort
+BotCommand = ActionSucceeded | ActionFailed | DeadlineReached | RecordAnnouncement
+Command = StepCommand | RunCommand | BotCommand
+"""Every command :func:`state.machine.decide` takes (:func:`state.machine.start` opens a run)."""

@@ -1,0 +1,195 @@
+"""Everything that happened to a run, as events: the audit log and the source of every snapshot.
+
+Each event names its ``type``, the schema version ``v`` of its body (old events are upgraded
+on load when a body changes, never rewritten), when it happened and who did it (``bot`` for
+the bot's own doing). :func:`state.machine.evolve` folds them into a :class:`state.run.Run`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from state.procedure import RunKind, Site, Step
+
+BOT = "bot"
+"""The actor of the bot's own events (action outcomes, activation of the next step)."""
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    v: int = Field(default=1, description="Schema version of this event's body.")
+    at: AwareDatetime
+    actor: str
+
+
+class _StepEvent(_Event):
+    step_id: str
+
+
+class RunStarted(_Event):
+    """A run was opened; it records the steps resolved for its site and kind."""
+
+    type: Literal["run.started"] = "run.started"
+    run_id: str
+    site: Site
+    kind: RunKind
+    cycle: str | None = None
+    phalanx_branch: str | None = None
+    procedure: str
+    steps: tuple[Step, ...]
+
+
+class StepAwaitingApproval(_StepEvent):
+    """The step became current and waits for the lead's approval."""
+
+    type: Literal["step.awaiting_approval"] = "step.awaiting_approval"
+
+
+class StepStarted(_StepEvent):
+    """An attempt of the step started (approved by the lead, or needing no approval)."""
+
+    type: Literal["step.started"] = "step.started"
+    attempt: int
+    verb: Literal["activate", "approve", "retry"]
+    timeout_at: AwareDatetime | None = None
+    deadline_at: AwareDatetime | None = None
+
+
+class StepSucceeded(_StepEvent):
+    """The attempt's action succeeded."""
+
+    type: Literal["step.succeeded"] = "step.succeeded"
+    attempt: int
+    summary: str = ""
+
+
+class StepFailed(_StepEvent):
+    """The attempt failed, timed out, or was cancelled (by the lead, or by an abort)."""
+
+    type: Literal["step.failed"] = "step.failed"
+    attempt: int
+    error: str
+    cancelled: bool = False
+    timed_out: bool = False
+
+
+class StepDoneWithIssues(_StepEvent):
+    """A watch reached its deadline with these still in trouble."""
+
+    type: Literal["step.done_with_issues"] = "step.done_with_issues"
+    attempt: int
+    issues: tuple[str, ...]
+
+
+class StepDoneByHand(_StepEvent):
+    """The lead marked the step done (a manual step, or work done by hand)."""
+
+    type: Literal["step.done_by_hand"] = "step.done_by_hand"
+    attempt: int
+    note: str | None = None
+
+
+class StepSkipped(_StepEvent):
+    """The lead skipped the step, saying why."""
+
+    type: Literal["step.skipped"] = "step.skipped"
+    reason: str
+
+
+class StepInterrupted(_StepEvent):
+    """The bot found the step running at start-up: the process had died under it."""
+
+    type: Literal["step.interrupted"] = "step.interrupted"
+    attempt: int
+
+
+class StepReopened(_StepEvent):
+    """The lead reopened an ended step: it waits for approval to run again."""
+
+    type: Literal["step.reopened"] = "step.reopened"
+
+
+class RunPausedEvent(_Event):
+    """The lead paused the run: no further step starts until resumed."""
+
+    type: Literal["run.paused"] = "run.paused"
+
+
+class RunResumed(_Event):
+    """The lead resumed the run."""
+
+    type: Literal["run.resumed"] = "run.resumed"
+
+
+class LeadHandedOver(_Event):
+    """The lead handed the run over to someone else."""
+
+    type: Literal["run.handed_over"] = "run.handed_over"
+    to: str
+
+
+class RunTakenOver(_Event):
+    """An admin took the run over from a lead who is gone."""
+
+    type: Literal["run.taken_over"] = "run.taken_over"
+    previous_lead: str
+    reason: str
+
+
+class NoteAdded(_Event):
+    """The lead added a note to the record."""
+
+    type: Literal["run.note"] = "run.note"
+    text: str
+    step_id: str | None = None
+
+
+class Announced(_Event):
+    """An announcement with this key was made (so it is never made twice)."""
+
+    type: Literal["run.announced"] = "run.announced"
+    key: str
+    step_id: str | None = None
+
+
+class RunAborted(_Event):
+    """The lead aborted the run, saying why."""
+
+    type: Literal["run.aborted"] = "run.aborted"
+    reason: str
+
+
+class RunCompleted(_Event):
+    """The last step ended."""
+
+    type: Literal["run.completed"] = "run.completed"
+
+
+Event = Annotated[
+    RunStarted
+    | StepAwaitingApproval
+    | StepStarted
+    | StepSucceeded
+    | StepFailed
+    | StepDoneWithIssues
+    | StepDoneByHand
+    | StepSkipped
+    | StepInterrupted
+    | StepReopened
+    | RunPausedEvent
+    | RunResumed
+    | LeadHandedOver
+    | RunTakenOver
+    | NoteAdded
+    | Announced
+    | RunAborted
+    | RunCompleted,
+    Field(discriminator="type"),
+]
+"""Any event."""
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+"""Parses a stored event body (JSON) back into its event."""

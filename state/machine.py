@@ -1,0 +1,574 @@
+"""The rules of a run, as pure functions: (run, command, now) -> events, and events -> run.
+
+``decide`` checks a command against the run and returns the events it causes, or raises a
+:class:`state.errors.RunError` saying why not; it never changes anything. ``evolve`` folds one
+event into a run. The store persists what ``decide`` returned and the folded snapshot in one
+transaction; replaying the events through ``evolve`` gives the snapshot back, exactly.
+
+No clock, no I/O, no Slack: ``now`` is passed in, so tests choose the time and a replay is
+deterministic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import reduce
+from typing import TYPE_CHECKING, Any
+
+from state.actions import EfdWaitForStates, Manual
+from state.commands import (
+    Abort,
+    ActionFailed,
+    ActionSucceeded,
+    Actor,
+    AddNote,
+    Approve,
+    BotCommand,
+    Cancel,
+    Command,
+    HandOver,
+    MarkDone,
+    Pause,
+    RecordAnnouncement,
+    Reopen,
+    Resume,
+    Retry,
+    RunCommand,
+    Skip,
+    StartRun,
+    StepCommand,
+    TakeOver,
+)
+from state.errors import (
+    BadInput,
+    NotAdmin,
+    NotAllowedNow,
+    NotLead,
+    RunAlreadyActive,
+    RunError,
+    RunNotActive,
+    RunPaused,
+    StaleCommand,
+    StepNotCurrent,
+    UnknownStep,
+)
+from state.events import (
+    BOT,
+    Announced,
+    Event,
+    LeadHandedOver,
+    NoteAdded,
+    RunAborted,
+    RunCompleted,
+    RunPausedEvent,
+    RunResumed,
+    RunStarted,
+    RunTakenOver,
+    StepAwaitingApproval,
+    StepDoneByHand,
+    StepDoneWithIssues,
+    StepFailed,
+    StepInterrupted,
+    StepReopened,
+    StepSkipped,
+    StepStarted,
+    StepSucceeded,
+)
+from state.run import Note, Run, RunStatus, StepState, StepStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+NOTE_LIMIT = 2000
+"""Longest note or reason kept (characters); Slack shows 3000 a section, with room for the rest."""
+
+_VERB: dict[type[StepCommand], str] = {
+    Approve: "approve",
+    Retry: "retry",
+    MarkDone: "mark_done",
+    Skip: "skip",
+    Cancel: "cancel",
+    Reopen: "reopen",
+}
+_WHAT = {
+    "approve": "approve this step",
+    "retry": "retry this step",
+    "mark_done": "mark this step done",
+    "skip": "skip this step",
+    "cancel": "cancel this step",
+    "reopen": "reopen this step",
+}
+_DECIDING = {StepStatus.AWAITING_APPROVAL, StepStatus.FAILED, StepStatus.INTERRUPTED}
+
+
+def start(open_run: Run | None, command: StartRun, now: datetime) -> tuple[Run, list[Event]]:
+    """Open a run for a site; ``open_run`` is the site's open run, if it has one."""
+    _aware(now)
+    if open_run is not None and open_run.status.open:
+        raise RunAlreadyActive(open_run.site, open_run.run_id, open_run.lead)
+    if not command.steps:
+        raise BadInput(f"The procedure has no step for a {command.kind} of {command.site}.")
+    started = RunStarted(
+        at=now,
+        actor=command.actor.user,
+        run_id=command.run_id,
+        site=command.site,
+        kind=command.kind,
+        cycle=command.cycle,
+        phalanx_branch=command.phalanx_branch,
+        procedure=command.procedure,
+        steps=command.steps,
+    )
+    run = evolve(None, started)
+    events: list[Event] = [started, *_advance(run, now)]
+    return fold(run, events[1:]), events
+
+
+def decide(run: Run, command: Command, now: datetime) -> list[Event]:
+    """The events ``command`` causes in ``run`` (empty if it was already applied)."""
+    _aware(now)
+    if isinstance(command, Approve | Retry | MarkDone | Skip | Cancel | Reopen):
+        events = _step_command(run, command, now)
+    elif isinstance(command, Pause | Resume | HandOver | TakeOver | AddNote | Abort):
+        events = _run_command(run, command, now)
+    else:
+        events = _bot_command(run, command, now)
+    if events:
+        events.extend(_advance(fold(run, events), now))
+    return events
+
+
+def handle(run: Run, command: Command, now: datetime) -> tuple[Run, list[Event]]:
+    """Decide and fold: the new snapshot and the events to store with it."""
+    events = decide(run, command, now)
+    return fold(run, events), events
+
+
+def interrupt_running(run: Run, now: datetime) -> list[Event]:
+    """At start-up: every step found running was cut off by the process dying.
+
+    It becomes *interrupted* and waits for the lead (re-run or mark done): it is never run
+    again by itself, because the real operation may have half happened.
+    """
+    _aware(now)
+    if not run.status.open:
+        return []
+    return [
+        StepInterrupted(at=now, actor=BOT, step_id=s.id, attempt=s.attempt)
+        for s in run.steps
+        if s.status is StepStatus.RUNNING
+    ]
+
+
+def replay(events: Iterable[Event]) -> Run:
+    """The run the events describe, folded from nothing."""
+    run: Run | None = None
+    for event in events:
+        run = evolve(run, event)
+    if run is None:
+        raise ValueError("no events to replay")
+    return run
+
+
+def fold(run: Run, events: Iterable[Event]) -> Run:
+    """``run`` with ``events`` applied in order."""
+    return reduce(evolve, events, run)
+
+
+# ---------------------------------------------------------------------------- deciding
+
+
+def _aware(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+
+
+def _require_lead(run: Run, actor: Actor, what: str) -> None:
+    if actor.user != run.lead:
+        raise NotLead(actor.user, run.lead, what)
+
+
+def _require_open(run: Run) -> None:
+    if not run.status.open:
+        raise RunNotActive(run.run_id, run.status.value)
+
+
+def _text(value: str | None, what: str, *, required: bool) -> str | None:
+    text = (value or "").strip()
+    if required and not text:
+        raise BadInput(f"Please give {what}.")
+    if len(text) > NOTE_LIMIT:
+        raise BadInput(
+            f"{what.capitalize()} is too long ({len(text)} characters; {NOTE_LIMIT} at most)."
+        )
+    return text or None
+
+
+def _step_command(run: Run, command: StepCommand, now: datetime) -> list[Event]:
+    verb = _VERB[type(command)]
+    _require_lead(run, command.actor, _WHAT[verb])
+    state = run.step(command.step_id)
+    if state is None:
+        raise UnknownStep(command.step_id)
+    if command.revision != state.revision:
+        if command.revision < state.revision and state.history[command.revision] == verb:
+            return []  # this very command was applied already: a double click, a retry
+        raise StaleCommand(state.id, state.status.value, state.attempt)
+    _require_open(run)
+    if isinstance(command, Reopen):
+        return _reopen(run, state, command.actor, now)
+    current = run.current
+    if current is None or current.id != state.id:
+        raise StepNotCurrent(state.id, current.id if current else None)
+    user = command.actor.user
+    status = state.status
+    manual_running = status is StepStatus.RUNNING and isinstance(state.step.action, Manual)
+    if isinstance(command, Approve | Retry):
+        allowed = StepStatus.AWAITING_APPROVAL if isinstance(command, Approve) else None
+        if (allowed and status is not allowed) or (
+            not allowed and status not in {StepStatus.FAILED, StepStatus.INTERRUPTED}
+        ):
+            raise NotAllowedNow(state.id, verb, status.value, _hint(state))
+        if run.status is RunStatus.PAUSED:
+            raise RunPaused(run.run_id)
+        return [_started(state, now, user, "approve" if isinstance(command, Approve) else "retry")]
+    if isinstance(command, MarkDone):
+        if status not in _DECIDING and not manual_running:
+            raise NotAllowedNow(state.id, "mark done", status.value, _hint(state))
+        note = _text(command.note, "a note", required=False)
+        return [
+            StepDoneByHand(at=now, actor=user, step_id=state.id, attempt=state.attempt, note=note)
+        ]
+    if isinstance(command, Skip):
+        if status not in _DECIDING and not manual_running:
+            raise NotAllowedNow(state.id, verb, status.value, _hint(state))
+        reason = _text(command.reason, "a reason for skipping", required=True)
+        return [StepSkipped(at=now, actor=user, step_id=state.id, reason=reason or "")]
+    if status is not StepStatus.RUNNING:
+        raise NotAllowedNow(state.id, verb, status.value, _hint(state))
+    return [
+        StepFailed(
+            at=now,
+            actor=user,
+            step_id=state.id,
+            attempt=state.attempt,
+            error=f"cancelled by {user}",
+            cancelled=True,
+        )
+    ]
+
+
+def _hint(state: StepState) -> str:
+    """What the lead can do with the step as it is."""
+    if state.status is StepStatus.RUNNING:
+        if isinstance(state.step.action, Manual):
+            return "Mark it done or skip it."
+        return "Cancel it first, or wait for it to end."
+    if state.status.waits_for_lead:
+        choices = "Approve" if state.status is StepStatus.AWAITING_APPROVAL else "Retry"
+        return f"{choices}, mark it done or skip it."
+    if state.status.ended:
+        return "Reopen it to run it again."
+    return ""
+
+
+def _reopen(run: Run, state: StepState, actor: Actor, now: datetime) -> list[Event]:
+    if not state.status.ended:
+        raise NotAllowedNow(
+            state.id, "reopen", state.status.value, "Only an ended step can be reopened."
+        )
+    running = run.running
+    if running is not None:
+        raise RunError(
+            f"Step {running.id!r} is running; cancel it or let it end "
+            f"before reopening {state.id!r}."
+        )
+    return [StepReopened(at=now, actor=actor.user, step_id=state.id)]
+
+
+def _run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
+    user = command.actor.user
+    if isinstance(command, TakeOver):
+        if not command.actor.admin:
+            raise NotAdmin(user)
+        _require_open(run)
+        if user == run.lead:
+            return []
+        reason = _text(command.reason, "a reason", required=True) or ""
+        return [RunTakenOver(at=now, actor=user, previous_lead=run.lead, reason=reason)]
+    _require_lead(run, command.actor, _RUN_WHAT[type(command)])
+    if isinstance(command, Abort) and run.status is RunStatus.ABORTED:
+        return []
+    _require_open(run)
+    if isinstance(command, Pause):
+        return [] if run.status is RunStatus.PAUSED else [RunPausedEvent(at=now, actor=user)]
+    if isinstance(command, Resume):
+        return [] if run.status is RunStatus.ACTIVE else [RunResumed(at=now, actor=user)]
+    if isinstance(command, HandOver):
+        to = command.to.strip()
+        if not to:
+            raise BadInput("Please name the person to hand over to.")
+        return [] if to == run.lead else [LeadHandedOver(at=now, actor=user, to=to)]
+    if isinstance(command, AddNote):
+        if command.step_id is not None and run.step(command.step_id) is None:
+            raise UnknownStep(command.step_id)
+        text = _text(command.text, "the text of the note", required=True) or ""
+        return [NoteAdded(at=now, actor=user, text=text, step_id=command.step_id)]
+    reason = _text(command.reason, "a reason for aborting", required=True) or ""
+    events: list[Event] = [
+        StepFailed(
+            at=now,
+            actor=user,
+            step_id=s.id,
+            attempt=s.attempt,
+            error=f"cancelled: run aborted by {user}",
+            cancelled=True,
+        )
+        for s in run.steps
+        if s.status is StepStatus.RUNNING
+    ]
+    events.append(RunAborted(at=now, actor=user, reason=reason))
+    return events
+
+
+_RUN_WHAT: dict[type[Any], str] = {
+    Pause: "pause the run",
+    Resume: "resume the run",
+    HandOver: "hand the run over",
+    AddNote: "add notes to the run",
+    Abort: "abort the run",
+}
+
+
+def _bot_command(run: Run, command: BotCommand, now: datetime) -> list[Event]:
+    if isinstance(command, RecordAnnouncement):
+        if command.key in run.announced:
+            return []
+        return [Announced(at=now, actor=BOT, key=command.key, step_id=command.step_id)]
+    state = run.step(command.step_id)
+    if (
+        not run.status.open
+        or state is None
+        or state.status is not StepStatus.RUNNING
+        or state.attempt != command.attempt
+    ):
+        return []  # an outcome for an attempt that is no longer running: ignored
+    if isinstance(command, ActionSucceeded):
+        return [
+            StepSucceeded(
+                at=now, actor=BOT, step_id=state.id, attempt=state.attempt, summary=command.summary
+            )
+        ]
+    if isinstance(command, ActionFailed):
+        return [
+            StepFailed(
+                at=now,
+                actor=BOT,
+                step_id=state.id,
+                attempt=state.attempt,
+                error=command.error,
+                timed_out=command.timed_out,
+            )
+        ]
+    if not command.in_trouble:
+        return [
+            StepSucceeded(
+                at=now,
+                actor=BOT,
+                step_id=state.id,
+                attempt=state.attempt,
+                summary="all as expected",
+            )
+        ]
+    return [
+        StepDoneWithIssues(
+            at=now, actor=BOT, step_id=state.id, attempt=state.attempt, issues=command.in_trouble
+        )
+    ]
+
+
+def _started(state: StepState, now: datetime, actor: str, verb: str) -> StepStarted:
+    action = state.step.action
+    timeout = getattr(action, "timeout", None)
+    deadline = action.deadline if isinstance(action, EfdWaitForStates) else None
+    return StepStarted(
+        at=now,
+        actor=actor,
+        step_id=state.id,
+        attempt=state.attempt + 1,
+        verb=verb,  # type: ignore[arg-type]  # one of the three literals, by the callers
+        timeout_at=now + timeout if timeout else None,
+        deadline_at=now + deadline if deadline else None,
+    )
+
+
+def _advance(run: Run, now: datetime) -> list[Event]:
+    """Move an active run on: make the next step current, or complete the run."""
+    if run.status is not RunStatus.ACTIVE:
+        return []
+    current = run.current
+    if current is None:
+        return [RunCompleted(at=now, actor=BOT)]
+    if current.status is not StepStatus.PENDING:
+        return []
+    if current.step.needs_approval:
+        return [StepAwaitingApproval(at=now, actor=BOT, step_id=current.id)]
+    return [_started(current, now, BOT, "activate")]
+
+
+# ----------------------------------------------------------------------------- folding
+
+
+def evolve(run: Run | None, event: Event) -> Run:
+    """``run`` after ``event``; ``None`` before the run's first event."""
+    if isinstance(event, RunStarted):
+        if run is not None:
+            raise ValueError(f"run {run.run_id} has already started")
+        return Run(
+            run_id=event.run_id,
+            site=event.site,
+            kind=event.kind,
+            lead=event.actor,
+            started_by=event.actor,
+            cycle=event.cycle,
+            phalanx_branch=event.phalanx_branch,
+            procedure=event.procedure,
+            started_at=event.at,
+            steps=tuple(StepState(step=step) for step in event.steps),
+            version=1,
+        )
+    if run is None:
+        raise ValueError(f"{event.type} before run.started")
+    run = _evolve_run(run, event)
+    return run.model_copy(update={"version": run.version + 1})
+
+
+def _evolve_run(run: Run, event: Event) -> Run:  # one case per event type
+    at, actor = event.at, event.actor
+    match event:
+        case StepAwaitingApproval():
+            return _step(run, event.step_id, "activate", status=StepStatus.AWAITING_APPROVAL)
+        case StepStarted():
+            return _step(
+                run,
+                event.step_id,
+                event.verb,
+                status=StepStatus.RUNNING,
+                attempt=event.attempt,
+                started_at=at,
+                ended_at=None,
+                timeout_at=event.timeout_at,
+                deadline_at=event.deadline_at,
+                approved_by=None if event.verb == "activate" else actor,
+                ended_by=None,
+                outcome=None,
+                issues=(),
+                reason=None,
+                cancelled=False,
+                timed_out=False,
+            )
+        case StepSucceeded():
+            return _ended(
+                run,
+                event.step_id,
+                "succeed",
+                StepStatus.SUCCEEDED,
+                at,
+                actor,
+                outcome=event.summary or None,
+            )
+        case StepFailed():
+            return _ended(
+                run,
+                event.step_id,
+                "cancel" if event.cancelled else "fail",
+                StepStatus.FAILED,
+                at,
+                actor,
+                outcome=event.error,
+                cancelled=event.cancelled,
+                timed_out=event.timed_out,
+            )
+        case StepDoneWithIssues():
+            return _ended(
+                run,
+                event.step_id,
+                "deadline",
+                StepStatus.DONE_WITH_ISSUES,
+                at,
+                actor,
+                issues=event.issues,
+                outcome=f"{len(event.issues)} still in trouble at the deadline",
+            )
+        case StepDoneByHand():
+            return _ended(
+                run,
+                event.step_id,
+                "mark_done",
+                StepStatus.DONE_BY_HAND,
+                at,
+                actor,
+                reason=event.note,
+            )
+        case StepSkipped():
+            return _ended(
+                run, event.step_id, "skip", StepStatus.SKIPPED, at, actor, reason=event.reason
+            )
+        case StepInterrupted():
+            return _ended(
+                run,
+                event.step_id,
+                "interrupt",
+                StepStatus.INTERRUPTED,
+                at,
+                actor,
+                outcome="the bot stopped while this step ran; it may have half happened",
+            )
+        case StepReopened():
+            reopened = run.index(event.step_id)
+            for later in run.steps[reopened + 1 :]:
+                if later.status is StepStatus.AWAITING_APPROVAL:  # back in the queue
+                    run = _step(run, later.id, "requeue", status=StepStatus.PENDING)
+            return _step(run, event.step_id, "reopen", status=StepStatus.AWAITING_APPROVAL)
+        case RunPausedEvent():
+            return run.model_copy(update={"status": RunStatus.PAUSED})
+        case RunResumed():
+            return run.model_copy(update={"status": RunStatus.ACTIVE})
+        case LeadHandedOver():
+            return run.model_copy(update={"lead": event.to})
+        case RunTakenOver():
+            return run.model_copy(update={"lead": actor})
+        case NoteAdded():
+            note = Note(at=at, by=actor, text=event.text, step_id=event.step_id)
+            return run.model_copy(update={"notes": (*run.notes, note)})
+        case Announced():
+            return run.model_copy(update={"announced": {**run.announced, event.key: at}})
+        case RunAborted():
+            return run.model_copy(
+                update={"status": RunStatus.ABORTED, "ended_at": at, "abort_reason": event.reason}
+            )
+        case RunCompleted():
+            return run.model_copy(update={"status": RunStatus.COMPLETED, "ended_at": at})
+        case RunStarted():
+            raise ValueError(f"run {run.run_id} has already started")
+
+
+def _ended(
+    run: Run,
+    step_id: str,
+    verb: str,
+    status: StepStatus,
+    at: datetime,
+    actor: str,
+    **changes: Any,  # noqa: ANN401  # StepState fields
+) -> Run:
+    return _step(run, step_id, verb, status=status, ended_at=at, ended_by=actor, **changes)
+
+
+def _step(run: Run, step_id: str, verb: str, **changes: Any) -> Run:  # noqa: ANN401  # StepState fields
+    index = run.index(step_id)
+    state = run.steps[index]
+    updated = state.model_copy(
+        update={**changes, "revision": state.revision + 1, "history": (*state.history, verb)}
+    )
+    return run.model_copy(update={"steps": (*run.steps[:index], updated, *run.steps[index + 1 :])})

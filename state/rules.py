@@ -1,0 +1,148 @@
+"""The page's ordering and safety rules, checked on every procedure before it is used.
+
+Each rule is checked on the step list of every (site, kind) a run can have, because steps are
+filtered per site and kind: a rule that holds for the whole file may break for one site.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from state.actions import (
+    SUMMIT_ONLY_SYSTEMS,
+    Announce,
+    ArgocdSync,
+    RunShutdownScript,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from state.procedure import Procedure, Step
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a procedure, located for its author."""
+
+    step: str | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        """``step 'argocd-sasquatch', action.show_diff: ...``."""
+        where = f"step {self.step!r}" if self.step else "procedure"
+        return (
+            f"{where}, {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+def check_rules(procedure: Procedure) -> list[Problem]:
+    """Every rule broken by the procedure, each problem once, in file order."""
+    from state.procedure import PHASES, RUN_KINDS, SITES  # noqa: PLC0415  # procedure imports us
+
+    problems = list(dict.fromkeys(_whole_file(procedure.steps, PHASES)))
+    runs = [f"{site}/{kind}" for site in SITES for kind in RUN_KINDS]
+    found: dict[Problem, list[str]] = {}
+    for run in runs:
+        site, kind = run.split("/")
+        for problem in _per_run(procedure.for_run(site, kind)):  # type: ignore[arg-type]  # from SITES, RUN_KINDS
+            found.setdefault(problem, []).append(run)
+    for problem, where in found.items():
+        if len(where) < len(runs):  # say which runs, unless it is all of them
+            problem = Problem(
+                problem.step, problem.field, f"{problem.message} (in {', '.join(where)})"
+            )
+        problems.append(problem)
+    return problems
+
+
+def _whole_file(steps: Sequence[Step], phases: Sequence[str]) -> Iterator[Problem]:
+    for step_id, count in Counter(step.id for step in steps).items():
+        if count > 1:
+            yield Problem(step_id, "id", f"used by {count} steps; ids must be unique")
+    keys = Counter(step.action.key for step in steps if isinstance(step.action, Announce))
+    for step in steps:
+        if isinstance(step.action, Announce) and keys[step.action.key] > 1:
+            yield Problem(
+                step.id, "action.key", f"announcement key {step.action.key!r} is used twice"
+            )
+    for before, step in zip(steps, steps[1:], strict=False):
+        if phases.index(step.phase) < phases.index(before.phase):
+            yield Problem(
+                step.id, "phase", f"{step.phase} comes after {before.phase} (step {before.id!r})"
+            )
+    for step in steps:
+        yield from _step_rules(step)
+
+
+def _step_rules(step: Step) -> Iterator[Problem]:
+    action = step.action
+    if action.changes_observatory() and not step.needs_approval:
+        yield Problem(
+            step.id,
+            "needs_approval",
+            f"{action.type} changes the observatory, so the lead must approve it (the page: "
+            "no one does anything without the lead's consent)",
+        )
+    summit_only = sorted(set(action.touches()) & SUMMIT_ONLY_SYSTEMS)
+    if summit_only and set(step.sites) != {"summit"}:
+        yield Problem(
+            step.id,
+            "sites",
+            f"touches {', '.join(summit_only)}, which exist at the summit only; sites must be [summit]",
+        )
+    if isinstance(action, RunShutdownScript):
+        if "Watcher" not in action.config.start_with:
+            yield Problem(
+                step.id,
+                "action.config.start_with",
+                "must include Watcher: it must come down first, to avoid a flurry of alarms",
+            )
+        if "Watcher" in action.config.ignore:
+            yield Problem(
+                step.id, "action.config.ignore", "the Watcher must come down, not be ignored"
+            )
+    if isinstance(action, ArgocdSync) and "sasquatch" in action.apps:
+        if not action.show_diff:
+            yield Problem(
+                step.id,
+                "action.show_diff",
+                "syncing sasquatch must show its diff first (there may be changes not to apply yet)",
+            )
+        if not step.needs_approval:
+            yield Problem(step.id, "needs_approval", "syncing sasquatch needs the lead's approval")
+
+
+def _per_run(steps: Sequence[Step]) -> Iterator[Problem]:
+    queues = [i for i, step in enumerate(steps) if step.action.is_scriptqueue_shutdown()]
+    offline = [i for i, step in enumerate(steps) if step.action.sends_offline()]
+    others = [i for i in offline if i not in queues]
+    if others and not queues:
+        yield Problem(
+            steps[others[0]].id,
+            "",
+            "sends CSCs OFFLINE but no later step takes the ScriptQueues OFFLINE "
+            "(the page: the ScriptQueues come down last)",
+        )
+    for q in queues:
+        queue_step = steps[q]
+        if queue_step.phase != "shutdown":
+            yield Problem(queue_step.id, "phase", "the ScriptQueues step belongs to the shutdown")
+        for later in steps[q + 1 :]:
+            if later.action.sends_offline():
+                yield Problem(
+                    later.id,
+                    "action",
+                    f"sends CSCs OFFLINE after the ScriptQueues step {queue_step.id!r}; "
+                    "the ScriptQueues must come down last",
+                )
+            elif later.phase == "shutdown" and later.action.changes_csc_states():
+                yield Problem(
+                    later.id,
+                    "action",
+                    f"commands CSC states after the ScriptQueues step {queue_step.id!r}; "
+                    "it must be the last CSC-state step of the shutdown",
+                )

@@ -1,0 +1,161 @@
+"""A run of the procedure at one site: its steps, their statuses and attempts.
+
+A :class:`Run` is a snapshot: it is never edited in place, only rebuilt by folding events
+(:func:`state.machine.evolve`), so what is stored can always be replayed from the events.
+Live progress ("41/57 CSCs OFFLINE") is deliberately *not* part of it: it changes every few
+seconds, is kept beside the snapshot by the store, and is not history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from state.procedure import Phase, RunKind, Site, Step
+
+
+class StepStatus(StrEnum):
+    """Where a step stands. See the table "The life of a run" in DESIGN.md."""
+
+    PENDING = "pending"
+    AWAITING_APPROVAL = "awaiting_approval"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DONE_WITH_ISSUES = "done_with_issues"
+    DONE_BY_HAND = "done_by_hand"
+    SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def ended(self) -> bool:
+        """The step is behind the run: succeeded, done (with issues or by hand) or skipped."""
+        return self in _ENDED
+
+    @property
+    def waits_for_lead(self) -> bool:
+        """Nothing moves until the lead decides (approve, retry, mark done or skip)."""
+        return self in {StepStatus.AWAITING_APPROVAL, StepStatus.FAILED, StepStatus.INTERRUPTED}
+
+
+_ENDED = frozenset(
+    {StepStatus.SUCCEEDED, StepStatus.DONE_WITH_ISSUES, StepStatus.DONE_BY_HAND, StepStatus.SKIPPED}
+)
+
+
+class RunStatus(StrEnum):
+    """A run is active (or paused) until its last step ends or the lead aborts it."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    ABORTED = "aborted"
+
+    @property
+    def open(self) -> bool:
+        """Active or paused: the site's one open run."""
+        return self in {RunStatus.ACTIVE, RunStatus.PAUSED}
+
+
+class StepState(BaseModel):
+    """One step of a run: its definition, where it stands, and the current attempt."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step: Step
+    status: StepStatus = StepStatus.PENDING
+    attempt: int = Field(default=0, description="Attempts started so far.")
+    revision: int = Field(default=0, description="Transitions of this step so far.")
+    history: tuple[str, ...] = Field(
+        default=(),
+        description="The verb of each transition by revision: tells a repeat from a stale command.",
+    )
+    started_at: AwareDatetime | None = None
+    ended_at: AwareDatetime | None = None
+    timeout_at: AwareDatetime | None = None
+    deadline_at: AwareDatetime | None = None
+    approved_by: str | None = None
+    ended_by: str | None = None
+    outcome: str | None = Field(default=None, description="The result, or the real error.")
+    issues: tuple[str, ...] = Field(default=(), description="What was still in trouble.")
+    reason: str | None = Field(default=None, description="Why it was skipped or done by hand.")
+    cancelled: bool = False
+    timed_out: bool = False
+
+    @property
+    def id(self) -> str:
+        """The step's id."""
+        return self.step.id
+
+
+class Note(BaseModel):
+    """A note the lead added to the run's record."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: AwareDatetime
+    by: str
+    text: str
+    step_id: str | None = None
+
+
+class Run(BaseModel):
+    """The snapshot of one run of one site."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    site: Site
+    kind: RunKind
+    lead: str
+    started_by: str
+    cycle: str | None = None
+    phalanx_branch: str | None = None
+    procedure: str
+    status: RunStatus = RunStatus.ACTIVE
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = None
+    abort_reason: str | None = None
+    steps: tuple[StepState, ...]
+    notes: tuple[Note, ...] = ()
+    announced: dict[str, AwareDatetime] = Field(
+        default_factory=dict, description="Announcement keys made, so each is made once."
+    )
+    version: int = Field(default=0, description="Events applied; the store's optimistic lock.")
+
+    def step(self, step_id: str) -> StepState | None:
+        """The step with this id, if the run has it."""
+        return next((s for s in self.steps if s.id == step_id), None)
+
+    def index(self, step_id: str) -> int:
+        """The position of a step the run has."""
+        return next(i for i, s in enumerate(self.steps) if s.id == step_id)
+
+    @property
+    def current(self) -> StepState | None:
+        """The first step not yet ended: the one the run is at (None when all ended)."""
+        return next((s for s in self.steps if not s.status.ended), None)
+
+    @property
+    def phase(self) -> Phase | None:
+        """The phase of the current step."""
+        current = self.current
+        return current.step.phase if current else None
+
+    @property
+    def running(self) -> StepState | None:
+        """The step whose action is executing, if any."""
+        return next((s for s in self.steps if s.status is StepStatus.RUNNING), None)
+
+    def counts(self) -> dict[StepStatus, int]:
+        """How many steps are in each status, for a run at a glance."""
+        counts = dict.fromkeys(StepStatus, 0)
+        for s in self.steps:
+            counts[s.status] += 1
+        return counts
+
+    def elapsed(self, now: datetime) -> float:
+        """Seconds from start to end (or to ``now`` while open)."""
+        return ((self.ended_at or now) - self.started_at).total_seconds()

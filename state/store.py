@@ -1,0 +1,346 @@
+"""The durable store: every run's events, appended with its snapshot in one transaction.
+
+SQLAlchemy 2 async: SQLite (``aiosqlite``) by default, any server database by URL. The rules:
+
+- **Events are appended, never changed.** A run's snapshot is the fold of its events and is
+  written in the same transaction, so the two never disagree (``replay`` proves it).
+- **Optimistic locking.** A save names the snapshot version it was decided on; the
+  ``UPDATE ... WHERE version = ?`` is the first statement of the write transaction, so of two
+  commands decided on the same version exactly one lands. :meth:`Store.apply` then decides the
+  loser again on the fresh run, where it is a no-op (the same click twice) or refused (stale).
+- **One open run per site**, enforced by a unique column that holds the site only while the run
+  is open (NULLs do not collide, in SQLite and PostgreSQL alike).
+- **Progress is not history**: the latest progress line of a step is kept in its own table,
+  overwritten, outside the snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from state.errors import RunAlreadyActive, RunError
+from state.events import EVENT_ADAPTER, Event
+from state.machine import decide, fold, interrupt_running, start
+from state.run import Run
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
+
+    from state.commands import Command, StartRun
+    from state.procedure import Site
+
+DEFAULT_URL = "sqlite+aiosqlite:///upgrade-bot.db"
+"""Where runs are kept unless ``UPGRADE_BOT_DATABASE_URL`` or ``--db`` say otherwise."""
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("site", String(16), nullable=False, index=True),
+    Column("open_site", String(16), unique=True, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("started_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Column("snapshot", Text, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("run_id", String(64), ForeignKey("runs.run_id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("type", String(40), nullable=False),
+    Column("v", Integer, nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+progress = Table(
+    "progress",
+    metadata,
+    Column("run_id", String(64), ForeignKey("runs.run_id"), primary_key=True),
+    Column("step_id", String(64), primary_key=True),
+    Column("attempt", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("at", String(40), nullable=False),
+)
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked (unreachable, corrupt, written by a newer bot)."""
+
+
+class VersionConflict(StoreError):
+    """Another command changed the run between deciding and saving."""
+
+    def __init__(self, run_id: str, expected: int) -> None:
+        """Name the run and the version the save expected."""
+        super().__init__(f"run {run_id} is no longer at version {expected}")
+        self.run_id = run_id
+        self.expected = expected
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """The latest progress line of a step's attempt ("41/57 CSCs OFFLINE")."""
+
+    step_id: str
+    attempt: int
+    text: str
+    at: datetime
+
+
+def sqlite_url(path: str) -> str:
+    """The URL of a SQLite file (``--db PATH``)."""
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # WAL: readers never block the writer. synchronous=FULL: a commit is on disk before the
+    # bot acts on it (a crash must lose nothing). busy_timeout: a second writer waits its
+    # turn instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=10000", "foreign_keys=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+class Store:
+    """Runs and their events. Create with :meth:`open`, close with :meth:`aclose`."""
+
+    APPLY_ATTEMPTS = 5
+    """How often :meth:`apply` decides again after losing a race (each loss means progress)."""
+
+    def __init__(self, *, engine: AsyncEngine) -> None:
+        """Use :meth:`open`; this takes an engine whose schema exists."""
+        self._engine = engine
+
+    @classmethod
+    async def open(cls, url: str = DEFAULT_URL) -> Store:
+        """Connect, and create the tables if the database is new."""
+        engine = create_async_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(metadata.create_all)
+        except OperationalError as e:
+            await engine.dispose()
+            raise StoreError(f"cannot open the store at {engine.url!r}: {e.orig}") from e
+        return cls(engine=engine)
+
+    async def aclose(self) -> None:
+        """Close every connection."""
+        await self._engine.dispose()
+
+    async def ping(self) -> None:
+        """Raise unless the database answers (for the health check)."""
+        async with self._engine.connect() as conn:
+            await conn.execute(select(1))
+
+    # ------------------------------------------------------------------------- commands
+
+    async def start(self, command: StartRun, now: datetime) -> tuple[Run, list[Event]]:
+        """Open a run (refused if the site has one open) and store its first events."""
+        run, new = start(await self.open_run(command.site), command, now)
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(runs).values(**_run_row(run, now)))
+                await _insert_events(conn, run.run_id, 0, new)
+        except IntegrityError as e:
+            other = await self.open_run(command.site)
+            if other is None:  # not the open-site constraint: a reused run id
+                raise StoreError(f"cannot store run {run.run_id}: {e.orig}") from e
+            raise RunAlreadyActive(other.site, other.run_id, other.lead) from e
+        return run, new
+
+    async def apply(self, run_id: str, command: Command, now: datetime) -> tuple[Run, list[Event]]:
+        """Decide ``command`` on the stored run and store what it caused.
+
+        Returns the run and the new events (none when the command was already applied). If
+        another command lands first, decides again on the fresh run.
+        """
+        for _ in range(self.APPLY_ATTEMPTS):
+            run = await self.get(run_id)
+            new = decide(run, command, now)
+            if not new:
+                return run, []
+            after = fold(run, new)
+            try:
+                await self.save(run.version, after, new)
+            except VersionConflict:
+                continue
+            return after, new
+        raise StoreError(f"run {run_id} kept changing; command not applied")
+
+    async def save(self, expected_version: int, run: Run, new: Sequence[Event]) -> None:
+        """Append ``new`` and write ``run`` (their fold) if still at ``expected_version``."""
+        row = _run_row(run, new[-1].at)
+        try:
+            async with self._engine.begin() as conn:
+                result = await conn.execute(
+                    update(runs)
+                    .where(runs.c.run_id == run.run_id, runs.c.version == expected_version)
+                    .values(
+                        **{
+                            k: v
+                            for k, v in row.items()
+                            if k not in {"run_id", "site", "started_at"}
+                        }
+                    )
+                )
+                if result.rowcount != 1:
+                    raise VersionConflict(run.run_id, expected_version)
+                await _insert_events(conn, run.run_id, expected_version, new)
+        except OperationalError as e:  # SQLite: a read snapshot that went stale under WAL
+            if "locked" in str(e.orig) or "busy" in str(e.orig):
+                raise VersionConflict(run.run_id, expected_version) from e
+            raise
+
+    async def recover(self, now: datetime) -> list[Run]:
+        """At start-up: steps found running become interrupted. Returns the runs changed."""
+        changed = []
+        for run in await self.open_runs():
+            new = interrupt_running(run, now)
+            if new:
+                after = fold(run, new)
+                await self.save(run.version, after, new)
+                changed.append(after)
+        return changed
+
+    # --------------------------------------------------------------------------- reading
+
+    async def get(self, run_id: str) -> Run:
+        """The run's snapshot; :class:`RunError` if there is no such run."""
+        async with self._engine.connect() as conn:
+            snapshot = await conn.scalar(select(runs.c.snapshot).where(runs.c.run_id == run_id))
+        if snapshot is None:
+            raise RunError(f"There is no run {run_id!r}.")
+        return Run.model_validate_json(snapshot)
+
+    async def open_run(self, site: Site) -> Run | None:
+        """The site's open (active or paused) run, if any."""
+        async with self._engine.connect() as conn:
+            snapshot = await conn.scalar(select(runs.c.snapshot).where(runs.c.open_site == site))
+        return None if snapshot is None else Run.model_validate_json(snapshot)
+
+    async def open_runs(self) -> list[Run]:
+        """Every open run, at most one per site."""
+        return await self._runs(runs.c.open_site.is_not(None))
+
+    async def recent(self, site: Site | None = None, limit: int = 10) -> list[Run]:
+        """The latest runs, newest first, of one site or all."""
+        where = runs.c.site == site if site else None
+        return await self._runs(where, limit=limit)
+
+    async def events(self, run_id: str) -> list[Event]:
+        """The run's events in order."""
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(events.c.body).where(events.c.run_id == run_id).order_by(events.c.seq)
+            )
+            return [EVENT_ADAPTER.validate_json(body) for (body,) in rows]
+
+    async def set_progress(
+        self, run_id: str, step_id: str, attempt: int, text: str, now: datetime
+    ) -> None:
+        """Keep the latest progress line of a running step (overwritten, not history)."""
+        values = {"attempt": attempt, "text": text, "at": now.isoformat()}
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(progress)
+                .where(progress.c.run_id == run_id, progress.c.step_id == step_id)
+                .values(**values)
+            )
+            if result.rowcount == 0:
+                await conn.execute(
+                    insert(progress).values(run_id=run_id, step_id=step_id, **values)
+                )
+
+    async def progress(self, run_id: str) -> dict[str, Progress]:
+        """The latest progress line of each step of the run that has one."""
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(select(progress).where(progress.c.run_id == run_id))
+            return {
+                row.step_id: Progress(
+                    row.step_id, row.attempt, row.text, datetime.fromisoformat(row.at)
+                )
+                for row in rows
+            }
+
+    async def clear_progress(self, run_id: str, step_id: str) -> None:
+        """Forget a step's progress (its attempt ended)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                delete(progress).where(progress.c.run_id == run_id, progress.c.step_id == step_id)
+            )
+
+    async def _runs(self, where: Any, limit: int | None = None) -> list[Run]:  # noqa: ANN401  # a SQL clause
+        query = select(runs.c.snapshot).order_by(runs.c.started_at.desc())
+        if where is not None:
+            query = query.where(where)
+        if limit is not None:
+            query = query.limit(limit)
+        async with self._engine.connect() as conn:
+            return [Run.model_validate_json(s) for (s,) in await conn.execute(query)]
+
+
+def _run_row(run: Run, updated_at: datetime) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "site": run.site,
+        "open_site": run.site if run.status.open else None,
+        "status": run.status.value,
+        "version": run.version,
+        "started_at": run.started_at.isoformat(),
+        "updated_at": updated_at.isoformat(),
+        "snapshot": run.model_dump_json(),
+    }
+
+
+async def _insert_events(
+    conn: AsyncConnection, run_id: str, after: int, new: Sequence[Event]
+) -> None:
+    if not new:
+        return
+    await conn.execute(
+        insert(events),
+        [
+            {
+                "run_id": run_id,
+                "seq": after + i,
+                "type": item.type,
+                "v": item.v,
+                "at": item.at.isoformat(),
+                "actor": item.actor,
+                "body": item.model_dump_json(),
+            }
+            for i, item in enumerate(new, start=1)
+        ],
+    )

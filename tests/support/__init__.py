@@ -1,0 +1,1 @@
+"""Test helpers: builders, fakes and real-server fixtures."""

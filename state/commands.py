@@ -171,8 +171,17 @@ class RecordAnnouncement:
     step_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RecordBaseline:
+    """The CSCs heartbeating as the run starts (read from the EFD by the pre-flight step)."""
+
+    cscs: tuple[str, ...]
+
+
 StepCommand = Approve | Retry | MarkDone | Skip | Cancel | Reopen
 RunCommand = Pause | Resume | HandOver | TakeOver | AddNote | Abort
-BotCommand = ActionSucceeded | ActionFailed | DeadlineReached | RecordAnnouncement
+BotCommand = (
+    ActionSucceeded | ActionFailed | DeadlineReached | RecordAnnouncement | RecordBaseline
+)
 Command = StepCommand | RunCommand | BotCommand
 """Every command :func:`state.machine.decide` takes (:func:`state.machine.start` opens a run)."""

@@ -155,6 +155,13 @@ class Announced(_Event):
     step_id: str | None = None
 
 
+class BaselineRecorded(_Event):
+    """The CSC instances heartbeating when the run started: the ones expected back at the end."""
+
+    type: Literal["run.baseline"] = "run.baseline"
+    cscs: tuple[str, ...]
+
+
 class RunAborted(_Event):
     """The lead aborted the run, saying why."""
 
@@ -185,6 +192,7 @@ Event = Annotated[
     | RunTakenOver
     | NoteAdded
     | Announced
+    | BaselineRecorded
     | RunAborted
     | RunCompleted,
     Field(discriminator="type"),

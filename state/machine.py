@@ -30,6 +30,7 @@ from state.commands import (
     MarkDone,
     Pause,
     RecordAnnouncement,
+    RecordBaseline,
     Reopen,
     Resume,
     Retry,
@@ -55,6 +56,7 @@ from state.errors import (
 from state.events import (
     BOT,
     Announced,
+    BaselineRecorded,
     Event,
     LeadHandedOver,
     NoteAdded,
@@ -345,6 +347,10 @@ def _bot_command(run: Run, command: BotCommand, now: datetime) -> list[Event]:
         if command.key in run.announced:
             return []
         return [Announced(at=now, actor=BOT, key=command.key, step_id=command.step_id)]
+    if isinstance(command, RecordBaseline):
+        if not run.status.open or run.baseline is not None:
+            return []  # the first reading is the one that counts
+        return [BaselineRecorded(at=now, actor=BOT, cscs=tuple(sorted(command.cscs)))]
     state = run.step(command.step_id)
     if (
         not run.status.open
@@ -543,6 +549,8 @@ def _evolve_run(run: Run, event: Event) -> Run:  # one case per event type
             return run.model_copy(update={"notes": (*run.notes, note)})
         case Announced():
             return run.model_copy(update={"announced": {**run.announced, event.key: at}})
+        case BaselineRecorded():
+            return run.model_copy(update={"baseline": event.cscs})
         case RunAborted():
             return run.model_copy(
                 update={"status": RunStatus.ABORTED, "ended_at": at, "abort_reason": event.reason}

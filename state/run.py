@@ -123,6 +123,9 @@ class Run(BaseModel):
     announced: dict[str, AwareDatetime] = Field(
         default_factory=dict, description="Announcement keys made, so each is made once."
     )
+    baseline: tuple[str, ...] | None = Field(
+        default=None, description="CSCs (Name:index) heartbeating when the run started."
+    )
     version: int = Field(default=0, description="Events applied; the store's optimistic lock.")
 
     def step(self, step_id: str) -> StepState | None:

@@ -20,6 +20,7 @@ from state.commands import (
     MarkDone,
     Pause,
     RecordAnnouncement,
+    RecordBaseline,
     Reopen,
     Resume,
     Retry,
@@ -97,7 +98,9 @@ def test_start_runs_first_step_without_approval() -> None:
 
 def test_start_refused_while_site_has_open_run() -> None:
     """One open run per site: a second start names the open run and its lead."""
-    with pytest.raises(RunAlreadyActive, match="tts already has an open run \\(run-1, led by U_LEAD\\)"):
+    with pytest.raises(
+        RunAlreadyActive, match="tts already has an open run \\(run-1, led by U_LEAD\\)"
+    ):
         start(started(), start_command("run-2"), T0)
 
 
@@ -194,7 +197,7 @@ def test_unknown_and_not_current_steps_refused() -> None:
 def test_approve_only_when_awaiting_approval() -> None:
     """Approve on a running step is refused with what can be done instead."""
     run = sync_running()
-    with pytest.raises(NotAllowedNow, match="it is running. Cancel it first"):
+    with pytest.raises(NotAllowedNow, match=r"it is running\. Cancel it first"):
         decide(run, Approve(LEAD, "sync", rev(run, "sync")), T0)
 
 
@@ -488,3 +491,10 @@ def test_announcement_recorded_once() -> None:
     run = do(started(), RecordAnnouncement("camera-stage-1", "announce"), at(1))
     assert run.announced == {"camera-stage-1": at(1)}
     assert decide(run, RecordAnnouncement("camera-stage-1"), at(2)) == []
+
+
+def test_baseline_recorded_once() -> None:
+    """The CSCs beating at the start are recorded once; a later reading does not replace it."""
+    run = do(started(), RecordBaseline(("ATDome:0", "ESS:1")), at(1))
+    assert run.baseline == ("ATDome:0", "ESS:1")
+    assert decide(run, RecordBaseline(("ATDome:0",)), at(2)) == []

@@ -26,6 +26,7 @@ from state.commands import (
     MarkDone,
     Pause,
     RecordAnnouncement,
+    RecordBaseline,
     Reopen,
     Resume,
     Retry,
@@ -41,7 +42,7 @@ from tests.support.runs import ADMIN, LEAD, OTHER, at, start_command
 ACTORS = (LEAD, OTHER, ADMIN, Actor("U_NEW"))
 STEP_VERBS = ("approve", "retry", "mark_done", "skip", "cancel", "reopen")
 RUN_VERBS = ("pause", "resume", "note", "handover", "takeover", "abort")
-BOT_VERBS = ("succeed", "fail", "deadline", "announce", "restart")
+BOT_VERBS = ("succeed", "fail", "deadline", "announce", "baseline", "restart")
 
 # Abort ends a run at once: keep it rare so that most sequences get deep into the run.
 WEIGHTED = (*STEP_VERBS * 3, *RUN_VERBS[:-1], "abort", *BOT_VERBS * 3)
@@ -101,6 +102,7 @@ def command_for(run: Run, move: Move) -> Command | None:
         "fail": ActionFailed(state.id, state.attempt + delta, "generated failure"),
         "deadline": DeadlineReached(state.id, state.attempt, ("ATDome:0",) * (move.delta + 1)),
         "announce": RecordAnnouncement(f"key-{move.step}"),
+        "baseline": RecordBaseline((f"ESS:{move.step}",)),
     }
     if move.verb == "restart":
         return None
@@ -162,7 +164,7 @@ def test_no_step_runs_twice_without_retry(sequence: list[Move]) -> None:
 @settings(max_examples=400, deadline=None)
 @given(moves)
 def test_no_non_lead_changes_a_run(sequence: list[Move]) -> None:
-    """Every event caused by a person was caused by the lead of that moment (or an admin's take-over)."""
+    """Each event a person caused was caused by the lead of the moment (or an admin taking over)."""
     _, history = play(sequence)
     run: Run | None = None
     admins = {a.user for a in ACTORS if a.admin}

@@ -203,3 +203,16 @@ async def test_unopenable_database_is_a_clear_error(tmp_path: Path) -> None:
     """A path that cannot hold a database gives a StoreError naming it."""
     with pytest.raises(StoreError, match="cannot open the store"):
         await Store.open(sqlite_url(str(tmp_path / "missing-dir" / "runs.db")))
+
+
+@pytest.mark.asyncio
+async def test_blobs_are_kept_and_replaced(db: str, store: Store) -> None:
+    """A named document survives reopening and is replaced, not duplicated."""
+    assert await store.get_blob("sim/tts") is None
+    await store.put_blob("sim/tts", '{"a": 1}')
+    await store.put_blob("sim/tts", '{"a": 2}')
+    reopened = await Store.open(db)
+    try:
+        assert await reopened.get_blob("sim/tts") == '{"a": 2}'
+    finally:
+        await reopened.aclose()

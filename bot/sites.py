@@ -1,0 +1,110 @@
+"""What the bot knows of each site: hosts, units, ScriptQueues, CSCs that stay up or come up.
+
+The procedure names these symbolically (``hosts: camera-bridges``, ``targets: scriptqueues``)
+and the engine resolves them here, so one procedure serves the three sites. The embedded
+defaults (``bot/data/sites.yaml``) hold what the reference pages say of each site; a site's
+configuration file overrides them field by field.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from integrations.ssh import Unit
+from state.procedure import SITES, Site
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CameraBridge(_Model):
+    """The OCS bridge of one camera on its mcm machine."""
+
+    camera: str = Field(description="The camera CSC (ATCamera, MTCamera, CCCamera).")
+    host: str
+    unit: str = Field(description="The systemd unit of the bridge.")
+
+
+class ServiceUnit(_Model):
+    """A systemd service on a bare-metal machine."""
+
+    host: str
+    unit: str
+
+
+class Audience(_Model):
+    """Who else hears an announcement: extra channels and Slack user groups to mention."""
+
+    channels: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+class SiteConfig(_Model):
+    """One site."""
+
+    name: Site
+    title: str = Field(
+        description="How people call it: Summit, Tucson test stand, Base test stand."
+    )
+    phalanx_env: str = Field(
+        description="The Phalanx environment (summit, tucson-teststand, base)."
+    )
+    fqdn: str = Field(description="LOVE, ArgoCD and the EFD live under https://<fqdn>/.")
+    timezone: str = Field(description="The site's local time zone, for reports.")
+    channel: str = Field(description="The site's Slack channel, where its runs are driven.")
+    cluster: str = Field(description="What identifies the site's Kubernetes cluster.")
+    scriptqueues: tuple[int, ...] = Field(description="The site's ScriptQueue indices.")
+    ignore: tuple[str, ...] = Field(
+        default=(),
+        description="CSCs left as they are through the shutdown (system_wide_shutdown ignore).",
+    )
+    auto_enabled: tuple[str, ...] = Field(
+        default=(), description="CSCs (Name:index) that come up ENABLED by themselves."
+    )
+    keep_enabled: tuple[str, ...] = Field(
+        default=(), description="CSCs (Name:index or Name:*) enabled at the end of the run."
+    )
+    camera_bridges: tuple[CameraBridge, ...] = ()
+    bare_metal: tuple[ServiceUnit, ...] = ()
+    config_repos: tuple[str, ...] = Field(
+        default=(), description="Configuration repositories whose run branch must be pushed."
+    )
+    audiences: dict[str, Audience] = Field(default_factory=dict)
+    principals: dict[str, str] = Field(
+        default_factory=dict, description="CSC name -> the system principal to contact."
+    )
+
+    def bridge_units(self) -> tuple[Unit, ...]:
+        """The camera bridges as units to stop and start."""
+        return tuple(Unit(b.host, b.unit) for b in self.camera_bridges)
+
+    def bare_metal_units(self) -> tuple[Unit, ...]:
+        """The bare-metal services as units to stop and start."""
+        return tuple(Unit(s.host, s.unit) for s in self.bare_metal)
+
+    @property
+    def love_url(self) -> str:
+        """LOVE's root, for links."""
+        return f"https://{self.fqdn}/love"
+
+
+def default_sites() -> dict[Site, SiteConfig]:
+    """The three sites as the reference pages describe them."""
+    text = resources.files("bot").joinpath("data", "sites.yaml").read_text("utf-8")
+    return load_sites(yaml.safe_load(text))
+
+
+def load_sites(raw: dict[str, Any]) -> dict[Site, SiteConfig]:
+    """Sites from a mapping of site name to fields (a configuration file's ``sites``)."""
+    sites = {
+        name: SiteConfig.model_validate({"name": name, **fields}) for name, fields in raw.items()
+    }
+    missing = set(SITES) - set(sites)
+    if missing:
+        raise ValueError(f"no configuration for site(s): {', '.join(sorted(missing))}")
+    return sites  # type: ignore[return-value]  # keys validated as Site by the model

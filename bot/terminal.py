@@ -1,0 +1,232 @@
+"""The terminal front end: a run as it happens, line by line, and its summary at the end.
+
+Times are shown from the run's start, in the run's own clock: on the demo's fast clock a
+thirty-minute watch reads as thirty minutes, as it would at the observatory.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TextIO
+
+from bot.engine import Change, StepProgress
+from state.events import (
+    Announced,
+    BaselineRecorded,
+    Event,
+    LeadHandedOver,
+    NoteAdded,
+    RunAborted,
+    RunCompleted,
+    RunPausedEvent,
+    RunResumed,
+    RunStarted,
+    RunTakenOver,
+    StepAwaitingApproval,
+    StepDoneByHand,
+    StepDoneWithIssues,
+    StepFailed,
+    StepInterrupted,
+    StepReopened,
+    StepSkipped,
+    StepStarted,
+    StepSucceeded,
+)
+from state.procedure import PHASES
+from state.run import Run, StepState, StepStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def clock_text(seconds: float) -> str:
+    """``+1:02:03`` from the run's start."""
+    seconds = max(0, int(seconds))
+    return f"+{seconds // 3600}:{seconds % 3600 // 60:02}:{seconds % 60:02}"
+
+
+def duration_text(delta: timedelta | float | None) -> str:
+    """``1h02m``, ``12m05s``, ``40s``; ``-`` when unknown."""
+    if delta is None:
+        return "-"
+    seconds = int(delta.total_seconds() if isinstance(delta, timedelta) else delta)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02}m"
+    return f"{minutes}m{secs:02}s" if minutes else f"{secs}s"
+
+
+@dataclass
+class Printer:
+    """Prints every change of the runs it is given; one instance per terminal."""
+
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    _last_progress: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    async def __call__(self, change: Change) -> None:
+        """The engine's listener."""
+        if isinstance(change, StepProgress):
+            key = (change.run.run_id, change.step_id)
+            if self._last_progress.get(key) != change.text:
+                self._last_progress[key] = change.text
+                self._line(change.run, None, self._indent(change.text, "    … "))
+            return
+        for event in change.events:
+            text = self.describe(change.run, event)
+            if text:
+                self._line(change.run, event.at, text)
+
+    def _line(self, run: Run, at: datetime | None, text: str) -> None:
+        stamp = clock_text((at - run.started_at).total_seconds()) if at else " " * 8
+        self.out.write(f"[{stamp:>8}] {text}\n")
+        self.out.flush()
+
+    @staticmethod
+    def _indent(text: str, first: str) -> str:
+        lines = text.splitlines() or [""]
+        pad = " " * 11
+        return first + lines[0] + "".join(f"\n{pad}{' ' * len(first)}{line}" for line in lines[1:])
+
+    def describe(self, run: Run, event: Event) -> str | None:  # noqa: C901, PLR0911, PLR0912  # a case per event
+        """One line (or a few) for an event; ``None`` for events the terminal need not show."""
+        step_id: str | None = getattr(event, "step_id", None)
+        step = run.step(step_id) if step_id else None
+        label = _label(run, step) if step else ""
+        match event:
+            case RunStarted():
+                return (
+                    f"Run {event.run_id}: {event.kind} of {event.site}, {len(event.steps)} steps, "
+                    f"led by {event.actor}" + (f" (cycle {event.cycle})" if event.cycle else "")
+                )
+            case StepStarted():
+                how = {
+                    "activate": "",
+                    "approve": f" (approved by {event.actor})",
+                    "retry": f" (retry by {event.actor})",
+                }
+                attempt = f", attempt {event.attempt}" if event.attempt > 1 else ""
+                phase_break = self._phase_header(run, step)
+                return f"{phase_break}▶ {label}{how[event.verb]}{attempt}"
+            case StepAwaitingApproval():
+                return f"{self._phase_header(run, step)}⏸ {label} — awaiting the lead's approval"
+            case StepSucceeded():
+                return f"  ✓ {event.step_id}: {event.summary or 'done'}{_took(step)}"
+            case StepFailed():
+                kind = (
+                    "cancelled" if event.cancelled else "TIMED OUT" if event.timed_out else "FAILED"
+                )
+                text = self._indent(f"{event.step_id} {kind}: {event.error}", "  ✗ ")
+                return text if event.cancelled else f"{text}\n{' ' * 15}{CHOICES}"
+            case StepDoneWithIssues():
+                return (
+                    f"  ⚠ {event.step_id}: done with {len(event.issues)} in trouble: "
+                    f"{_some(event.issues)}"
+                )
+            case StepDoneByHand():
+                note = f": {event.note}" if event.note else ""
+                return f"  ✓ {event.step_id} marked done by {event.actor}{note}{_took(step)}"
+            case StepSkipped():
+                return f"  ↷ {event.step_id} skipped by {event.actor}: {event.reason}"
+            case StepInterrupted():
+                return (
+                    f"  ! {event.step_id} INTERRUPTED: the bot stopped while it ran "
+                    f"(attempt {event.attempt}); it will not run again by itself: "
+                    "the lead decides (Retry or Mark done)"
+                )
+            case StepReopened():
+                return f"  ↺ {event.step_id} reopened by {event.actor}"
+            case Announced():
+                return None  # the announcer prints the announcement itself
+            case BaselineRecorded():
+                return f"  · baseline: {len(event.cscs)} CSCs beating at the start of the run"
+            case RunPausedEvent():
+                return f"Run paused by {event.actor}"
+            case RunResumed():
+                return f"Run resumed by {event.actor}"
+            case LeadHandedOver():
+                return f"{event.actor} handed the run over to {event.to}"
+            case RunTakenOver():
+                return f"{event.actor} took the run over from {event.previous_lead}: {event.reason}"
+            case NoteAdded():
+                return f"  ✎ note by {event.actor}: {event.text}"
+            case RunAborted():
+                return f"Run ABORTED by {event.actor}: {event.reason}"
+            case RunCompleted():
+                return "Run completed."
+
+    @staticmethod
+    def _phase_header(run: Run, step: StepState | None) -> str:
+        if step is None:
+            return ""
+        index = run.index(step.id)
+        if index == 0 or run.steps[index - 1].step.phase != step.step.phase:
+            return f"── {step.step.phase.upper()} ──\n" + " " * 11
+        return ""
+
+
+CHOICES = "the lead may: Retry, Mark done (did it by hand), or Skip (with a reason)"
+SHOWN = 8
+"""Names listed in one line before "and N more"."""
+
+
+def _some(names: Sequence[str]) -> str:
+    more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+    return ", ".join(names[:SHOWN]) + more
+
+
+def _label(run: Run, step: StepState) -> str:
+    return f"{run.index(step.id) + 1}/{len(run.steps)} {step.id}: {step.step.title}"
+
+
+def _took(step: StepState | None) -> str:
+    if step is None or step.started_at is None or step.ended_at is None:
+        return ""
+    return f" ({duration_text(step.ended_at - step.started_at)})"
+
+
+def summary(run: Run, events: Sequence[Event]) -> str:
+    """The end-of-run summary: per step who did what, when and how long; per phase; in total."""
+    first_start: dict[str, datetime] = {}
+    for event in events:
+        if isinstance(event, StepStarted | StepAwaitingApproval):
+            first_start.setdefault(event.step_id, event.at)
+    total = duration_text(run.elapsed(run.ended_at or run.started_at))
+    lines = [
+        (
+            f"Summary of run {run.run_id}: {run.kind} of {run.site}, {run.status.value} in "
+            f"{total}, lead {run.lead}"
+        ),
+        f"{'#':>3} {'step':<26} {'result':<17} {'att':>3} {'at':>8} {'took':>7}  who / why",
+    ]
+    phase_time: dict[str, timedelta] = {}
+    for index, state in enumerate(run.steps, start=1):
+        began = first_start.get(state.id)
+        took = state.ended_at - began if began and state.ended_at else None
+        if took is not None:
+            phase_time[state.step.phase] = phase_time.get(state.step.phase, timedelta()) + took
+        at = clock_text((began - run.started_at).total_seconds()) if began else "-"
+        lines.append(
+            f"{index:>3} {state.id:<26} {state.status.value:<17} {state.attempt:>3} {at:>8} "
+            f"{duration_text(took):>7}  {_who(state)}"
+        )
+    per_phase = ", ".join(f"{phase} {duration_text(phase_time.get(phase))}" for phase in PHASES)
+    lines.append(f"Per phase: {per_phase}")
+    if run.abort_reason:
+        lines.append(f"Aborted: {run.abort_reason}")
+    return "\n".join(lines)
+
+
+def _who(state: StepState) -> str:
+    parts = []
+    if state.approved_by:
+        parts.append(f"approved by {state.approved_by}")
+    if state.status in {StepStatus.DONE_BY_HAND, StepStatus.SKIPPED} and state.ended_by:
+        parts.append(f"{state.status.value.replace('_', ' ')} by {state.ended_by}")
+    if state.reason:
+        parts.append(state.reason)
+    if state.issues:
+        parts.append(f"{len(state.issues)} in trouble")
+    return "; ".join(parts) or ("bot" if state.status is StepStatus.SUCCEEDED else "")

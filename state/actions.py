@@ -103,7 +103,9 @@ class Manual(_Action):
     )
     touching: tuple[System, ...] = Field(
         default=(),
-        description="The systems the person works on (summit-only systems keep the step at the summit).",
+        description=(
+            "The systems the person works on (summit-only systems keep the step at the summit)."
+        ),
     )
 
     def touches(self) -> tuple[System, ...]:
@@ -157,8 +159,9 @@ class Announce(_Automated):
 
 
 class SystemWideShutdownConfig(BaseModel):
-    """``system_wide_shutdown.py``'s configuration (ts_standardscripts; ``user`` and ``reason`` are
-    filled in from the run when the script is queued).
+    """``system_wide_shutdown.py``'s configuration (ts_standardscripts).
+
+    ``user`` and ``reason`` are filled in from the run when the script is queued.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -174,9 +177,10 @@ SummaryStateEntry = tuple[str, SummaryState] | tuple[str, SummaryState, str]
 
 
 class SetSummaryStateConfig(BaseModel):
-    """``set_summary_state.py``'s configuration, with either explicit ``data`` or symbolic ``targets``
-    resolved at run time (the stragglers the EFD still sees, the site's ScriptQueues, the CSCs the
-    site keeps ENABLED).
+    """``set_summary_state.py``'s configuration: explicit ``data`` or symbolic ``targets``.
+
+    Targets are resolved at run time: the stragglers the EFD still sees, the site's ScriptQueues,
+    the CSCs the site keeps ENABLED.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -350,7 +354,7 @@ class KubeCleanup(_Automated):
 
 
 class GithubPullRequest(_Automated):
-    """The run's Phalanx branch, its pull request and its checks; merged (by the bot if opted in)."""
+    """The run's Phalanx branch, its pull request and checks; merged (by the bot if opted in)."""
 
     type: Literal["github.pull_request"]
     repo: str = Field(default="lsst-sqre/phalanx", pattern=r"^[\w.-]+/[\w.-]+$")
@@ -413,7 +417,7 @@ ACTION_TAGS = {
     "github.branches": GithubBranches,
     "argocd.sync": ArgocdSync,
 }
-"""Every action type by tag; ``love.run_script`` is split by script so that known scripts are typed."""
+"""Every action type by tag; ``love.run_script`` is split by script so known scripts are typed."""
 
 ACTION_TYPES = sorted({tag.split("/")[0] for tag in ACTION_TAGS})
 

@@ -19,7 +19,7 @@ _UNITS = {"h": 3600, "m": 60, "s": 1}
 
 
 def parse_duration(value: object) -> object:
-    """Turn ``"1h30m"`` or a number of seconds into a ``timedelta``; leave anything else to pydantic."""
+    """Turn ``"1h30m"`` or seconds into a ``timedelta``; leave anything else to pydantic."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):

@@ -6,6 +6,7 @@ filtered per site and kind: a rule that holds for the whole file may break for o
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -48,14 +49,16 @@ def check_rules(procedure: Procedure) -> list[Problem]:
     found: dict[Problem, list[str]] = {}
     for run in runs:
         site, kind = run.split("/")
-        for problem in _per_run(procedure.for_run(site, kind)):  # type: ignore[arg-type]  # from SITES, RUN_KINDS
+        steps = procedure.for_run(site, kind)  # type: ignore[arg-type]  # from SITES, RUN_KINDS
+        for problem in _per_run(steps):
             found.setdefault(problem, []).append(run)
     for problem, where in found.items():
         if len(where) < len(runs):  # say which runs, unless it is all of them
-            problem = Problem(
-                problem.step, problem.field, f"{problem.message} (in {', '.join(where)})"
+            problems.append(
+                Problem(problem.step, problem.field, f"{problem.message} (in {', '.join(where)})")
             )
-        problems.append(problem)
+        else:
+            problems.append(problem)
     return problems
 
 
@@ -69,7 +72,7 @@ def _whole_file(steps: Sequence[Step], phases: Sequence[str]) -> Iterator[Proble
             yield Problem(
                 step.id, "action.key", f"announcement key {step.action.key!r} is used twice"
             )
-    for before, step in zip(steps, steps[1:], strict=False):
+    for before, step in itertools.pairwise(steps):
         if phases.index(step.phase) < phases.index(before.phase):
             yield Problem(
                 step.id, "phase", f"{step.phase} comes after {before.phase} (step {before.id!r})"
@@ -92,7 +95,8 @@ def _step_rules(step: Step) -> Iterator[Problem]:
         yield Problem(
             step.id,
             "sites",
-            f"touches {', '.join(summit_only)}, which exist at the summit only; sites must be [summit]",
+            f"touches {', '.join(summit_only)}, which exist at the summit only; "
+            "sites must be [summit]",
         )
     if isinstance(action, RunShutdownScript):
         if "Watcher" not in action.config.start_with:
@@ -110,7 +114,8 @@ def _step_rules(step: Step) -> Iterator[Problem]:
             yield Problem(
                 step.id,
                 "action.show_diff",
-                "syncing sasquatch must show its diff first (there may be changes not to apply yet)",
+                "syncing sasquatch must show its diff first "
+                "(there may be changes not to apply yet)",
             )
         if not step.needs_approval:
             yield Problem(step.id, "needs_approval", "syncing sasquatch needs the lead's approval")

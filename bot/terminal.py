@@ -108,7 +108,8 @@ class Printer:
                     "retry": f" (retry by {event.actor})",
                 }
                 attempt = f", attempt {event.attempt}" if event.attempt > 1 else ""
-                phase_break = self._phase_header(run, step)
+                # A step that waited for approval had its header then.
+                phase_break = self._phase_header(run, step) if event.verb == "activate" else ""
                 return f"{phase_break}▶ {label}{how[event.verb]}{attempt}"
             case StepAwaitingApproval():
                 return f"{self._phase_header(run, step)}⏸ {label} — awaiting the lead's approval"

@@ -10,7 +10,7 @@ lead's approval: the exact script configuration, the commands, what will be dele
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from bot.runners import announce, argocd, efd, github, hosts, kube, love, preflight
 from bot.runners.context import Outcome, SiteSystems, StepContext
@@ -60,21 +60,30 @@ PREVIEWS: dict[type, Preview] = {
 """What the lead sees before approving, where there is more to see than the instructions."""
 
 
+_SYSTEM: dict[type, str] = {
+    RunShutdownScript: "love",
+    RunSetSummaryState: "love",
+    RunOtherScript: "love",
+    LoveCommand: "love",
+    EfdWaitForStates: "efd",
+    SshSystemctl: "hosts",
+    KubeCleanup: "cluster",
+    GithubPullRequest: "github",
+    GithubBranches: "github",
+    ArgocdSync: "argocd",
+}
+"""The attribute of :class:`SiteSystems` each action type operates through."""
+
+
+def uses_system(action: object) -> bool:
+    """Whether the action operates an outside system (one that can be asked to stop)."""
+    return type(action) in _SYSTEM
+
+
 def system_of(action: object, systems: SiteSystems) -> Integration | None:
     """The integration a running action uses, to stop its real operation on cancel."""
-    by_type: dict[type, Integration] = {
-        RunShutdownScript: systems.love,
-        RunSetSummaryState: systems.love,
-        RunOtherScript: systems.love,
-        LoveCommand: systems.love,
-        EfdWaitForStates: systems.efd,
-        SshSystemctl: systems.hosts,
-        KubeCleanup: systems.cluster,
-        GithubPullRequest: systems.github,
-        GithubBranches: systems.github,
-        ArgocdSync: systems.argocd,
-    }
-    return by_type.get(type(action))
+    name = _SYSTEM.get(type(action))
+    return None if name is None else cast("Integration", getattr(systems, name))
 
 
 __all__ = [
@@ -87,4 +96,5 @@ __all__ = [
     "StepContext",
     "efd",
     "system_of",
+    "uses_system",
 ]

@@ -1,0 +1,196 @@
+"""``upgrade-bot``: the command line (the demo, and the tools for the procedure file).
+
+Exit codes: 0 success; 1 the thing checked is not right (an invalid procedure, a demo run that
+ended failed or aborted); 2 usage or configuration errors, printed as one clear message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO, get_args
+
+import yaml
+
+from bot import demo
+from bot.logs import configure_logging
+from integrations.sim import FAULTS, FaultError
+from state.duration import format_duration
+from state.procedure import (
+    PHASES,
+    RUN_KINDS,
+    SITES,
+    Procedure,
+    ProcedureError,
+    RunKind,
+    Site,
+    Step,
+    load_procedure,
+    procedure_schema,
+)
+from state.store import StoreError
+
+USAGE_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="upgrade-bot",
+        description="Runs the Rubin Observatory control-system upgrade, site by site.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = commands.add_parser(
+        "demo",
+        help="the whole upgrade of a site against the simulated observatory, in the terminal",
+        description="Runs the real procedure, state machine, store and engine against a "
+        "simulated observatory on a fast clock. No Slack account needed.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="faults (--fault, repeatable):\n"
+        + "\n".join(f"  {kind:14} {what}" for kind, what in FAULTS.items())
+        + "\n  hang:STEP      the step's first attempt hangs until its timeout",
+    )
+    d.add_argument("--site", choices=get_args(Site), default="summit")
+    d.add_argument("--kind", choices=get_args(RunKind), default="cycle-upgrade")
+    d.add_argument(
+        "--speed",
+        type=float,
+        default=demo.DEFAULT_SPEED,
+        help=f"times faster than real time the clock runs (default {demo.DEFAULT_SPEED:g})",
+    )
+    d.add_argument(
+        "--interactive", action="store_true", help="you are the lead: approve and decide"
+    )
+    d.add_argument("--fault", action="append", default=[], metavar="KIND:TARGET", dest="faults")
+    d.add_argument("--procedure", type=Path, metavar="FILE", help="a procedure file of your own")
+    d.add_argument(
+        "--db", type=Path, metavar="PATH", help="keep the run here; run again to resume it"
+    )
+    d.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        default="warning",
+        help="the bot's own logs, on standard error (default: warning)",
+    )
+
+    p = commands.add_parser("procedure", help="show, check and describe the procedure file")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    show = actions.add_parser("show", help="the steps of a run, in order")
+    show.add_argument("--site", choices=get_args(Site), default="summit")
+    show.add_argument("--kind", choices=get_args(RunKind), default="cycle-upgrade")
+    show.add_argument("--procedure", type=Path, metavar="FILE", help="default: the built-in")
+    show.add_argument(
+        "-v", "--verbose", action="store_true", help="with instructions and parameters"
+    )
+    validate = actions.add_parser("validate", help="check a procedure file (exit 0 valid, 1 not)")
+    validate.add_argument("file", type=Path, metavar="FILE")
+    actions.add_parser("schema", help="the procedure file's JSON Schema, for editors")
+    return parser
+
+
+def _action_line(step: Step) -> str:
+    action = step.action
+    limits = []
+    timeout = getattr(action, "timeout", None)
+    if timeout is not None:
+        limits.append(f"timeout {format_duration(timeout)}")
+    deadline = getattr(action, "deadline", None)
+    if deadline is not None:
+        limits.append(f"deadline {format_duration(deadline)}")
+    return action.type + (f" ({', '.join(limits)})" if limits else "")
+
+
+def show_procedure(
+    procedure: Procedure, site: Site, kind: RunKind, *, verbose: bool, out: TextIO
+) -> None:
+    """Print the steps of a run of ``kind`` at ``site``, phase by phase."""
+    steps = procedure.for_run(site, kind)
+    out.write(f"{procedure.name}: {kind} at {site}, {len(steps)} steps\n")
+    width = max(len(step.id) for step in steps)
+    number = 0
+    for phase in PHASES:
+        in_phase = [step for step in steps if step.phase == phase]
+        if not in_phase:
+            continue
+        out.write(f"\n{phase.upper()}\n")
+        for step in in_phase:
+            number += 1
+            mark = "approve" if step.needs_approval else "       "
+            out.write(f"{number:3}. {step.id:{width}}  {mark}  {step.title}\n")
+            out.write(f"     {'':{width}}           {_action_line(step)}\n")
+            if verbose:
+                _show_details(step, width, out)
+    others = [f"{s}/{k}" for s in SITES for k in RUN_KINDS if (s, k) != (site, kind)]
+    out.write(f"\n(other runs: {', '.join(others)})\n")
+
+
+def _show_details(step: Step, width: int, out: TextIO) -> None:
+    pad = " " * (width + 16)
+    params = step.action.model_dump(mode="json", exclude={"type"}, exclude_defaults=True)
+    if params:
+        text = yaml.safe_dump(params, sort_keys=False, default_flow_style=None).strip()
+        out.write("".join(f"{pad}{line}\n" for line in text.splitlines()))
+    out.writelines(f"{pad}| {line}\n" for line in step.instructions.strip().splitlines())
+
+
+def _procedure_command(args: argparse.Namespace, out: TextIO) -> int:
+    if args.action == "schema":
+        out.write(json.dumps(procedure_schema(), indent=2) + "\n")
+        return 0
+    if args.action == "validate":
+        procedure = load_procedure(args.file)
+        counts = ", ".join(
+            f"{s}/{k} {len(procedure.for_run(s, k))}" for s in SITES for k in RUN_KINDS
+        )
+        out.write(f"{args.file}: valid, {len(procedure.steps)} steps ({counts})\n")
+        return 0
+    show_procedure(
+        load_procedure(args.procedure), args.site, args.kind, verbose=args.verbose, out=out
+    )
+    return 0
+
+
+def _demo_command(args: argparse.Namespace, out: TextIO) -> int:
+    if args.speed <= 0:
+        raise ValueError("--speed must be positive")
+    configure_logging(logging.getLevelNamesMapping()[args.log_level.upper()])
+    options = demo.DemoOptions(
+        site=args.site,
+        kind=args.kind,
+        speed=args.speed,
+        interactive=args.interactive,
+        faults=tuple(args.faults),
+        procedure=args.procedure,
+        db=args.db,
+        out=out,
+    )
+    try:
+        return asyncio.run(demo.run_demo(options))
+    except KeyboardInterrupt:
+        where = f" run it again with --db {args.db} to resume" if args.db else ""
+        sys.stderr.write(f"interrupted;{where or ' (without --db nothing was kept)'}\n")
+        return 130
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run one command; return its exit code."""
+    out = out or sys.stdout
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "procedure":
+            return _procedure_command(args, out)
+        return _demo_command(args, out)
+    except ProcedureError as e:
+        sys.stderr.write(f"{e}\n")
+        return 1 if args.command == "procedure" and args.action == "validate" else USAGE_ERROR
+    except (FaultError, StoreError, ValueError) as e:
+        sys.stderr.write(f"upgrade-bot: {e}\n")
+        return USAGE_ERROR
+    except BrokenPipeError:  # the reader went away (| head): not an error of ours
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,263 @@
+"""``upgrade-bot demo``: a whole site upgrade against the simulated observatory, in the terminal.
+
+The real procedure, the real state machine, store and engine; only the observatory is
+simulated and the clock runs fast. With ``--db PATH`` everything (the run, the observatory, the
+clock) is kept in that file, so a demo killed at any moment resumes where it was: the step that
+was running shows as interrupted and the lead decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from bot.engine import Change, Engine, RunChanged
+from bot.lead import SimulatedLead, TerminalLead
+from bot.runners import SiteSystems, system_of, uses_system
+from bot.scheduler import Ticker
+from bot.sites import SiteConfig, default_sites
+from bot.terminal import Printer, summary
+from integrations.clock import ScaledClock
+from integrations.sim import Release, SimObservatory, SimSite, parse_fault
+from state.events import StepStarted
+from state.procedure import load_procedure
+from state.run import Run, RunStatus
+from state.store import Store, sqlite_url
+
+if TYPE_CHECKING:
+    from state.procedure import Procedure, RunKind, Site
+
+LEAD = "demo-lead"
+"""The simulated lead's user name."""
+
+DEFAULT_SPEED = 400.0
+"""Clock speed at which a whole summit upgrade runs in well under a minute."""
+
+TICK = 0.05
+"""Seconds of real time between the engine's ticks in the demo."""
+
+CAMERA_TEAM_DELAY = 900.0
+"""Seconds the simulated camera team takes after "proceed to Stage 2" to start the bridges."""
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What ``upgrade-bot demo`` was asked."""
+
+    site: Site = "summit"
+    kind: RunKind = "cycle-upgrade"
+    speed: float = DEFAULT_SPEED
+    interactive: bool = False
+    faults: tuple[str, ...] = ()
+    procedure: Path | None = None
+    db: Path | None = None
+    cycle: str = "c0040"
+    phalanx_branch: str = "tickets/DM-48000"
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+
+
+def check_faults(faults: Sequence[str], procedure: Procedure) -> None:
+    """Refuse unknown faults before anything starts (``hang:`` takes a step id)."""
+    hangable = {step.id for step in procedure.steps if uses_system(step.action)}
+    for fault in faults:
+        kind, _, target = fault.partition(":")
+        if kind != "hang":
+            parse_fault(fault)
+        elif target not in hangable:
+            raise ValueError(
+                f"hang:{target}: not a step with an outside operation "
+                f"(one of: {', '.join(sorted(hangable))})"
+            )
+
+
+def sim_site(site: SiteConfig) -> SimSite:
+    """The simulated observatory's view of a site's configuration."""
+    return SimSite(
+        name=site.name,
+        fqdn=site.fqdn,
+        cluster=site.cluster,
+        scriptqueues=site.scriptqueues,
+        ignore=site.ignore,
+        auto_enabled=site.auto_enabled,
+        camera_bridges=tuple((b.camera, b.host, b.unit) for b in site.camera_bridges),
+        bare_metal=tuple((u.host, u.unit) for u in site.bare_metal),
+        config_repos=site.config_repos,
+    )
+
+
+class TerminalAnnouncer:
+    """Prints announcements as they would be posted; tells the simulated camera team."""
+
+    def __init__(
+        self, *, out: TextIO, sites: dict[Site, SiteConfig], observatory: SimObservatory
+    ) -> None:
+        """Print to ``out``."""
+        self._out = out
+        self._sites = sites
+        self._observatory = observatory
+
+    async def announce(
+        self, *, site: str, key: str, text: str, audiences: Sequence[str], acknowledge: bool
+    ) -> None:
+        """Show where it goes, who is mentioned, and the text."""
+        config = self._sites[site]  # type: ignore[index]  # the engine passes its own site names
+        channels = [config.channel]
+        groups: list[str] = []
+        for name in audiences:
+            audience = config.audiences.get(name)
+            if audience:
+                channels += [c for c in audience.channels if c not in channels]
+                groups += [f"@{g}" for g in audience.groups]
+        button = "  [Acknowledge]" if acknowledge else ""
+        body = "\n".join(f"           | {line}" for line in text.splitlines())
+        self._out.write(
+            f"           >> {key} -> {', '.join(channels)} {' '.join(groups)}{button}\n{body}\n"
+        )
+        self._out.flush()
+        if key == "camera-stage-2":
+            await self._observatory.camera_team_starts_bridges(after=CAMERA_TEAM_DELAY)
+
+
+class Hangs:
+    """Arms the ``hang:STEP`` faults: the step's first attempt hangs until its timeout."""
+
+    def __init__(
+        self, *, steps: set[str], observatory: SimObservatory, systems: SiteSystems
+    ) -> None:
+        """Arm each of ``steps`` once, as it starts (before its runner runs)."""
+        self._steps = set(steps)
+        self._observatory = observatory
+        self._systems = systems
+
+    async def __call__(self, change: Change) -> None:
+        """The engine's listener."""
+        if not isinstance(change, RunChanged):
+            return
+        for event in change.events:
+            if isinstance(event, StepStarted) and event.step_id in self._steps:
+                self._steps.discard(event.step_id)
+                state = change.run.step(event.step_id)
+                system = system_of(state.step.action, self._systems) if state else None
+                if system is not None:
+                    self._observatory.arm_hang(system)
+
+
+async def run_demo(options: DemoOptions) -> int:
+    """Run (or resume) the demo; the exit code: 0 completed, 1 failed or aborted."""
+    procedure = load_procedure(options.procedure)
+    check_faults(options.faults, procedure)
+    with tempfile.TemporaryDirectory(prefix="upgrade-bot-demo-") as scratch:
+        db = options.db or Path(scratch) / "demo.db"
+        store = await Store.open(sqlite_url(str(db)))
+        try:
+            return await _run(options, procedure, store)
+        finally:
+            await store.aclose()
+
+
+async def _observatory(
+    options: DemoOptions, site: SiteConfig, clock: ScaledClock, store: Store
+) -> SimObservatory:
+    """The site's simulated observatory: the saved one, or a new one with the faults."""
+    key = f"sim/{site.name}"
+    saved = await store.get_blob(key)
+
+    async def persist(state: dict[str, object]) -> None:
+        await store.put_blob(key, json.dumps(state))
+
+    observatory = SimObservatory(
+        site=sim_site(site),
+        release=Release(cycle=options.cycle, phalanx_branch=options.phalanx_branch),
+        clock=clock,
+        state=json.loads(saved) if saved else None,
+        persist=persist,
+    )
+    if saved is None:
+        for fault in options.faults:
+            if not fault.startswith("hang:"):
+                await observatory.inject(fault)
+        await persist(observatory.world.doc)
+    elif options.faults:
+        options.out.write("(resuming: the faults given when this demo began still apply)\n")
+    return observatory
+
+
+async def _run(options: DemoOptions, procedure: Procedure, store: Store) -> int:
+    out = options.out
+    sites = default_sites()
+    site = sites[options.site]
+    saved_clock = await store.get_blob("demo/clock")
+    origin = datetime.fromisoformat(saved_clock) if saved_clock else None
+    clock = ScaledClock(speed=options.speed, origin=origin)
+    observatory = await _observatory(options, site, clock, store)
+    systems = SiteSystems(
+        love=observatory.love,
+        efd=observatory.efd,
+        hosts=observatory.hosts,
+        cluster=observatory.cluster,
+        github=observatory.github,
+        argocd=observatory.argocd,
+        announcer=TerminalAnnouncer(out=out, sites=sites, observatory=observatory),
+    )
+    engine = Engine(
+        store=store, procedure=procedure, sites=sites, systems={site.name: systems}, clock=clock
+    )
+    lead_type = TerminalLead if options.interactive else SimulatedLead
+    lead = lead_type(engine=engine, clock=clock, user=LEAD)
+
+    async def keep_time(_change: Change) -> None:
+        await store.put_blob("demo/clock", clock.now().isoformat())
+
+    hangs = {f.partition(":")[2] for f in options.faults if f.startswith("hang:")}
+    engine.subscribe(Printer(out=out))
+    engine.subscribe(keep_time)
+    engine.subscribe(Hangs(steps=hangs, observatory=observatory, systems=systems))
+    engine.subscribe(lead)
+    faults = f", faults: {', '.join(options.faults)}" if options.faults else ""
+    out.write(
+        f"upgrade-bot demo: {options.kind} of {site.name} ({site.title}) against the simulated "
+        f"observatory, clock x{options.speed:g}{faults}\n"
+    )
+    ticker = Ticker(engine=engine, interval=TICK)
+    try:
+        final = await _drive(options, engine, lead, store, ticker)
+    finally:
+        ticker.shutdown()
+        await engine.aclose()
+    out.write("\n" + summary(final, await store.events(final.run_id)) + "\n")
+    return 0 if final.status is RunStatus.COMPLETED else 1
+
+
+async def _drive(
+    options: DemoOptions, engine: Engine, lead: SimulatedLead, store: Store, ticker: Ticker
+) -> Run:
+    """Open the run (or pick the open one up) and wait for its end."""
+    await engine.start()
+    run = await store.open_run(options.site)
+    if run is None:
+        await engine.open_run(
+            LEAD,
+            options.site,
+            options.kind,
+            cycle=options.cycle,
+            phalanx_branch=options.phalanx_branch,
+        )
+    else:
+        current = run.current
+        where = f"{current.id} ({current.status.value})" if current else "its end"
+        options.out.write(f"Resuming run {run.run_id} at step {where}\n")
+        lead.resume(run)
+    ticker.start()
+    return await lead.finished
+
+
+def main(options: DemoOptions) -> int:
+    """Entry point for the CLI."""
+    return asyncio.run(run_demo(options))

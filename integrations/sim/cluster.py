@@ -1,0 +1,86 @@
+"""Simulated Kubernetes: what lsst-ts/k8s-admin's cleanup scripts find and delete.
+
+Deleting a CSC's Job (with propagation, so its pod goes too) stops the CSC if it still ran;
+deleting LOVE's Deployments takes LOVE down until ArgoCD syncs it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from integrations.base import Report
+from integrations.kube import Deletion
+from integrations.sim.catalog import CLUSTERS
+from integrations.sim.part import Part
+from integrations.sim.world import World
+
+JOB_NAMESPACES = (
+    "auxtel", "calsys", "calsys-lab", "control-system-test", "eas", "envsys", "maintel",
+    "simonyitel", "obssys", "dds-test",
+)  # fmt: skip
+"""``cleanup_all`` deletes every Job in these namespaces (missing ones are harmless)."""
+OCPS_JOBS = {"ocps-1", "ocps-2", "ocps-3"}
+"""``cleanup_all`` deletes only the OCPS Jobs in ``uws`` (``-l "csc in (...)"``)."""
+SECONDS = {"Job": 1.0, "Deployment": 2.0, "HorizontalPodAutoscaler": 0.5, "Namespace": 8.0}
+"""How long each deletion takes (a Namespace waits for its finalizers)."""
+
+
+class SimCluster(Part):
+    """The site's Kubernetes API server."""
+
+    system = "Kubernetes"
+
+    async def identity(self) -> str:
+        """The cluster's name, or another site's with ``wrong-cluster``."""
+        world = await self._enter()
+        if world.has_fault("wrong-cluster"):
+            return next(c for c in CLUSTERS if c != world.site.cluster)
+        return world.site.cluster
+
+    async def plan_cleanup(
+        self, scope: Literal["all", "nublado"], *, daemonsets: bool
+    ) -> list[Deletion]:
+        """What ``cleanup_all`` (or ``cleanup_nublado``) would delete now."""
+        del daemonsets  # no ospl-daemon namespace at any site any more: nothing to add
+        world = await self._enter()
+        if scope == "nublado":
+            return [Deletion("Namespace", ns) for ns in world.doc["nublado"]]
+        jobs = world.doc["jobs"]
+        plan = [Deletion("Job", job, ns) for ns in JOB_NAMESPACES for job in jobs.get(ns, [])]
+        plan += [Deletion("Job", job, "uws") for job in jobs.get("uws", []) if job in OCPS_JOBS]
+        plan += [
+            Deletion("Deployment", d, "love") for d in world.doc["deployments"].get("love", [])
+        ]
+        plan += [Deletion("Job", job, "love") for job in jobs.get("love", [])]
+        plan += [
+            Deletion("HorizontalPodAutoscaler", h, "love")
+            for h in world.doc["hpas"].get("love", [])
+        ]
+        return plan
+
+    async def delete(self, deletions: Sequence[Deletion], report: Report) -> None:
+        """Delete one object after another, as kubectl does."""
+        await self._enter()
+        for n, deletion in enumerate(deletions, 1):
+            await self._core.clock.sleep(SECONDS[deletion.kind])
+            self._remove(self._core.look(), deletion)
+            await self._core.save()
+            if n % 10 == 0 or n == len(deletions):
+                await report(f"{n}/{len(deletions)} deleted ({deletion})")
+
+    def _remove(self, world: World, deletion: Deletion) -> None:
+        ns = deletion.namespace or ""
+        if deletion.kind == "Namespace":
+            world.doc["nublado"] = [n for n in world.doc["nublado"] if n != deletion.name]
+            return
+        if deletion.kind == "HorizontalPodAutoscaler":
+            world.doc["hpas"][ns] = [h for h in world.doc["hpas"].get(ns, []) if h != deletion.name]
+            return
+        kind = "jobs" if deletion.kind == "Job" else "deployments"
+        world.doc[kind][ns] = [o for o in world.doc[kind].get(ns, []) if o != deletion.name]
+        if deletion.kind == "Job":
+            now = self._core.now()
+            for ref, spec in world.specs.items():
+                if spec.where == ns and spec.job == deletion.name and world.beating(ref):
+                    world.schedule(now, "exit", ref)

@@ -1,0 +1,39 @@
+"""Simulated EFD: every CSC's last summary state and heartbeat age, as the real queries give them.
+
+A CSC that exited stops beating and keeps its last published state (often STANDBY); once the
+EFD stops receiving data (``efd-stale``) every age keeps growing and the reading is not fresh.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from integrations.efd import CscState, SiteStates, SummaryState
+from integrations.sim.part import Part
+from integrations.sim.world import spread
+
+BEAT = 1.0
+"""A running CSC beats every second: its last heartbeat is at most this old."""
+
+
+class SimEfd(Part):
+    """The EFD of the simulated site."""
+
+    system = "EFD"
+
+    async def states(self) -> SiteStates:
+        """One reading of every CSC instance."""
+        world = await self._enter()
+        now = self._core.now()
+        stale_since = world.doc["stale_since"]
+        heard_until = now if stale_since is None else min(now, stale_since)
+        cscs: dict[str, CscState] = {}
+        for ref, csc in world.doc["cscs"].items():
+            name, _, index = ref.partition(":")
+            if csc["beat"]:
+                last = heard_until - spread(ref + str(int(now)), 0, BEAT)
+            else:
+                last = min(csc["last_beat"], heard_until)
+            state = SummaryState(csc["state"]) if csc["state"] is not None else None
+            cscs[ref] = CscState(name, int(index), state, max(0.0, now - last))
+        return SiteStates(at=datetime.fromtimestamp(now, UTC), fresh=stale_since is None, cscs=cscs)

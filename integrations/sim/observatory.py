@@ -1,0 +1,87 @@
+"""One simulated site: its systems, behind the same interfaces as the real clients.
+
+The engine gets ``observatory.love``, ``.efd``, ``.hosts``, ``.cluster``, ``.github`` and
+``.argocd`` and cannot tell them from the real ones; the demo also plays the camera team
+(``camera_team_starts_bridges``) and injects faults.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from integrations.clock import Clock
+from integrations.sim.argocd import SimArgoCD
+from integrations.sim.cluster import SimCluster
+from integrations.sim.efd import SimEfd
+from integrations.sim.faults import Fault, parse_fault
+from integrations.sim.github import SimGitHub
+from integrations.sim.hosts import SimHosts
+from integrations.sim.love import SimLove
+from integrations.sim.part import Core, Part, Persist
+from integrations.sim.world import Release, SimSite, World
+
+
+class SimObservatory:
+    """The simulated systems of one site, sharing one world."""
+
+    def __init__(
+        self,
+        *,
+        site: SimSite,
+        release: Release,
+        clock: Clock,
+        state: dict[str, Any] | None = None,
+        persist: Persist | None = None,
+    ) -> None:
+        """A new site just before its upgrade, or the saved ``state`` of one."""
+        now = clock.now().timestamp()
+        world = World.load(site, state) if state is not None else World.create(site, release, now)
+        self._core = Core(world, clock, persist)
+        self.love = SimLove(self._core)
+        self.efd = SimEfd(self._core)
+        self.hosts = SimHosts(self._core)
+        self.cluster = SimCluster(self._core)
+        self.github = SimGitHub(self._core)
+        self.argocd = SimArgoCD(self._core)
+
+    @property
+    def world(self) -> World:
+        """The site's state brought up to now (for tests and the demo's own checks)."""
+        return self._core.look()
+
+    def parts(self) -> tuple[Part, ...]:
+        """Every simulated system."""
+        return (self.love, self.efd, self.hosts, self.cluster, self.github, self.argocd)
+
+    async def inject(self, fault: Fault | str) -> None:
+        """Make something go wrong, from now on."""
+        parsed = parse_fault(fault) if isinstance(fault, str) else fault
+        self._core.look().inject(parsed, self._core.now())
+        await self._core.save()
+
+    def arm_hang(self, system: object) -> None:
+        """The next operation of ``system`` (one of :meth:`parts`) hangs until cancelled."""
+        for part in self.parts():
+            if part is system:
+                part.arm_hang()
+                return
+        raise ValueError(f"{system!r} is not a system of this observatory")
+
+    async def camera_team_starts_bridges(self, *, after: float) -> None:
+        """The camera team starts every OCS bridge ``after`` seconds from now (Stage 2)."""
+        world = self._core.look()
+        at = self._core.now() + after
+        for camera, host, unit in world.site.camera_bridges:
+            key = f"{host}:{unit}"
+            world.schedule(at, "unit", key, "active", "camera-team")
+            ref = f"{camera}:0"
+            if ref in world.doc["cscs"]:
+                world.schedule(at + 120, "start", ref, 5, "camera-team")
+        await self._core.save()
+
+    def stopped_units(self) -> list[str]:
+        """``host:unit`` of the units not active (for the demo's summary of the site)."""
+        return sorted(k for k, v in self._core.look().doc["units"].items() if v != "active")
+
+
+UnitVerb = Literal["stop", "start"]

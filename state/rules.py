@@ -128,7 +128,7 @@ def _per_run(steps: Sequence[Step]) -> Iterator[Problem]:
     if others and not queues:
         yield Problem(
             steps[others[0]].id,
-            "",
+            "action",
             "sends CSCs OFFLINE but no later step takes the ScriptQueues OFFLINE "
             "(the page: the ScriptQueues come down last)",
         )

@@ -494,12 +494,6 @@ def _accepts(rule: dict[str, Any], value: object) -> bool:
     return not ("not" in rule and _accepts(rule["not"], value))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="procedure_schema() puts RunOtherScript (any *.py) in a oneOf beside the known "
-    "scripts, so system_wide_shutdown.py and set_summary_state.py actions match two branches",
-)
 def test_schema_tells_each_default_action_apart() -> None:
     """Each action of the default matches one branch of the action's oneOf (by type, script)."""
     schema = procedure_schema()
@@ -523,12 +517,6 @@ def test_schema_tells_each_default_action_apart() -> None:
     assert ambiguous == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the oneOf of procedure_schema() is ambiguous for the known love.run_script "
-    "scripts (see test_schema_tells_each_default_action_apart)",
-)
 def test_default_validates_against_schema() -> None:
     """The shipped procedure is valid against the published schema (with jsonschema)."""
     jsonschema = pytest.importorskip("jsonschema")

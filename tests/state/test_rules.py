@@ -183,11 +183,6 @@ def test_scriptqueues_step_missing() -> None:
     assert "(in " not in problem.message  # every run has the problem: no list of runs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the missing-ScriptQueues problem has an empty field, the only rule problem on a "
-    "step that names no field (the others of its kind say 'action')",
-)
 def test_scriptqueues_step_missing_names_a_field() -> None:
     """The missing-ScriptQueues problem names a field of the step, as every other one does."""
     raw = default_raw()

@@ -108,10 +108,11 @@ class SimLove(Part):
                 start + OTHER_SCRIPT, "script", index, {"state": "DONE"}, f"script:{index}"
             )
         await core.save()
-        try:
-            return await self._follow(index, path, report)
-        finally:
-            self._mine.discard(index)
+        # Kept in _mine if this call is cancelled: the script runs on in the queue until
+        # cancel() stops it, as a real client's abandoned call would leave it.
+        result = await self._follow(index, path, report)
+        self._mine.discard(index)
+        return result
 
     async def _follow(self, index: str, path: str, report: Report) -> ScriptRun:
         last, reported = "", 0.0
@@ -132,6 +133,7 @@ class SimLove(Part):
                 last, reported = line, self._core.now()
         queue = script["queue"]
         if script["state"] != "DONE":
+            self._mine.discard(index)
             raise IntegrationError(
                 "ScriptQueue",
                 f"script {index} ({path}) on ScriptQueue {queue} ended {script['state']}: "

@@ -1,0 +1,90 @@
+"""An engine wired to simulated observatories, for tests of the engine at work."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.demo import sim_site
+from bot.engine import Change, Engine, RunChanged
+from bot.runners import SiteSystems
+from bot.sites import default_sites
+from integrations.clock import Clock
+from integrations.sim import Release, SimObservatory
+from state.events import Event
+from state.procedure import Procedure, Site
+from state.store import Store, sqlite_url
+
+RELEASE = Release(cycle="c0040", phalanx_branch="tickets/DM-48000")
+
+
+@dataclass
+class Announcements:
+    """Records what would be posted."""
+
+    posted: list[tuple[str, str]] = field(default_factory=list)
+
+    async def announce(
+        self, *, site: str, key: str, text: str, audiences: Sequence[str], acknowledge: bool
+    ) -> None:
+        """Keep (site, key)."""
+        del text, audiences, acknowledge
+        self.posted.append((site, key))
+
+
+@dataclass
+class Harness:
+    """The engine, its store, the observatories and everything the engine told its listeners."""
+
+    engine: Engine
+    store: Store
+    observatories: dict[Site, SimObservatory]
+    announcements: Announcements
+    events: list[tuple[str, Event]] = field(default_factory=list)
+    progress: list[tuple[str, str, str]] = field(default_factory=list)
+
+    async def record(self, change: Change) -> None:
+        """The listener: keep every event and progress line."""
+        if isinstance(change, RunChanged):
+            self.events += [(change.run.run_id, e) for e in change.events]
+        else:
+            self.progress.append((change.run.run_id, change.step_id, change.text))
+
+    async def wait_for(self, predicate: Callable[[], object], limit: float = 20.0) -> None:
+        """Wait (at most ``limit`` real seconds) until ``predicate()`` holds."""
+        async with asyncio.timeout(limit):
+            # Polled: some conditions (a call hanging in the simulator) are no engine change.
+            while not predicate():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+
+
+async def harness(
+    tmp_path: Path, procedure: Procedure, clock: Clock, sites: Sequence[Site]
+) -> Harness:
+    """An engine over a fresh SQLite store with one simulated observatory per site."""
+    store = await Store.open(sqlite_url(str(tmp_path / "engine.db")))
+    configs = default_sites()
+    announcements = Announcements()
+    observatories = {
+        site: SimObservatory(site=sim_site(configs[site]), release=RELEASE, clock=clock)
+        for site in sites
+    }
+    systems = {
+        site: SiteSystems(
+            love=o.love,
+            efd=o.efd,
+            hosts=o.hosts,
+            cluster=o.cluster,
+            github=o.github,
+            argocd=o.argocd,
+            announcer=announcements,
+        )
+        for site, o in observatories.items()
+    }
+    engine = Engine(store=store, procedure=procedure, sites=configs, systems=systems, clock=clock)
+    h = Harness(engine, store, observatories, announcements)
+    engine.subscribe(h.record)
+    await engine.start()
+    return h

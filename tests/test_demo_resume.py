@@ -1,0 +1,81 @@
+"""A real ``upgrade-bot demo`` killed with SIGKILL mid-step, then started again on its file.
+
+The one test that runs the demo as a process: nothing but the SQLite file survives the kill,
+so this proves the run, the simulated observatory and the clock are all kept there, and that
+the step found running comes back as interrupted, for the lead to decide (never re-run alone).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BOT = Path(sys.executable).parent / "upgrade-bot"
+
+
+def read_until(process: subprocess.Popen[str], pattern: str, timeout: float = 60) -> list[str]:
+    """Lines of output up to the first that matches ``pattern``."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if re.search(pattern, line):
+            return lines
+    pytest.fail(f"no line matching {pattern!r} in:\n{''.join(lines)}")
+
+
+@pytest.mark.slow
+def test_killed_demo_resumes_the_same_run(tmp_path: Path) -> None:
+    """Killed (SIGKILL) while the shutdown script runs; restarted, it retries and ends."""
+    db = tmp_path / "demo.db"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    first = subprocess.Popen(  # noqa: S603  # our own console script
+        [str(BOT), "demo", "--db", str(db), "--speed", "100"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        lines = read_until(first, r"shutdown-cscs: .*\(approved by demo-lead\)")
+        read_until(first, r"system_wide_shutdown.py \(script \d+\) RUNNING")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    assert first.returncode == -signal.SIGKILL
+    run_id = re.search(r"Run (summit-\d{8}-\d{6}):", "".join(lines))
+    assert run_id is not None
+
+    second = subprocess.run(  # noqa: S603
+        [str(BOT), "demo", "--db", str(db), "--speed", "5000"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env=env,
+    )
+
+    out = second.stdout
+    assert second.returncode == 0, out + second.stderr
+    assert f"Resuming run {run_id.group(1)} at step shutdown-cscs (interrupted)" in out
+    assert "shutdown-cscs INTERRUPTED" in out
+    assert "shutdown-cscs: Send all CSCs OFFLINE" in out
+    assert "(retry by demo-lead), attempt 2" in out
+    assert "Run completed." in out
+    assert re.search(r"shutdown-cscs\s+succeeded\s+2 ", out), out
+    assert f"Summary of run {run_id.group(1)}:" in out
+    # The observatory was kept too: its queue had run script 100001 before the kill, so the
+    # retry's script is the next one (a new observatory would start again at 100001).
+    assert "system_wide_shutdown.py ended DONE (script 100002 on ScriptQueue 1)" in out
+    assert "verify-offline: 145/145 OFFLINE" in out

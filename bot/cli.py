@@ -171,6 +171,10 @@ def _demo_command(args: argparse.Namespace, out: TextIO) -> int:
     )
     try:
         return asyncio.run(demo.run_demo(options))
+    except EOFError:
+        where = f"; run it again with --db {args.db} to go on" if args.db else ""
+        sys.stderr.write(f"upgrade-bot: standard input closed before the run ended{where}\n")
+        return 1
     except KeyboardInterrupt:
         where = f" run it again with --db {args.db} to resume" if args.db else ""
         sys.stderr.write(f"interrupted;{where or ' (without --db nothing was kept)'}\n")

@@ -151,7 +151,12 @@ class TerminalLead(SimulatedLead):
                 state = run.current
                 if state is None:
                     return
-                command = await self._ask(state)
+                try:
+                    command = await self._ask(state)
+                except EOFError as e:  # nobody left to decide: stop waiting, keep the run
+                    if not self.finished.done():
+                        self.finished.set_exception(e)
+                    return
                 try:
                     await self._engine.execute(run_id, command)
                 except RunError as e:

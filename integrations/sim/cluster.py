@@ -22,7 +22,10 @@ JOB_NAMESPACES = (
 """``cleanup_all`` deletes every Job in these namespaces (missing ones are harmless)."""
 OCPS_JOBS = {"ocps-1", "ocps-2", "ocps-3"}
 """``cleanup_all`` deletes only the OCPS Jobs in ``uws`` (``-l "csc in (...)"``)."""
-SECONDS = {"Job": 1.0, "Deployment": 2.0, "HorizontalPodAutoscaler": 0.5, "Namespace": 8.0}
+SECONDS = {
+    "Job": 1.0, "Deployment": 2.0, "DaemonSet": 2.0, "HorizontalPodAutoscaler": 0.5,
+    "Namespace": 8.0,
+}  # fmt: skip
 """How long each deletion takes (a Namespace waits for its finalizers)."""
 
 
@@ -77,7 +80,9 @@ class SimCluster(Part):
         if deletion.kind == "HorizontalPodAutoscaler":
             world.doc["hpas"][ns] = [h for h in world.doc["hpas"].get(ns, []) if h != deletion.name]
             return
-        kind = "jobs" if deletion.kind == "Job" else "deployments"
+        kind = {"Job": "jobs", "Deployment": "deployments"}.get(deletion.kind)
+        if kind is None:  # nothing of that kind here (no ospl-daemon DaemonSets): already gone
+            return
         world.doc[kind][ns] = [o for o in world.doc[kind].get(ns, []) if o != deletion.name]
         if deletion.kind == "Job":
             now = self._core.now()

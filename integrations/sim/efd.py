@@ -34,6 +34,7 @@ class SimEfd(Part):
                 last = heard_until - spread(ref + str(int(now)), 0, BEAT)
             else:
                 last = min(csc["last_beat"], heard_until)
-            state = SummaryState(csc["state"]) if csc["state"] is not None else None
+            received = csc["state"] if stale_since is None else world.doc["stale_states"][ref]
+            state = SummaryState(received) if received is not None else None
             cscs[ref] = CscState(name, int(index), state, max(0.0, now - last))
         return SiteStates(at=datetime.fromtimestamp(now, UTC), fresh=stale_since is None, cscs=cscs)

@@ -67,7 +67,10 @@ class SimHosts(Part):
     def set_unit(self, world: World, key: str, verb: Literal["stop", "start"]) -> None:
         """The unit stops or starts now; its camera CSC follows."""
         now = self._core.now()
+        before = world.doc["units"][key]
         world.doc["units"][key] = "inactive" if verb == "stop" else "active"
+        if before == world.doc["units"][key]:  # systemd does nothing to a unit already there
+            return
         camera = world.site.camera_of(key)
         ref = f"{camera}:0"
         if camera is None or ref not in world.doc["cscs"]:

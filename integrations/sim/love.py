@@ -150,23 +150,25 @@ class SimLove(Part):
         world = await self._enter()
         self._reachable(world)
         ref = f"{csc}:{index}"
-        if not world.beating(ref):
+        targets = {"enable": SummaryState.ENABLED, "disable": SummaryState.DISABLED,
+                   "standby": SummaryState.STANDBY, "start": SummaryState.DISABLED,
+                   "exitControl": SummaryState.OFFLINE}  # fmt: skip
+        stuck = command == "exitControl" and ref in world.faults("csc-stuck")
+        if not world.beating(ref) or stuck:  # nobody answers: the commander times out
             raise IntegrationError(
                 self.system, f"cmd_{command} to {ref}: Command time out", host=world.site.fqdn,
                 status=504, detail='{"ack": "Command time out"}',
             )  # fmt: skip
-        targets = {"enable": SummaryState.ENABLED, "disable": SummaryState.DISABLED,
-                   "standby": SummaryState.STANDBY, "start": SummaryState.DISABLED,
-                   "exitControl": SummaryState.OFFLINE}  # fmt: skip
         if command not in targets:
             return "Done"
-        took = spread(ref + command, 1, 4)
+        now = self._core.now()
         if targets[command] is SummaryState.OFFLINE:
-            world.send_offline(ref, self._core.now(), f"cmd:{ref}")
+            done = world.send_offline(ref, now, f"cmd:{ref}")
         else:
-            world.schedule(self._core.now() + took, "state", ref, int(targets[command]))
+            done = now + spread(ref + command, 1, 4)
+            world.schedule(done, "state", ref, int(targets[command]))
         await self._core.save()
-        await self._core.clock.sleep(took)
+        await self._core.clock.sleep(done - now)  # the final ack comes once it got there
         return "Done"
 
     async def cancel(self) -> None:

@@ -169,8 +169,9 @@ class World:
             raise ValueError(f"{fault}: {self.site.name} has bridges for {cameras} only")
         if fault.kind == "app-degraded" and target not in self.doc["apps"]:
             raise ValueError(f"{fault}: no ArgoCD application {target} at {self.site.name}")
-        if fault.kind == "efd-stale":
+        if fault.kind == "efd-stale":  # what the EFD received last, kept from now on
             self.doc["stale_since"] = now
+            self.doc["stale_states"] = {ref: c["state"] for ref, c in self.doc["cscs"].items()}
         self.doc["faults"].append(str(fault))
 
     # ------------------------------------------------------------------ time

@@ -122,6 +122,10 @@ class Engine:
         """Call ``listener`` with every change, in order, before any action it causes starts."""
         self._listeners.append(listener)
 
+    def now(self) -> datetime:
+        """The engine's time (front ends show elapsed times by it)."""
+        return self._clock.now()
+
     def actor(self, user: str) -> Actor:
         """The actor for a user id, with their admin right from the configuration."""
         return Actor(user, admin=user in self._admins)

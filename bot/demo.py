@@ -9,7 +9,6 @@ was running shows as interrupted and the lead decides.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -22,10 +21,11 @@ from bot.engine import Change, Engine, RunChanged
 from bot.lead import SimulatedLead, TerminalLead
 from bot.runners import SiteSystems, system_of, uses_system
 from bot.scheduler import Ticker
+from bot.simulated import simulated_site
 from bot.sites import SiteConfig, default_sites
 from bot.terminal import Printer, summary
 from integrations.clock import ScaledClock
-from integrations.sim import Release, SimObservatory, SimSite, parse_fault
+from integrations.sim import Release, SimObservatory, parse_fault
 from state.events import StepStarted
 from state.procedure import load_procedure
 from state.run import Run, RunStatus
@@ -42,9 +42,6 @@ DEFAULT_SPEED = 400.0
 
 TICK = 0.05
 """Seconds of real time between the engine's ticks in the demo."""
-
-CAMERA_TEAM_DELAY = 900.0
-"""Seconds the simulated camera team takes after "proceed to Stage 2" to start the bridges."""
 
 
 @dataclass(frozen=True)
@@ -77,31 +74,13 @@ def check_faults(faults: Sequence[str], procedure: Procedure) -> None:
             )
 
 
-def sim_site(site: SiteConfig) -> SimSite:
-    """The simulated observatory's view of a site's configuration."""
-    return SimSite(
-        name=site.name,
-        fqdn=site.fqdn,
-        cluster=site.cluster,
-        scriptqueues=site.scriptqueues,
-        ignore=site.ignore,
-        auto_enabled=site.auto_enabled,
-        camera_bridges=tuple((b.camera, b.host, b.unit) for b in site.camera_bridges),
-        bare_metal=tuple((u.host, u.unit) for u in site.bare_metal),
-        config_repos=site.config_repos,
-    )
-
-
 class TerminalAnnouncer:
-    """Prints announcements as they would be posted; tells the simulated camera team."""
+    """Prints announcements as they would be posted."""
 
-    def __init__(
-        self, *, out: TextIO, sites: dict[Site, SiteConfig], observatory: SimObservatory
-    ) -> None:
+    def __init__(self, *, out: TextIO, sites: dict[Site, SiteConfig]) -> None:
         """Print to ``out``."""
         self._out = out
         self._sites = sites
-        self._observatory = observatory
 
     async def announce(
         self, *, site: str, key: str, text: str, audiences: Sequence[str], acknowledge: bool
@@ -121,8 +100,6 @@ class TerminalAnnouncer:
             f"           >> {key} -> {', '.join(channels)} {' '.join(groups)}{button}\n{body}\n"
         )
         self._out.flush()
-        if key == "camera-stage-2":
-            await self._observatory.camera_team_starts_bridges(after=CAMERA_TEAM_DELAY)
 
 
 class Hangs:
@@ -162,33 +139,6 @@ async def run_demo(options: DemoOptions) -> int:
             await store.aclose()
 
 
-async def _observatory(
-    options: DemoOptions, site: SiteConfig, clock: ScaledClock, store: Store
-) -> SimObservatory:
-    """The site's simulated observatory: the saved one, or a new one with the faults."""
-    key = f"sim/{site.name}"
-    saved = await store.get_blob(key)
-
-    async def persist(state: dict[str, object]) -> None:
-        await store.put_blob(key, json.dumps(state))
-
-    observatory = SimObservatory(
-        site=sim_site(site),
-        release=Release(cycle=options.cycle, phalanx_branch=options.phalanx_branch),
-        clock=clock,
-        state=json.loads(saved) if saved else None,
-        persist=persist,
-    )
-    if saved is None:
-        for fault in options.faults:
-            if not fault.startswith("hang:"):
-                await observatory.inject(fault)
-        await persist(observatory.world.doc)
-    elif options.faults:
-        options.out.write("(resuming: the faults given when this demo began still apply)\n")
-    return observatory
-
-
 async def _run(options: DemoOptions, procedure: Procedure, store: Store) -> int:
     out = options.out
     sites = default_sites()
@@ -196,16 +146,18 @@ async def _run(options: DemoOptions, procedure: Procedure, store: Store) -> int:
     saved_clock = await store.get_blob("demo/clock")
     origin = datetime.fromisoformat(saved_clock) if saved_clock else None
     clock = ScaledClock(speed=options.speed, origin=origin)
-    observatory = await _observatory(options, site, clock, store)
-    systems = SiteSystems(
-        love=observatory.love,
-        efd=observatory.efd,
-        hosts=observatory.hosts,
-        cluster=observatory.cluster,
-        github=observatory.github,
-        argocd=observatory.argocd,
-        announcer=TerminalAnnouncer(out=out, sites=sites, observatory=observatory),
+    hangs = {f.partition(":")[2] for f in options.faults if f.startswith("hang:")}
+    faults = [f for f in options.faults if not f.startswith("hang:")]
+    observatory, systems, resumed = await simulated_site(
+        site,
+        clock=clock,
+        store=store,
+        release=Release(cycle=options.cycle, phalanx_branch=options.phalanx_branch),
+        announcer=TerminalAnnouncer(out=out, sites=sites),
+        faults=faults,
     )
+    if resumed and faults:
+        out.write("(resuming: the faults given when this demo began still apply)\n")
     engine = Engine(
         store=store, procedure=procedure, sites=sites, systems={site.name: systems}, clock=clock
     )
@@ -215,15 +167,14 @@ async def _run(options: DemoOptions, procedure: Procedure, store: Store) -> int:
     async def keep_time(_change: Change) -> None:
         await store.put_blob("demo/clock", clock.now().isoformat())
 
-    hangs = {f.partition(":")[2] for f in options.faults if f.startswith("hang:")}
     engine.subscribe(Printer(out=out))
     engine.subscribe(keep_time)
     engine.subscribe(Hangs(steps=hangs, observatory=observatory, systems=systems))
     engine.subscribe(lead)
-    faults = f", faults: {', '.join(options.faults)}" if options.faults else ""
+    given = f", faults: {', '.join(options.faults)}" if options.faults else ""
     out.write(
         f"upgrade-bot demo: {options.kind} of {site.name} ({site.title}) against the simulated "
-        f"observatory, clock x{options.speed:g}{faults}\n"
+        f"observatory, clock x{options.speed:g}{given}\n"
     )
     ticker = Ticker(engine=engine, interval=TICK)
     try:

@@ -93,10 +93,16 @@ class SiteConfig(_Model):
         return f"https://{self.fqdn}/love"
 
 
+def default_site_fields() -> dict[str, dict[str, Any]]:
+    """The embedded defaults, as the mapping a configuration file overrides field by field."""
+    text = resources.files("bot").joinpath("data", "sites.yaml").read_text("utf-8")
+    fields: dict[str, dict[str, Any]] = yaml.safe_load(text)
+    return fields
+
+
 def default_sites() -> dict[Site, SiteConfig]:
     """The three sites as the reference pages describe them."""
-    text = resources.files("bot").joinpath("data", "sites.yaml").read_text("utf-8")
-    return load_sites(yaml.safe_load(text))
+    return load_sites(default_site_fields())
 
 
 def load_sites(raw: dict[str, Any]) -> dict[Site, SiteConfig]:

@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.demo import sim_site
 from bot.engine import Change, Engine, RunChanged
 from bot.runners import SiteSystems
+from bot.simulated import sim_site
 from bot.sites import default_sites
 from integrations.clock import Clock
 from integrations.sim import Release, SimObservatory

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.demo import sim_site
+from bot.simulated import sim_site
 from bot.sites import default_sites
 from integrations.efd import CscState
 from integrations.sim import Release, SimObservatory, SimSite

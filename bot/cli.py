@@ -18,7 +18,10 @@ from typing import TextIO, get_args
 import yaml
 
 from bot import demo
+from bot.config import ConfigError
 from bot.logs import configure_logging
+from bot.serve import RunOptions, parse_http, serve
+from bot.settings import Settings
 from integrations.sim import FAULTS, FaultError
 from state.duration import format_duration
 from state.procedure import (
@@ -78,6 +81,26 @@ def _parser() -> argparse.ArgumentParser:
         help="the bot's own logs, on standard error (default: warning)",
     )
 
+    r = commands.add_parser(
+        "run",
+        help="the bot in a Slack workspace (Socket Mode; HTTP with --http)",
+        description="Environment: SLACK_BOT_TOKEN, SLACK_APP_TOKEN (Socket Mode), "
+        "SLACK_SIGNING_SECRET (HTTP), UPGRADE_BOT_CONFIG, UPGRADE_BOT_DATABASE_URL, "
+        "UPGRADE_BOT_HEALTH_PORT, SLACK_API_URL.",
+    )
+    r.add_argument(
+        "--simulate", action="store_true", help="drive the simulated observatory (a rehearsal)"
+    )
+    r.add_argument(
+        "--http",
+        type=_http,
+        metavar="[HOST:]PORT",
+        help="serve Slack's requests at /slack/events instead of Socket Mode",
+    )
+    r.add_argument("--procedure", type=Path, metavar="FILE", help="a procedure file of your own")
+    r.add_argument("--db", type=Path, metavar="PATH", help="the store (SQLite file)")
+    r.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
+
     p = commands.add_parser("procedure", help="show, check and describe the procedure file")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     show = actions.add_parser("show", help="the steps of a run, in order")
@@ -91,6 +114,13 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("file", type=Path, metavar="FILE")
     actions.add_parser("schema", help="the procedure file's JSON Schema, for editors")
     return parser
+
+
+def _http(value: str) -> tuple[str, int]:
+    try:
+        return parse_http(value)
+    except ValueError as e:  # argparse shows an ArgumentTypeError's own words
+        raise argparse.ArgumentTypeError(str(e)) from e
 
 
 def _action_line(step: Step) -> str:
@@ -181,6 +211,17 @@ def _demo_command(args: argparse.Namespace, out: TextIO) -> int:
         return 130
 
 
+def _run_command(args: argparse.Namespace) -> int:
+    configure_logging(logging.getLevelNamesMapping()[args.log_level.upper()])
+    options = RunOptions(
+        simulate=args.simulate, http=args.http, procedure=args.procedure, db=args.db
+    )
+    try:
+        return asyncio.run(serve(Settings(), options))
+    except KeyboardInterrupt:
+        return 0
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run one command; return its exit code."""
     out = out or sys.stdout
@@ -188,11 +229,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         if args.command == "procedure":
             return _procedure_command(args, out)
+        if args.command == "run":
+            return _run_command(args)
         return _demo_command(args, out)
     except ProcedureError as e:
         sys.stderr.write(f"{e}\n")
         return 1 if args.command == "procedure" and args.action == "validate" else USAGE_ERROR
-    except (FaultError, StoreError, ValueError) as e:
+    except (ConfigError, FaultError, StoreError, ValueError) as e:
         sys.stderr.write(f"upgrade-bot: {e}\n")
         return USAGE_ERROR
     except BrokenPipeError:  # the reader went away (| head): not an error of ours

@@ -180,7 +180,7 @@ async def _run(options: DemoOptions, procedure: Procedure, store: Store) -> int:
     try:
         final = await _drive(options, engine, lead, store, ticker)
     finally:
-        ticker.shutdown()
+        await ticker.aclose()
         await engine.aclose()
     out.write("\n" + summary(final, await store.events(final.run_id)) + "\n")
     return 0 if final.status is RunStatus.COMPLETED else 1

@@ -7,6 +7,7 @@ nothing fires twice.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,9 +21,11 @@ class Ticker:
 
     def __init__(self, *, engine: Engine, interval: float = 1.0) -> None:
         """``interval``: 1 s in production; the demo, on a fast clock, ticks more often."""
+        self._engine = engine
+        self._busy = asyncio.Lock()
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(
-            engine.tick,
+            self._tick,
             "interval",
             seconds=interval,
             id="engine-tick",
@@ -30,11 +33,17 @@ class Ticker:
             coalesce=True,
         )
 
+    async def _tick(self) -> None:
+        async with self._busy:
+            await self._engine.tick()
+
     def start(self) -> None:
         """Start waking the engine (needs a running event loop)."""
         self._scheduler.start()
 
-    def shutdown(self) -> None:
-        """Stop waking the engine."""
+    async def aclose(self) -> None:
+        """Stop waking the engine, and let a tick under way finish (the store stays usable)."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        async with self._busy:
+            pass

@@ -26,7 +26,7 @@ from bot.render import Block, button, run_header, section, step_message
 from bot.sites import SiteConfig
 from integrations.clock import Clock
 from integrations.errors import IntegrationError
-from state.events import RunStarted
+from state.events import RunAborted, RunCompleted, RunStarted
 from state.procedure import Site
 from state.run import Run, StepStatus
 from state.store import Store
@@ -161,10 +161,12 @@ class SlackFront:
         if any(isinstance(e, RunStarted) for e in change.events):
             await self._post_header(run)
         await self._show_header(run)
-        for event in change.events:
-            step_id: str | None = getattr(event, "step_id", None)
-            if step_id is not None:
-                await self._show_step(run, step_id)
+        if any(isinstance(e, RunCompleted | RunAborted) for e in change.events):
+            steps = [s.id for s in run.steps]  # the run is over: no step keeps its buttons
+        else:
+            steps = [sid for e in change.events if (sid := getattr(e, "step_id", None))]
+        for step_id in dict.fromkeys(steps):
+            await self._show_step(run, step_id)
 
     async def _ref(self, key: str) -> MessageRef | None:
         saved = await self._store.get_blob(key)

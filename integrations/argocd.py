@@ -24,9 +24,7 @@ class AppStatus:
     @property
     def done(self) -> bool:
         """Synced and Healthy with no operation running."""
-        return (
-            self.sync == "Synced" and self.health == "Healthy" and self.operation != "Running"
-        )
+        return self.sync == "Synced" and self.health == "Healthy" and self.operation != "Running"
 
 
 class ArgoCD(Integration, Protocol):

@@ -59,6 +59,11 @@ class SimObservatory:
         self._core.look().inject(parsed, self._core.now())
         await self._core.save()
 
+    async def set_release(self, release: Release) -> None:
+        """A run of another cycle or branch starts (a rehearsal names its own): GitHub holds it."""
+        self._core.look().release(release, self._core.now())
+        await self._core.save()
+
     def arm_hang(self, system: object) -> None:
         """The next operation of ``system`` (one of :meth:`parts`) hangs until cancelled."""
         for part in self.parts():

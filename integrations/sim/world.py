@@ -116,19 +116,28 @@ class World:
             "apps": apps,
             "scripts": {},
             "next_script": 100_001,
-            "pr": {
-                "repo": release.phalanx_repo,
-                "number": release.pr_number,
-                "branch": release.phalanx_branch,
-                "checks_at": now + 900,
-                "merged_at": now + 3000,
-                "merged": False,
-            },
-            "branches": {repo: [release.cycle] for repo in site.config_repos},
             "faults": [],
             "stale_since": None,
         }
-        return cls(site, doc)
+        world = cls(site, doc)
+        world.release(release, now)
+        return world
+
+    def release(self, release: Release, now: float) -> None:
+        """What GitHub holds for the upgrade, from ``now``.
+
+        Its Phalanx PR (checks pass in 15 minutes, a person merges it at 50) and the
+        configuration repositories' branches.
+        """
+        self.doc["pr"] = {
+            "repo": release.phalanx_repo,
+            "number": release.pr_number,
+            "branch": release.phalanx_branch,
+            "checks_at": now + 900,
+            "merged_at": now + 3000,
+            "merged": False,
+        }
+        self.doc["branches"] = {repo: [release.cycle] for repo in self.site.config_repos}
 
     @classmethod
     def load(cls, site: SimSite, doc: dict[str, Any]) -> World:

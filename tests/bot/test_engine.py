@@ -223,7 +223,7 @@ async def test_three_sites_run_at_the_same_time(closing: list[Harness], tmp_path
                 *(run_with_lead(h, s, f"U_{s}") for s in ("summit", "tts", "bts"))
             )
     finally:
-        ticker.shutdown()
+        await ticker.aclose()
     assert results == [RunStatus.COMPLETED] * 3
     runs = {run.site: run for run in await h.store.recent(limit=3)}
     assert {site: len(run.steps) for site, run in runs.items()} == {

@@ -1,0 +1,212 @@
+"""``upgrade-bot run``: the bot in a Slack workspace (Socket Mode, or HTTP with ``--http``).
+
+Composition only: the store, the engine with the site systems (``--simulate``: the simulated
+observatory, a full rehearsal in a real workspace), the Slack front end, the Bolt app with the
+listeners of ``handlers/``, the ticker, and a small HTTP server for ``/healthz``. On start it
+picks every open run up from the store and refreshes its messages: an interrupted step shows
+Retry / Mark done, and the lead decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import ConfigError, load_config
+from bot.engine import Change, Engine, RunChanged
+from bot.operations import Operations
+from bot.runners import SiteSystems
+from bot.scheduler import Ticker
+from bot.settings import Settings
+from bot.simulated import simulated_site
+from bot.slack_front import CALL_TIMEOUT, SlackAnnouncer, SlackFront, Updates
+from handlers.slack import register
+from integrations.clock import Clock, WallClock
+from integrations.sim import Release, SimObservatory
+from state.events import RunStarted
+from state.procedure import Site, load_procedure
+from state.store import Store
+
+log = structlog.get_logger("upgrade_bot.serve")
+
+REHEARSAL = Release(cycle="rehearsal", phalanx_branch="tickets/rehearsal")
+"""What the simulated GitHub holds in a ``--simulate`` rehearsal."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``upgrade-bot run`` was asked."""
+
+    simulate: bool = False
+    http: tuple[str, int] | None = None
+    procedure: Path | None = None
+    db: Path | None = None
+
+
+def parse_http(value: str) -> tuple[str, int]:
+    """``[HOST:]PORT`` (default host 127.0.0.1: expose it on purpose, behind a proxy)."""
+    host, _, port = value.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:  # noqa: PLR2004
+        raise ValueError(f"--http {value!r}: give [HOST:]PORT, e.g. 0.0.0.0:3000")
+    return host or "127.0.0.1", int(port)
+
+
+def build_app(settings: Settings, *, http: bool) -> AsyncApp:
+    """The Bolt app with its Web API client on ``SLACK_API_URL`` (listeners added later)."""
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
+    secret = settings.slack_signing_secret
+    if http and secret is None:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request")
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=int(CALL_TIMEOUT),
+    )
+    return AsyncApp(
+        client=client,
+        signing_secret=secret.get_secret_value() if secret else None,
+        request_verification_enabled=http,
+    )
+
+
+@dataclass
+class Bot:
+    """Everything ``run`` starts, for the server and for tests."""
+
+    app: AsyncApp
+    engine: Engine
+    store: Store
+    front: SlackFront
+    updates: Updates
+    ticker: Ticker
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    settings: Settings,
+    options: RunOptions,
+    *,
+    clock: Clock | None = None,
+    tick: float = 1.0,
+    edits_per_minute: float = 50.0,
+) -> AsyncIterator[Bot]:
+    """Build the bot, pick the open runs up, and run its workers until the context ends."""
+    config, sites = load_config(settings.config)
+    procedure = load_procedure(options.procedure)
+    if not options.simulate:
+        raise ConfigError(
+            "the real integrations are not wired yet (issue 6): run with --simulate "
+            "for a rehearsal against the simulated observatory"
+        )
+    app = build_app(settings, http=options.http is not None)
+    store = await Store.open(settings.store_url(options.db))
+    clock = clock or WallClock()
+    announcer = SlackAnnouncer(client=app.client, sites=sites)
+    systems: dict[Site, SiteSystems] = {}
+    observatories: dict[Site, SimObservatory] = {}
+    for name, site in sites.items():
+        observatories[name], systems[name], _ = await simulated_site(
+            site, clock=clock, store=store, release=REHEARSAL, announcer=announcer
+        )
+    engine = Engine(
+        store=store,
+        procedure=procedure,
+        sites=sites,
+        systems=systems,
+        clock=clock,
+        admins=config.admins,
+    )
+    updates = Updates(app.client, per_minute=edits_per_minute)
+    front = SlackFront(client=app.client, store=store, sites=sites, updates=updates, clock=clock)
+    engine.subscribe(front)
+    engine.subscribe(Rehearsal(observatories))
+    register(app, Operations(engine=engine, sites=sites, starters=config.starters), sites)
+    ticker = Ticker(engine=engine, interval=tick)
+    workers = [asyncio.create_task(updates.run()), asyncio.create_task(front.run())]
+    try:
+        for run in await engine.start():
+            await front.refresh(run)
+        ticker.start()
+        yield Bot(app, engine, store, front, updates, ticker)
+    finally:
+        await ticker.aclose()
+        await engine.aclose()
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        await store.aclose()
+
+
+class Rehearsal:
+    """In a rehearsal, the simulated GitHub holds the cycle and branch each run names."""
+
+    def __init__(self, observatories: Mapping[Site, SimObservatory]) -> None:
+        """One observatory per site."""
+        self._observatories = observatories
+
+    async def __call__(self, change: Change) -> None:
+        """The engine's listener: a run started."""
+        if isinstance(change, RunChanged) and any(isinstance(e, RunStarted) for e in change.events):
+            run = change.run
+            release = Release(
+                cycle=run.cycle or REHEARSAL.cycle,
+                phalanx_branch=run.phalanx_branch or REHEARSAL.phalanx_branch,
+            )
+            await self._observatories[run.site].set_release(release)
+
+
+def health_app(bot: Bot) -> web.Application:
+    """``/healthz``: the process and the store answer (not the observatory's systems)."""
+
+    async def healthz(_request: web.Request) -> web.Response:
+        try:
+            await asyncio.wait_for(bot.store.ping(), 5)
+        except Exception as e:  # noqa: BLE001  # any failure of the store is "unhealthy"
+            return web.json_response({"ok": False, "store": str(e)}, status=503)
+        return web.json_response({"ok": True, "store": "ok"})
+
+    health = web.Application()
+    health.router.add_get("/healthz", healthz)
+    return health
+
+
+async def serve(settings: Settings, options: RunOptions) -> int:
+    """Run until interrupted."""
+    app_token = settings.slack_app_token
+    if options.http is None and app_token is None:
+        raise ConfigError("SLACK_APP_TOKEN is not set (the app-level token, xapp-..., Socket Mode)")
+    async with running_bot(settings, options) as bot:
+        runners: list[web.AppRunner] = []
+        try:
+            if settings.health_port:
+                # Probes come from the cluster, so the health port listens on every interface.
+                address = ("0.0.0.0", settings.health_port)  # noqa: S104
+                runners.append(await _serve(health_app(bot), *address))
+            if options.http is not None:
+                runners.append(await _serve(bot.app.web_app(path="/slack/events"), *options.http))
+                log.info("Serving Slack over HTTP", address=f"{options.http[0]}:{options.http[1]}")
+                await asyncio.Event().wait()
+            elif app_token is not None:
+                handler = AsyncSocketModeHandler(bot.app, app_token.get_secret_value())
+                await handler.start_async()  # type: ignore[no-untyped-call]  # Bolt is untyped here
+        finally:
+            for runner in runners:
+                await runner.cleanup()
+    return 0
+
+
+async def _serve(app: web.Application, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

@@ -1,0 +1,248 @@
+"""The real Bolt app over HTTP, driven the way Slack drives it, against a fake Slack Web API.
+
+Everything is on loopback: signed requests to /slack/events, the bot's Web API calls to the
+fake, the simulated observatory behind the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from state.run import RunStatus, StepStatus
+from tests.support.slack_bot import LEAD, OTHER, Slack, slack_and_bot
+
+
+@pytest_asyncio.fixture
+async def slack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Slack]:
+    """The bot at real speed (nothing but the pre-flight runs by itself)."""
+    async with slack_and_bot(tmp_path, monkeypatch) as s:
+        yield s
+
+
+def ephemeral(slack: Slack) -> list[str]:
+    return [r["text"] for r in slack.fake.responses if r.get("response_type") == "ephemeral"]
+
+
+async def started(slack: Slack) -> None:
+    response = await slack.slash("start summit cycle-upgrade cycle=c0040 branch=tickets/DM-1")
+    assert response.status == 200
+    await slack.settled()
+
+
+@pytest.mark.asyncio
+async def test_help_and_garbage_get_the_usage(slack: Slack) -> None:
+    """``/upgrade``, ``help`` and nonsense answer with the usage, only to the asker."""
+    for text in ("", "help", "frobnicate the cryostat", 'note "unclosed'):
+        assert (await slack.slash(text)).status == 200
+    await slack.settled()
+    answers = ephemeral(slack)
+    assert len(answers) == 4
+    assert all("/upgrade start <site>" in a for a in answers)
+    assert "unknown command 'frobnicate'" in answers[2]
+    assert "cannot read that" in answers[3]
+    assert not slack.fake.of("chat.postMessage")
+
+
+@pytest.mark.asyncio
+async def test_forged_and_stale_requests_are_refused(slack: Slack) -> None:
+    """A wrong signature or a timestamp older than five minutes: 401, nothing done."""
+    forged = await slack.slash("start summit cycle-upgrade", secret="not-the-secret")  # noqa: S106
+    stale = await slack.slash("start summit cycle-upgrade", timestamp=int(time.time()) - 6 * 60)
+    assert (forged.status, stale.status) == (401, 401)
+    await slack.settled()
+    assert await slack.bot.store.open_run("summit") is None
+    assert not slack.fake.responses
+
+
+@pytest.mark.asyncio
+async def test_start_opens_the_run_in_its_channel(slack: Slack) -> None:
+    """The header goes to the site channel, the steps into its thread, the pre-flight runs."""
+    await started(slack)
+    run = await slack.bot.store.open_run("summit")
+    assert run is not None
+    assert (run.lead, run.cycle, run.phalanx_branch) == (LEAD, "c0040", "tickets/DM-1")
+    posts = slack.fake.calls
+    header = next(c for c in posts if c.method == "chat.postMessage")
+    assert header.answer["channel"] == "C0SUMMIT"
+    assert "thread_ts" not in header.params or not header.params["thread_ts"]
+    assert "cycle-upgrade of Summit" in header.params["text"]
+    thread = [c for c in posts if c.method == "chat.postMessage" and c.params.get("thread_ts")]
+    assert thread
+    assert {c.params["thread_ts"] for c in thread} == {header.answer["ts"]}
+    assert "Pre-flight" in thread[0].params["text"]
+
+
+@pytest.mark.asyncio
+async def test_start_in_the_wrong_channel_is_refused(slack: Slack) -> None:
+    """``start summit`` in the TTS channel: told where to go, nothing opened."""
+    await slack.slash("start summit cycle-upgrade", channel="tucson-teststand")
+    await slack.slash("start moon", channel="summit-announce")
+    await slack.settled()
+    answers = ephemeral(slack)
+    assert "driven from #summit-announce" in answers[0]
+    assert "unknown site 'moon'" in answers[1]
+    assert await slack.bot.store.open_run("summit") is None
+    assert not slack.fake.of("chat.postMessage")
+
+
+async def approve_button(slack: Slack, step_id: str) -> dict[str, Any]:
+    """The Approve button of a step, once its message shows it."""
+    for _ in range(200):
+        await slack.settled()
+        found = [
+            b
+            for b in slack.buttons(lambda b: b["action_id"] == "step.approve")
+            if json.loads(b["value"]).get("step") == step_id
+        ]
+        if found:
+            return found[-1]
+    pytest.fail(f"no Approve button for {step_id}")
+
+
+@pytest.mark.asyncio
+async def test_only_the_lead_presses_and_a_double_click_is_one(slack: Slack) -> None:
+    """A non-lead is told who can; the lead's double click approves once."""
+    await started(slack)
+    button = await approve_button(slack, "shutdown-cscs")
+    assert button["confirm"]["title"]["text"].startswith("Run shutdown-cscs")  # irreversible
+
+    await slack.click(button, user=OTHER)
+    await slack.settled()
+    assert "Only the lead, <@U0LEAD>, can press its buttons." in ephemeral(slack)[-1]
+    run = await slack.bot.store.open_run("summit")
+    assert run is not None
+    assert run.step("shutdown-cscs").status is StepStatus.AWAITING_APPROVAL  # type: ignore[union-attr]
+
+    await slack.click(button)
+    await slack.click(button)
+    await slack.settled()
+    run = await slack.bot.store.open_run("summit")
+    assert run is not None
+    state = run.step("shutdown-cscs")
+    assert state is not None
+    assert state.status is StepStatus.RUNNING
+    assert state.attempt == 1
+    assert state.approved_by == LEAD
+    scripts = slack.bot.store  # the observatory's queue got one script, not two
+    del scripts
+    events = [e for e in await slack.bot.store.events(run.run_id) if e.type == "step.started"]
+    assert [e.step_id for e in events].count("shutdown-cscs") == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
+async def test_slack_retries_are_not_run_twice(slack: Slack) -> None:
+    """A request carrying X-Slack-Retry-Num is acked and dropped."""
+    await slack.slash(
+        "start summit cycle-upgrade",
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
+    await slack.settled()
+    assert await slack.bot.store.open_run("summit") is None
+
+
+@pytest.mark.asyncio
+async def test_start_without_a_kind_opens_the_form(slack: Slack) -> None:
+    """``start tts`` opens the form; its submission opens the run."""
+    await slack.slash("start tts cycle=c0040", channel="tucson-teststand")
+    await slack.settled()
+    view = slack.fake.of("views.open")[-1]["view"]
+    assert view["callback_id"] == "upgrade.start"
+    cycle = next(b for b in view["blocks"] if b["block_id"] == "cycle")
+    assert cycle["element"]["initial_value"] == "c0040"
+    response = await slack.submit(
+        view, {"kind": "system-restart", "cycle": "c0040", "branch": "tickets/DM-2"}
+    )
+    assert response.status == 200
+    await slack.settled()
+    run = await slack.bot.store.open_run("tts")
+    assert run is not None
+    assert (run.kind, run.phalanx_branch) == ("system-restart", "tickets/DM-2")
+
+
+@pytest.mark.asyncio
+async def test_abort_asks_why_and_ends_the_run(slack: Slack) -> None:
+    """``abort`` opens the reason form; submitted, the run ends aborted with that reason."""
+    await started(slack)
+    await slack.slash("abort")
+    await slack.settled()
+    view = slack.fake.of("views.open")[-1]["view"]
+    assert view["callback_id"] == "upgrade.abort"
+    await slack.submit(view, {"reason": "dome problem, postponed"})
+    await slack.settled()
+    run = (await slack.bot.store.recent("summit", 1))[0]
+    assert run.status is RunStatus.ABORTED
+    assert run.abort_reason == "dome problem, postponed"
+    assert not slack.buttons(lambda b: b["action_id"].startswith("step."))  # buttons removed
+
+
+@pytest.mark.asyncio
+async def test_status_shows_every_site(slack: Slack) -> None:
+    """``status`` from anywhere: each site, where it stands, who did what last."""
+    await started(slack)
+    await slack.slash("status", channel="random")
+    await slack.settled()
+    text = ephemeral(slack)[-1]
+    assert "*Summit* — active cycle-upgrade, lead <@U0LEAD>" in text
+    assert "*Tucson test stand* — idle, no run yet" in text
+    assert "<@U0LEAD> started" in text
+
+
+PRIMARY = {"step.approve", "step.mark_done", "step.retry"}
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_a_whole_summit_run_by_clicks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only button clicks, start to end: the run completes, announcements in the right places."""
+    async with slack_and_bot(tmp_path, monkeypatch, speed=3000) as slack:
+        await started(slack)
+        clicks = 0
+        run = await slack.bot.store.open_run("summit")
+        assert run is not None
+        run_id = run.run_id
+        for _ in range(3000):
+            await slack.settled()
+            run = await slack.bot.store.get(run_id)
+            if not run.status.open:
+                break
+            current = run.current
+            assert current is not None
+            shown = [
+                b
+                for b in slack.buttons(lambda b: b["action_id"] in PRIMARY)
+                if json.loads(b["value"]).get("step") == current.id
+                and json.loads(b["value"]).get("rev") == current.revision
+            ]
+            if shown:
+                await slack.click(shown[-1])
+                clicks += 1
+        assert run.status is RunStatus.COMPLETED, [(s.id, s.status) for s in run.steps]
+        assert all(s.status.ended for s in run.steps)
+        # The approvals and the 2 manual steps marked done; everything else ran by itself.
+        assert clicks == sum(s.step.needs_approval for s in run.steps) + 2
+        posts = [
+            (c.answer.get("channel"), c.params.get("text", ""))
+            for c in slack.fake.calls
+            if c.method == "chat.postMessage" and not c.params.get("thread_ts")
+        ]
+
+        def where(words: str) -> list[str]:
+            return [channel for channel, text in posts if words in text]
+
+        assert where("Nublado is going down") == ["C0SUMMIT"]
+        assert where("may start *Stage 1*") == ["C0SUMMIT", "C0CAMERA"]
+        assert where("proceed to *Stage 2*") == ["C0SUMMIT", "C0CAMERA"]
+        assert where("Nublado can be used again") == ["C0SUMMIT"]
+        camera = [t for c, t in posts if c == "C0CAMERA"]
+        assert all("@camera-team" in t for t in camera)
+        assert not slack.buttons(lambda b: b["action_id"].startswith(("step.", "run.")))
+        assert slack.fake.of("chat.update")  # the messages were kept up to date

@@ -1,0 +1,214 @@
+"""The bot served over HTTP on loopback, talking to the fake Slack Web API, and a Slack to drive it.
+
+Requests are built the way Slack builds them (form bodies, ``payload`` JSON for interactions)
+and signed with the signing secret (``v0:<timestamp>:<body>``, HMAC-SHA256).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.serve import Bot, RunOptions, running_bot
+from bot.settings import Settings
+from integrations.clock import ScaledClock
+from tests.support.slack_api import TOKEN, FakeSlack
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105  # Slack's documented example value
+CHANNELS = {
+    "summit-announce": "C0SUMMIT",
+    "summit-camera": "C0CAMERA",
+    "tucson-teststand": "C0TTS",
+    "base-teststand": "C0BTS",
+    "random": "C0RANDOM",
+}
+LEAD = "U0LEAD"
+OTHER = "U0OTHER"
+
+
+def sign(body: bytes, timestamp: int, secret: str = SECRET) -> str:
+    """Slack's request signature."""
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Slack:
+    """Slack's side: sends signed requests to the bot and shows what the bot posted."""
+
+    session: aiohttp.ClientSession
+    events_url: str
+    fake: FakeSlack
+    api_root: str
+    bot: Bot
+
+    async def send(
+        self,
+        body: bytes,
+        *,
+        timestamp: int | None = None,
+        secret: str = SECRET,
+        headers: dict[str, str] | None = None,
+    ) -> aiohttp.ClientResponse:
+        """POST a body to /slack/events, signed (or mis-signed) as asked."""
+        ts = int(time.time()) if timestamp is None else timestamp
+        all_headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": str(ts),
+            "X-Slack-Signature": sign(body, ts, secret),
+            **(headers or {}),
+        }
+        async with self.session.post(self.events_url, data=body, headers=all_headers) as response:
+            await response.read()
+            return response
+
+    def _response_url(self) -> str:
+        return f"{self.api_root}/response/{len(self.fake.responses) + 1}"
+
+    async def slash(
+        self, text: str, *, user: str = LEAD, channel: str = "summit-announce", **kw: Any
+    ) -> aiohttp.ClientResponse:
+        """``/upgrade <text>`` typed by ``user`` in ``channel``."""
+        form = {
+            "token": "legacy",
+            "team_id": "T0RUBIN",
+            "team_domain": "rubin-obs",
+            "channel_id": CHANNELS.get(channel, "C0UNKNOWN"),
+            "channel_name": channel,
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/upgrade",
+            "text": text,
+            "api_app_id": "A0UPGRADE",
+            "response_url": self._response_url(),
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+        }
+        return await self.send(urllib.parse.urlencode(form).encode(), **kw)
+
+    async def interact(self, payload: dict[str, Any], **kw: Any) -> aiohttp.ClientResponse:
+        """An interaction (``payload=<json>``)."""
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.send(body, **kw)
+
+    async def click(
+        self, button: dict[str, Any], *, user: str = LEAD, **kw: Any
+    ) -> aiohttp.ClientResponse:
+        """Press a button of a message (as rendered by the bot)."""
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower()},
+            "api_app_id": "A0UPGRADE",
+            "team": {"id": "T0RUBIN", "domain": "rubin-obs"},
+            "container": {"type": "message", "channel_id": "C0SUMMIT", "is_ephemeral": False},
+            "channel": {"id": "C0SUMMIT", "name": "summit-announce"},
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+            "response_url": self._response_url(),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": button["action_id"],
+                    "block_id": "b",
+                    "value": button["value"],
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        return await self.interact(payload, **kw)
+
+    async def submit(
+        self, view: dict[str, Any], values: dict[str, str], *, user: str = LEAD
+    ) -> aiohttp.ClientResponse:
+        """Submit a form the bot opened, with text (or selected) values by block id."""
+        state: dict[str, Any] = {}
+        for block_id, value in values.items():
+            field = (
+                {"type": "static_select", "selected_option": {"value": value}}
+                if block_id == "kind"
+                else {"type": "plain_text_input", "value": value}
+            )
+            state[block_id] = {"value": field}
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T0RUBIN"},
+            "user": {"id": user},
+            "api_app_id": "A0UPGRADE",
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+            "view": {
+                "id": "V1",
+                "type": "modal",
+                "callback_id": view["callback_id"],
+                "private_metadata": view["private_metadata"],
+                "state": {"values": state},
+            },
+        }
+        return await self.interact(payload)
+
+    async def settled(self) -> None:
+        """Wait until the bot has shown every change (posts and edits)."""
+        await asyncio.sleep(0.05)  # let acked listeners finish their work
+        await self.bot.front.drained()
+
+    def messages(self) -> dict[str, list[dict[str, Any]]]:
+        """The latest blocks of every message the bot posted or edited, by ts."""
+        latest: dict[str, list[dict[str, Any]]] = {}
+        for call in self.fake.calls:
+            if call.method in {"chat.postMessage", "chat.update"} and call.answer.get("ok"):
+                latest[call.answer["ts"]] = call.params.get("blocks", [])
+        return latest
+
+    def buttons(
+        self, match: Callable[[dict[str, Any]], bool] = lambda _b: True
+    ) -> list[dict[str, Any]]:
+        """Every button now shown, in message order."""
+        found = []
+        for blocks in self.messages().values():
+            for block in blocks:
+                if block.get("type") == "actions":
+                    found += [e for e in block["elements"] if match(e)]
+        return found
+
+
+@asynccontextmanager
+async def slack_and_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, speed: float = 1.0
+) -> AsyncIterator[Slack]:
+    """The fake Slack API and the bot over HTTP, both on loopback."""
+    fake = FakeSlack(channels=dict(CHANNELS))
+    api = TestServer(fake.app(), host="127.0.0.1")
+    await api.start_server()
+    root = f"http://127.0.0.1:{api.port}"
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    monkeypatch.setenv("SLACK_API_URL", f"{root}/api/")
+    monkeypatch.setenv("UPGRADE_BOT_HEALTH_PORT", "0")
+    monkeypatch.delenv("UPGRADE_BOT_CONFIG", raising=False)
+    options = RunOptions(simulate=True, http=("127.0.0.1", 0), db=tmp_path / "bot.db")
+    clock = ScaledClock(speed=speed)
+    try:
+        async with running_bot(
+            Settings(), options, clock=clock, tick=0.02, edits_per_minute=60_000
+        ) as bot:
+            server = TestServer(bot.app.web_app(path="/slack/events"), host="127.0.0.1")
+            await server.start_server()
+            try:
+                async with aiohttp.ClientSession() as session:
+                    yield Slack(
+                        session, f"http://127.0.0.1:{server.port}/slack/events", fake, root, bot
+                    )
+            finally:
+                await server.close()
+    finally:
+        await api.close()

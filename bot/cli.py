@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +40,8 @@ from state.procedure import (
 from state.store import StoreError
 
 USAGE_ERROR = 2
+MAX_SPEED = 100_000.0
+"""Beyond this the bot's own work (a few ms a step) is hours of simulated time: timeouts lie."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -159,13 +162,27 @@ def show_procedure(
     out.write(f"\n(other runs: {', '.join(others)})\n")
 
 
+class _Dumper(yaml.SafeDumper):
+    """YAML as people write it: multi-line text as a ``|`` block."""
+
+
+def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def _show_details(step: Step, width: int, out: TextIO) -> None:
     pad = " " * (width + 16)
-    params = step.action.model_dump(mode="json", exclude={"type"}, exclude_defaults=True)
-    if params:
-        text = yaml.safe_dump(params, sort_keys=False, default_flow_style=None).strip()
+    params = step.action.model_dump(mode="json", exclude={"type"}, exclude_unset=True)
+    if params:  # as written in the file: what was set there, in block style
+        text = yaml.dump(params, Dumper=_Dumper, sort_keys=False, allow_unicode=True).strip()
         out.write("".join(f"{pad}{line}\n" for line in text.splitlines()))
-    out.writelines(f"{pad}| {line}\n" for line in step.instructions.strip().splitlines())
+    out.writelines(
+        f"{pad}| {line}".rstrip() + "\n" for line in step.instructions.strip().splitlines()
+    )
 
 
 def _procedure_command(args: argparse.Namespace, out: TextIO) -> int:
@@ -186,8 +203,8 @@ def _procedure_command(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _demo_command(args: argparse.Namespace, out: TextIO) -> int:
-    if args.speed <= 0:
-        raise ValueError("--speed must be positive")
+    if not math.isfinite(args.speed) or not 1 <= args.speed <= MAX_SPEED:
+        raise ValueError(f"--speed must be a number from 1 to {MAX_SPEED:g}")
     configure_logging(logging.getLevelNamesMapping()[args.log_level.upper()])
     options = demo.DemoOptions(
         site=args.site,

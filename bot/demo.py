@@ -32,7 +32,7 @@ from state.run import Run, RunStatus
 from state.store import Store, sqlite_url
 
 if TYPE_CHECKING:
-    from state.procedure import Procedure, RunKind, Site
+    from state.procedure import Procedure, RunKind, Site, Step
 
 LEAD = "demo-lead"
 """The simulated lead's user name."""
@@ -60,16 +60,16 @@ class DemoOptions:
     out: TextIO = field(default_factory=lambda: sys.stdout)
 
 
-def check_faults(faults: Sequence[str], procedure: Procedure) -> None:
-    """Refuse unknown faults before anything starts (``hang:`` takes a step id)."""
-    hangable = {step.id for step in procedure.steps if uses_system(step.action)}
+def check_faults(faults: Sequence[str], steps: Sequence[Step]) -> None:
+    """Refuse unknown faults before anything starts (``hang:`` takes a step of the run)."""
+    hangable = {step.id for step in steps if uses_system(step.action)}
     for fault in faults:
         kind, _, target = fault.partition(":")
         if kind != "hang":
             parse_fault(fault)
         elif target not in hangable:
             raise ValueError(
-                f"hang:{target}: not a step with an outside operation "
+                f"hang:{target}: not a step of this run with an outside operation "
                 f"(one of: {', '.join(sorted(hangable))})"
             )
 
@@ -129,7 +129,7 @@ class Hangs:
 async def run_demo(options: DemoOptions) -> int:
     """Run (or resume) the demo; the exit code: 0 completed, 1 failed or aborted."""
     procedure = load_procedure(options.procedure)
-    check_faults(options.faults, procedure)
+    check_faults(options.faults, procedure.for_run(options.site, options.kind))
     with tempfile.TemporaryDirectory(prefix="upgrade-bot-demo-") as scratch:
         db = options.db or Path(scratch) / "demo.db"
         store = await Store.open(sqlite_url(str(db)))
@@ -148,16 +148,18 @@ async def _run(options: DemoOptions, procedure: Procedure, store: Store) -> int:
     clock = ScaledClock(speed=options.speed, origin=origin)
     hangs = {f.partition(":")[2] for f in options.faults if f.startswith("hang:")}
     faults = [f for f in options.faults if not f.startswith("hang:")]
-    observatory, systems, resumed = await simulated_site(
+    observatory, systems = await simulated_site(
         site,
         clock=clock,
         store=store,
         release=Release(cycle=options.cycle, phalanx_branch=options.phalanx_branch),
         announcer=TerminalAnnouncer(out=out, sites=sites),
-        faults=faults,
     )
-    if resumed and faults:
-        out.write("(resuming: the faults given when this demo began still apply)\n")
+    if await store.open_run(site.name) is None:  # a new run: the faults asked for now
+        for fault in faults:
+            await observatory.inject(fault)
+    elif faults:
+        out.write("(resuming: the faults given when this run began still apply)\n")
     engine = Engine(
         store=store, procedure=procedure, sites=sites, systems={site.name: systems}, clock=clock
     )

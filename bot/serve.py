@@ -115,7 +115,7 @@ async def running_bot(
     systems: dict[Site, SiteSystems] = {}
     observatories: dict[Site, SimObservatory] = {}
     for name, site in sites.items():
-        observatories[name], systems[name], _ = await simulated_site(
+        observatories[name], systems[name] = await simulated_site(
             site, clock=clock, store=store, release=REHEARSAL, announcer=announcer
         )
     engine = Engine(

@@ -63,12 +63,8 @@ async def simulated_site(
     store: Store,
     release: Release,
     announcer: Announcer,
-    faults: Sequence[str] = (),
-) -> tuple[SimObservatory, SiteSystems, bool]:
-    """The site's observatory, its systems, and whether it was resumed from the store.
-
-    A new observatory gets ``faults``; a saved one keeps those it was given.
-    """
+) -> tuple[SimObservatory, SiteSystems]:
+    """The site's observatory (the saved one, or a new one) and its systems."""
     key = f"sim/{site.name}"
     saved = await store.get_blob(key)
 
@@ -83,8 +79,6 @@ async def simulated_site(
         persist=persist,
     )
     if saved is None:
-        for fault in faults:
-            await observatory.inject(fault)
         await persist(observatory.world.doc)
     systems = SiteSystems(
         love=observatory.love,
@@ -95,4 +89,4 @@ async def simulated_site(
         argocd=observatory.argocd,
         announcer=CameraTeam(announcer, observatory),
     )
-    return observatory, systems, saved is not None
+    return observatory, systems

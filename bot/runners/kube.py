@@ -29,6 +29,8 @@ def _summary(plan: list[Deletion]) -> str:
 async def preview(ctx: StepContext, action: KubeCleanup) -> str:
     """What the cleanup will delete (after proving the cluster), for the lead's approval."""
     plan = await _checked_plan(ctx, action)
+    if not plan:
+        return f"cluster {ctx.site.cluster}: nothing to delete (already clean)"
     namespaces = sorted({d.namespace or d.name for d in plan})
     return f"cluster {ctx.site.cluster}: will delete {_summary(plan)} in {', '.join(namespaces)}"
 

@@ -68,8 +68,8 @@ class SimCluster(Part):
         for n, deletion in enumerate(deletions, 1):
             await self._core.clock.sleep(SECONDS[deletion.kind])
             self._remove(self._core.look(), deletion)
-            await self._core.save()
-            if n % 10 == 0 or n == len(deletions):
+            if n % 10 == 0 or n == len(deletions):  # saved and reported in batches
+                await self._core.save()
                 await report(f"{n}/{len(deletions)} deleted ({deletion})")
 
     def _remove(self, world: World, deletion: Deletion) -> None:

@@ -40,8 +40,9 @@ from state.procedure import (
 from state.store import StoreError
 
 USAGE_ERROR = 2
-MAX_SPEED = 100_000.0
-"""Beyond this the bot's own work (a few ms a step) is hours of simulated time: timeouts lie."""
+MAX_SPEED = 5000.0
+"""Beyond this the bot's own work (milliseconds a step, more on a busy machine) becomes
+minutes of simulated time, and steps time out that would not for real."""
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -273,7 +273,12 @@ class Engine:
             if outcome.baseline is not None:
                 await self.execute(run.run_id, RecordBaseline(outcome.baseline))
             command = ActionSucceeded(state.id, state.attempt, outcome.summary)
-        await self.execute(run.run_id, command)
+        # The action is over: from here a cancel or a timeout has nothing left to stop, and
+        # recording its outcome (and telling every listener) must not be cut in the middle.
+        key = (run.run_id, state.id)
+        if self._tasks.get(key) is asyncio.current_task():
+            del self._tasks[key]
+        await asyncio.shield(self.execute(run.run_id, command))
 
     async def _preview(self, run: Run, state: StepState) -> None:
         preview = PREVIEWS[type(state.step.action)]

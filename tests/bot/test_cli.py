@@ -24,7 +24,7 @@ import pytest
 import structlog
 import yaml
 
-from bot.cli import main
+from bot.cli import MAX_SPEED, main
 from state.actions import ACTION_TYPES
 from state.procedure import PHASES, Procedure, load_procedure
 
@@ -35,9 +35,9 @@ ANNOUNCEMENTS = ("nublado-going-down", "camera-stage-1", "camera-stage-2", "nubl
 SPEED = "5000"
 """Clock speed of the demo runs: a summit upgrade in about two seconds of real time.
 
-Faster clocks make steps time out for want of real time (see the xfail tests below)."""
+Faster clocks make steps time out for want of real time (see the last test)."""
 DEMO_LIMIT = 60.0
-"""Seconds of real time a demo run may take before its test fails."""
+"""Seconds of real time a demo run may take before its test fails (it takes a few)."""
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -144,6 +144,29 @@ def listed_steps(text: str) -> list[Listed]:
     return steps
 
 
+def verbose_details(text: str) -> dict[str, tuple[Any, list[str]]]:
+    """Per step id, from ``show -v``: its parameters (read back as YAML) and instructions."""
+    details = {}
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        match = re.match(r"^ *\d+\. (\S+) ", line)
+        if not match:
+            continue
+        action_line = lines[index + 1]
+        pad = len(action_line) - len(action_line.lstrip())
+        params, instructions = [], []
+        for detail in lines[index + 2 :]:
+            if not detail or re.match(r"^ *\d+\. \S+ ", detail):
+                break
+            body = detail[pad:]
+            if body.startswith("|"):
+                instructions.append(body[2:])
+            else:
+                params.append(body)
+        details[match.group(1)] = (yaml.safe_load("\n".join(params)), instructions)
+    return details
+
+
 def summary_rows(text: str) -> dict[str, list[str]]:
     """The rows of the demo's end-of-run summary table, by step id: result, attempts, ..."""
     table = text[text.index("\nSummary of run ") :]
@@ -228,17 +251,34 @@ def test_show_system_restart_starts_the_cameras_itself() -> None:
 
 
 def test_show_verbose_has_parameters_and_instructions() -> None:
-    """``-v`` prints each step's parameters and instructions under it."""
+    """``-v`` prints under each step the parameters set in the file, and its instructions."""
     code, text = cli("procedure", "show", "-v")
     assert code == 0
-    block = text[text.index(" shutdown-cscs ") : text.index(" verify-offline ")]
-    assert "script: system_wide_shutdown.py" in block
-    assert "start_with: [Watcher]" in block
-    assert "| Runs `system_wide_shutdown.py` (STANDARD) on ScriptQueue 1 through LOVE." in block
-    assert "| If LOVE is not working, run the same script and configuration from Nublado." in block
-    assert "key: nublado-going-down" in text
+    details = verbose_details(text)
+    raw = yaml.safe_load(SHIPPED.read_text("utf-8"))
     plain = cli("procedure", "show")[1]
-    assert [s.id for s in listed_steps(text)] == [s.id for s in listed_steps(plain)]
+    assert list(details) == [s.id for s in listed_steps(plain)]
+    for step_id, (params, instructions) in details.items():
+        step = step_of(raw, step_id)
+        written = {k: v for k, v in step["action"].items() if k != "type"}
+        assert (params or {}) == written, step_id
+        lines = [line.rstrip() for line in step.get("instructions", "").strip().splitlines()]
+        assert instructions == lines, step_id
+    params, instructions = details["shutdown-cscs"]
+    assert params["config"]["start_with"] == ["Watcher"]
+    assert params["script"] == "system_wide_shutdown.py"
+    assert instructions[0].startswith("Runs `system_wide_shutdown.py` (STANDARD) on ScriptQueue 1")
+    assert "timeout" not in details["announce-start"][0]  # left at its default in the file
+
+
+def test_show_verbose_parameters_read_like_the_file() -> None:
+    """``-v`` shows parameters one per line, and a message as the block it is in the file."""
+    _, text = cli("procedure", "show", "-v")
+    preflight = text[text.index(" preflight ") : text.index(" announce-start ")]
+    assert "{" not in preflight
+    assert re.search(r"^ +timeout: 2m$", preflight, re.MULTILINE)
+    announce = text[text.index(" announce-start ") : text.index(" shutdown-cscs ")]
+    assert "message: |" in announce
 
 
 def test_show_another_procedure_file(tmp_path: Path) -> None:
@@ -269,34 +309,6 @@ def test_show_a_broken_file_is_a_configuration_error(
     err = capsys.readouterr().err
     assert f"{path}: 1 problem(s):" in err
     assert "step 'shutdown-cscs', action.config.start_with: must include Watcher" in err
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="show -v prints parameters left at their default (announce timeout: 1m), "
-    "though docs/procedure.md says only those not left at their default",
-)
-def test_show_verbose_leaves_out_defaults() -> None:
-    """``-v`` leaves out parameters at their default, like an announcement's 1m timeout."""
-    _, text = cli("procedure", "show", "-v")
-    block = text[text.index(" announce-start ") : text.index(" shutdown-cscs ")]
-    assert "key: nublado-going-down" in block
-    assert "timeout: 1m" not in block
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="show -v prints some steps' parameters in YAML flow style ({timeout: 2m}) and "
-    "multi-line messages as quoted strings, unlike the file and the other steps",
-)
-def test_show_verbose_parameters_read_like_the_file() -> None:
-    """``-v`` shows parameters one per line, and a message as the block it is in the file."""
-    _, text = cli("procedure", "show", "-v")
-    preflight = text[text.index(" preflight ") : text.index(" announce-start ")]
-    assert "{" not in preflight
-    assert re.search(r"^ +timeout: 2m$", preflight, re.MULTILINE)
-    announce = text[text.index(" announce-start ") : text.index(" shutdown-cscs ")]
-    assert "message: |" in announce
 
 
 # -------------------------------------------------------------------- procedure validate
@@ -443,14 +455,25 @@ def test_usage_errors_exit_2(
         ),
         (
             ["--fault", "hang:no-such-step"],
-            "upgrade-bot: hang:no-such-step: not a step with an outside operation (one of: ",
+            "upgrade-bot: hang:no-such-step: not a step of this run with an outside operation",
         ),
         (
             ["--fault", "hang:announce-start"],
-            "upgrade-bot: hang:announce-start: not a step with an outside operation (one of: ",
+            "upgrade-bot: hang:announce-start: not a step of this run with an outside operation",
         ),
-        (["--speed", "0"], "upgrade-bot: --speed must be positive"),
-        (["--speed", "-3"], "upgrade-bot: --speed must be positive"),
+        (
+            ["--fault", "hang:camera-startup"],  # a system restart's step, not a cycle upgrade's
+            "upgrade-bot: hang:camera-startup: not a step of this run with an outside operation",
+        ),
+        (
+            ["--site", "tts", "--fault", "hang:bare-metal-shutdown"],  # summit only
+            "upgrade-bot: hang:bare-metal-shutdown: not a step of this run with an outside",
+        ),
+        (["--speed", "0"], "upgrade-bot: --speed must be a number from 1 to "),
+        (["--speed", "-3"], "upgrade-bot: --speed must be a number from 1 to "),
+        (["--speed", "nan"], "upgrade-bot: --speed must be a number from 1 to "),
+        (["--speed", "inf"], "upgrade-bot: --speed must be a number from 1 to "),
+        (["--speed", "1e9"], "upgrade-bot: --speed must be a number from 1 to "),
     ],
 )
 def test_demo_configuration_errors(
@@ -477,6 +500,7 @@ def test_demo_hang_names_the_steps_that_can_hang(capsys: pytest.CaptureFixture[s
     assert "sync-telescope" in listed
     assert "announce-start" not in listed
     assert "bare-metal-config" not in listed  # manual: nobody to hang
+    assert "camera-startup" not in listed  # a system restart's step
 
 
 def test_demo_with_a_broken_procedure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -490,44 +514,6 @@ def test_demo_with_a_broken_procedure(tmp_path: Path, capsys: pytest.CaptureFixt
     assert f"{path}: 1 problem(s):" in err
     assert "step 'shutdown-cscs', action.config.start_with: must include Watcher" in err
     assert runs_in(db) == []
-
-
-@pytest.mark.xfail(
-    strict=True, reason="--speed nan is refused with 'cannot convert float NaN to integer'"
-)
-def test_demo_speed_nan_is_refused_clearly(capsys: pytest.CaptureFixture[str]) -> None:
-    """``--speed nan`` is a configuration error that names ``--speed``."""
-    code, text = demo("--speed", "nan")
-    assert code == 2
-    assert text == ""
-    assert "--speed" in capsys.readouterr().err
-
-
-@pytest.mark.xfail(
-    strict=True, reason="--speed inf crashes: OverflowError from ScaledClock.now, not exit 2"
-)
-def test_demo_speed_inf_is_refused_clearly(capsys: pytest.CaptureFixture[str]) -> None:
-    """``--speed inf`` is a configuration error that names ``--speed``."""
-    code, text = demo("--speed", "inf")
-    assert code == 2
-    assert text == ""
-    assert "--speed" in capsys.readouterr().err
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="hang:STEP accepts a step the run does not walk (camera-startup in a cycle "
-    "upgrade): the fault is silently never injected",
-)
-def test_demo_hang_on_a_step_not_in_the_run_is_refused(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """``hang:camera-startup`` in a cycle upgrade would never fire: refused before the run."""
-    code, text = demo("--speed", SPEED, "--site", "tts", "--fault", "hang:camera-startup")
-    assert code == 2
-    assert text == ""
-    assert "hang:camera-startup" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------ demo runs
@@ -610,34 +596,25 @@ def test_demo_again_on_a_completed_run_starts_a_new_one(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the kube-cleanup preview of a run whose namespaces are gone reads "
-    "'will delete nothing in ' (a dangling 'in')",
-)
 def test_demo_again_previews_an_empty_cleanup_clearly(rerun: DemoRun) -> None:
-    """The second run's Nublado clean-up has nothing left: the preview says so cleanly."""
-    assert "deleted nothing on yagan" in rerun.text
-    assert not re.search(r"will delete nothing in *$", rerun.text, re.MULTILINE)
+    """The second run's Nublado clean-up has nothing left: the preview says so plainly."""
+    nublado = rerun.text[rerun.text.index("⏸ 11/24 nublado-cleanup: ") :]
+    assert "cluster yagan: nothing to delete" in nublado[: nublado.index("▶ 11/24")]
+    assert "deleted nothing on yagan" in nublado
+    assert not re.search(r"will delete .* in *$", rerun.text, re.MULTILINE)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="a new run on a --db file that holds a finished run ignores the new --fault "
-    "and prints '(resuming: the faults given when this demo began still apply)'",
-)
-def test_demo_again_with_a_fault_applies_it(
-    summit_run: DemoRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A new run on a used ``--db`` file with ``--fault love-down`` meets LOVE down (or refuses)."""
+def test_demo_again_with_a_fault_applies_it(summit_run: DemoRun, tmp_path: Path) -> None:
+    """A new run on a used ``--db`` file gets the faults given now: LOVE is down this time."""
     db = copy_db(summit_run.db, tmp_path / "demo.db")
     code, text = demo("--speed", SPEED, "--db", str(db), "--fault", "love-down")
-    if code == 2:  # refusing the fault, clearly, would be right too
-        assert "love-down" in capsys.readouterr().err
-        return
+    assert code == 0
     assert "(resuming" not in text
-    assert "503 Service Temporarily Unavailable" in text
+    assert "faults: love-down\n" in text
+    assert "LOVE (summit-lsp.lsst.codes): 503" in text
+    assert summary_rows(text)["shutdown-cscs"][0] == "done_by_hand"
+    assert len(runs_in(db)) == 2
 
 
 @pytest.mark.slow
@@ -682,9 +659,9 @@ def test_demo_csc_stuck(capsys: pytest.CaptureFixture[str]) -> None:
 def test_demo_hang_times_out_then_the_retry_succeeds(tmp_path: Path) -> None:
     """``hang:kube-cleanup``: the first attempt hangs to its timeout, the second succeeds.
 
-    The clean-up deletes 153 objects, each saved to SQLite in real time; its timeout is
-    raised to 4h in a copy of the procedure so that the retry has the time it needs on a fast
-    clock.
+    The clean-up deletes 153 objects, saving to SQLite as it goes: real time that a fast
+    clock turns into simulated minutes. Its timeout is raised to 4h in a copy of the
+    procedure, so that the retry has the time it needs.
     """
 
     def edit(data: dict[str, Any]) -> None:
@@ -758,13 +735,17 @@ def test_demo_bridge_stuck() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="on a fast clock steps time out for want of real time: with no fault, "
-    "kube-cleanup (153 deletions, each saved to SQLite) times out twice at --speed 20000",
-)
 def test_demo_without_faults_has_no_timeouts_at_any_speed() -> None:
-    """With no fault, no step times out, whatever the clock's speed."""
-    code, text = demo("--speed", "20000", "--site", "tts")
+    """With no fault, no step times out at the highest speed the demo accepts."""
+    code, text = demo("--speed", f"{MAX_SPEED:g}", "--site", "tts")
     assert code == 0
     assert "TIMED OUT" not in text
+
+
+def test_demo_refuses_speeds_at_which_timeouts_would_lie(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Above the highest speed, the bot's own milliseconds would be minutes: refused."""
+    code = main(["demo", "--speed", f"{MAX_SPEED * 10:g}"], out=io.StringIO())
+    assert code == 2
+    assert "--speed must be a number from 1 to" in capsys.readouterr().err

@@ -246,3 +246,74 @@ async def test_a_whole_summit_run_by_clicks(
         assert all("@camera-team" in t for t in camera)
         assert not slack.buttons(lambda b: b["action_id"].startswith(("step.", "run.")))
         assert slack.fake.of("chat.update")  # the messages were kept up to date
+
+
+@pytest.mark.asyncio
+async def test_handover_then_only_the_new_lead_presses(slack: Slack) -> None:
+    """``handover @user``: announced; the old lead's clicks are refused, the new lead's work."""
+    await started(slack)
+    await slack.slash(f"handover <@{OTHER}|other>")
+    button = await approve_button(slack, "shutdown-cscs")
+    await slack.click(button)  # the old lead
+    await slack.settled()
+    assert "Only the lead, <@U0OTHER>" in ephemeral(slack)[-1]
+    await slack.click(button, user=OTHER)
+    await slack.settled()
+    run = await slack.bot.store.open_run("summit")
+    assert run is not None
+    assert run.lead == OTHER
+    assert run.step("shutdown-cscs").status is StepStatus.RUNNING  # type: ignore[union-attr]
+    public = [r["text"] for r in slack.fake.responses if r.get("response_type") == "in_channel"]
+    assert f"<@{LEAD}> handed the summit run over to <@{OTHER}>" in public
+
+
+@pytest.mark.asyncio
+async def test_app_home_shows_the_three_sites(slack: Slack) -> None:
+    """Opening App Home publishes the sites, one under the other."""
+    await started(slack)
+    event = {
+        "token": "legacy", "team_id": "T0RUBIN", "api_app_id": "A0UPGRADE",
+        "type": "event_callback", "event_id": "Ev1", "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": OTHER, "channel": "D0HOME", "tab": "home"},
+    }  # fmt: skip
+    response = await slack.send(
+        json.dumps(event).encode(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 200
+    await slack.settled()
+    (published,) = slack.fake.of("views.publish")
+    assert published["user_id"] == OTHER
+    text = json.dumps(published["view"], ensure_ascii=False)
+    assert "*Summit* — active cycle-upgrade" in text
+    assert "*Tucson test stand* — idle" in text
+    assert "*Base test stand* — idle" in text
+
+
+@pytest.mark.asyncio
+async def test_a_restarted_bot_picks_the_run_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped while a step runs, restarted on the same store: same messages, Retry shown."""
+    async with slack_and_bot(tmp_path, monkeypatch) as slack:
+        await started(slack)
+        await slack.click(await approve_button(slack, "shutdown-cscs"))
+        await slack.settled()
+        header_ts = slack.fake.of("chat.postMessage")[0]
+        posted_before = len(slack.fake.of("chat.postMessage"))
+        del header_ts
+    async with slack_and_bot(tmp_path, monkeypatch) as again:
+        await again.settled()
+        run = await again.bot.store.open_run("summit")
+        assert run is not None
+        assert run.step("shutdown-cscs").status is StepStatus.INTERRUPTED  # type: ignore[union-attr]
+        assert not again.fake.of("chat.postMessage")  # no new messages: the old ones edited
+        retry = again.buttons(lambda b: b["action_id"] == "step.retry")
+        assert retry
+        await again.click(retry[-1])
+        await again.settled()
+        run = await again.bot.store.open_run("summit")
+        assert run is not None
+        state = run.step("shutdown-cscs")
+        assert state is not None
+        assert (state.status, state.attempt) == (StepStatus.RUNNING, 2)
+    assert posted_before > 1

@@ -96,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
         "--simulate", action="store_true", help="drive the simulated observatory (a rehearsal)"
     )
     r.add_argument(
+        "--standby",
+        action="store_true",
+        help="if another bot drives the store, wait and take over when it stops",
+    )
+    r.add_argument(
         "--http",
         type=_http,
         metavar="[HOST:]PORT",
@@ -232,7 +237,11 @@ def _demo_command(args: argparse.Namespace, out: TextIO) -> int:
 def _run_command(args: argparse.Namespace) -> int:
     configure_logging(logging.getLevelNamesMapping()[args.log_level.upper()])
     options = RunOptions(
-        simulate=args.simulate, http=args.http, procedure=args.procedure, db=args.db
+        simulate=args.simulate,
+        standby=args.standby,
+        http=args.http,
+        procedure=args.procedure,
+        db=args.db,
     )
     try:
         return asyncio.run(serve(Settings(), options))

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import structlog
@@ -38,6 +42,11 @@ from state.store import Store
 
 log = structlog.get_logger("upgrade_bot.serve")
 
+LEASE = timedelta(seconds=30)
+"""How long the lease on the store lasts unless renewed (a crashed bot frees it after this)."""
+STANDBY_POLL = 5.0
+"""Seconds between a standby's tries for the lease."""
+
 REHEARSAL = Release(cycle="rehearsal", phalanx_branch="tickets/rehearsal")
 """What the simulated GitHub holds in a ``--simulate`` rehearsal."""
 
@@ -47,6 +56,7 @@ class RunOptions:
     """What ``upgrade-bot run`` was asked."""
 
     simulate: bool = False
+    standby: bool = False
     http: tuple[str, int] | None = None
     procedure: Path | None = None
     db: Path | None = None
@@ -110,6 +120,11 @@ async def running_bot(
         )
     app = build_app(settings, http=options.http is not None)
     store = await Store.open(settings.store_url(options.db))
+    try:
+        lease = await _lease(store, standby=options.standby)
+    except BaseException:
+        await store.aclose()
+        raise
     clock = clock or WallClock()
     announcer = SlackAnnouncer(client=app.client, sites=sites)
     systems: dict[Site, SiteSystems] = {}
@@ -132,7 +147,11 @@ async def running_bot(
     engine.subscribe(Rehearsal(observatories))
     register(app, Operations(engine=engine, sites=sites, starters=config.starters), sites)
     ticker = Ticker(engine=engine, interval=tick)
-    workers = [asyncio.create_task(updates.run()), asyncio.create_task(front.run())]
+    workers = [
+        asyncio.create_task(updates.run()),
+        asyncio.create_task(front.run()),
+        asyncio.create_task(_renew(store, lease)),
+    ]
     try:
         for run in await engine.start():
             await front.refresh(run)
@@ -144,6 +163,7 @@ async def running_bot(
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+        await store.release_lease("run", lease)
         await store.aclose()
 
 
@@ -163,6 +183,34 @@ class Rehearsal:
                 phalanx_branch=run.phalanx_branch or REHEARSAL.phalanx_branch,
             )
             await self._observatories[run.site].set_release(release)
+
+
+def _holder() -> str:
+    """This bot: its host and pid, and a token of its own (two bots may share a process)."""
+    return f"{socket.gethostname()} pid {os.getpid()} [{secrets.token_hex(3)}]"
+
+
+async def _lease(store: Store, *, standby: bool) -> str:
+    """Take the store's lease (one bot drives a store), or wait for it as a standby."""
+    holder = _holder()
+    while (taken := await store.take_lease("run", holder, datetime.now(UTC), LEASE)) is not None:
+        if not standby:
+            raise ConfigError(
+                f"another upgrade-bot drives this store: {taken}. Stop it, or start this one "
+                "with --standby to take over when it stops."
+            )
+        log.info("Standby: another bot holds the store", holder=taken)
+        await asyncio.sleep(STANDBY_POLL)
+    return holder
+
+
+async def _renew(store: Store, holder: str) -> None:
+    """Keep the lease while running; losing it (a long stall) is logged loudly."""
+    while True:
+        await asyncio.sleep(LEASE.total_seconds() / 3)
+        taken = await store.take_lease("run", holder, datetime.now(UTC), LEASE)
+        if taken is not None:
+            log.critical("Lost the store's lease: another bot may drive these runs", holder=taken)
 
 
 def health_app(bot: Bot) -> web.Application:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    or_,
     select,
     update,
 )
@@ -106,6 +107,15 @@ blobs = Table(
     Column("body", Text, nullable=False),
 )
 """Small named documents kept beside the runs (the simulated observatory's state)."""
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+)
+"""Who drives the store: one bot process at a time holds the lease and renews it."""
 
 
 class StoreError(Exception):
@@ -341,6 +351,42 @@ class Store:
             result = await conn.execute(update(blobs).where(blobs.c.key == key).values(body=body))
             if result.rowcount == 0:
                 await conn.execute(insert(blobs).values(key=key, body=body))
+
+    async def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> str | None:
+        """Hold (or renew) the lease ``name`` until ``now + ttl``.
+
+        ``None`` when ``holder`` has it now; else who holds it, until when. One conditional
+        UPDATE (or the INSERT of the first holder) decides, so of two processes racing for
+        an expired lease exactly one gets it.
+        """
+        expires = (now + ttl).isoformat()
+        free = or_(leases.c.holder == holder, leases.c.expires_at <= now.isoformat())
+        async with self._write, self._engine.begin() as conn:
+            result = await conn.execute(
+                update(leases)
+                .where(leases.c.name == name, free)
+                .values(holder=holder, expires_at=expires)
+            )
+            if result.rowcount == 1:
+                return None
+            row = (await conn.execute(select(leases).where(leases.c.name == name))).first()
+            if row is None:
+                try:
+                    async with conn.begin_nested():  # a savepoint: the failure is contained
+                        await conn.execute(
+                            insert(leases).values(name=name, holder=holder, expires_at=expires)
+                        )
+                except IntegrityError:  # another process inserted it first
+                    return "another process (it just took the lease)"
+                return None
+        return f"{row.holder}, until {row.expires_at}"
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up (if ``holder`` has it), so a standby takes over at once."""
+        async with self._write, self._engine.begin() as conn:
+            await conn.execute(
+                delete(leases).where(leases.c.name == name, leases.c.holder == holder)
+            )
 
     async def get_blob(self, key: str) -> str | None:
         """A named document, if kept."""

@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from bot.config import ConfigError
+from bot.serve import RunOptions, running_bot
+from bot.settings import Settings
 from state.run import RunStatus, StepStatus
 from tests.support.slack_bot import LEAD, OTHER, Slack, slack_and_bot
 
@@ -317,3 +320,13 @@ async def test_a_restarted_bot_picks_the_run_up(
         assert state is not None
         assert (state.status, state.attempt) == (StepStatus.RUNNING, 2)
     assert posted_before > 1
+
+
+@pytest.mark.asyncio
+async def test_a_second_bot_on_the_same_store_is_refused(slack: Slack, tmp_path: Path) -> None:
+    """Only one ``run`` drives a store: a second one says who does, and starts nothing."""
+    options = RunOptions(simulate=True, http=("127.0.0.1", 0), db=tmp_path / "bot.db")
+    with pytest.raises(ConfigError, match=r"another upgrade-bot drives this store: .* pid "):
+        async with running_bot(Settings(), options):
+            pytest.fail("a second bot started")
+    assert await slack.bot.store.ping() is None  # the first one is unaffected

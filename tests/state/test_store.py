@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,26 @@ async def test_blobs_are_kept_and_replaced(db: str, store: Store) -> None:
         assert await reopened.get_blob("sim/tts") == '{"a": 2}'
     finally:
         await reopened.aclose()
+
+
+@pytest.mark.asyncio
+async def test_one_process_holds_the_lease(tmp_path: Path) -> None:
+    """Two stores on one file: one holds the lease, the other is told who; expiry frees it."""
+    url = sqlite_url(str(tmp_path / "lease.db"))
+    first, second = await Store.open(url), await Store.open(url)
+    ttl = timedelta(seconds=30)
+    try:
+        assert await first.take_lease("run", "host-a pid 1", T0, ttl) is None
+        taken = await second.take_lease("run", "host-b pid 2", T0 + timedelta(seconds=10), ttl)
+        assert taken == f"host-a pid 1, until {(T0 + ttl).isoformat()}"
+        assert (
+            await first.take_lease("run", "host-a pid 1", T0 + timedelta(seconds=20), ttl) is None
+        )
+        later = T0 + timedelta(seconds=51)  # renewed at +20: held until +50
+        assert await second.take_lease("run", "host-b pid 2", later, ttl) is None
+        assert await first.take_lease("run", "host-a pid 1", later, ttl) is not None
+        await second.release_lease("run", "host-b pid 2")
+        assert await first.take_lease("run", "host-a pid 1", later, ttl) is None
+    finally:
+        await first.aclose()
+        await second.aclose()

@@ -186,7 +186,7 @@ class Rehearsal:
 
 
 def _holder() -> str:
-    """This bot: its host and pid, and a token of its own (two bots may share a process)."""
+    """Who this bot is: its host, pid and a token of its own (two bots may share a process)."""
     return f"{socket.gethostname()} pid {os.getpid()} [{secrets.token_hex(3)}]"
 
 

@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, load_config
 from bot.engine import Change, Engine, RunChanged
+from bot.metrics import Metrics
 from bot.operations import Operations
 from bot.runners import SiteSystems
 from bot.scheduler import Ticker
@@ -99,6 +100,7 @@ class Bot:
     front: SlackFront
     updates: Updates
     ticker: Ticker
+    metrics: Metrics
 
 
 @contextlib.asynccontextmanager
@@ -145,6 +147,8 @@ async def running_bot(
     front = SlackFront(client=app.client, store=store, sites=sites, updates=updates, clock=clock)
     engine.subscribe(front)
     engine.subscribe(Rehearsal(observatories))
+    metrics = Metrics(updates)
+    engine.subscribe(metrics)
     register(app, Operations(engine=engine, sites=sites, starters=config.starters), sites)
     ticker = Ticker(engine=engine, interval=tick)
     workers = [
@@ -156,7 +160,7 @@ async def running_bot(
         for run in await engine.start():
             await front.refresh(run)
         ticker.start()
-        yield Bot(app, engine, store, front, updates, ticker)
+        yield Bot(app, engine, store, front, updates, ticker, metrics)
     finally:
         await ticker.aclose()
         await engine.aclose()
@@ -214,7 +218,7 @@ async def _renew(store: Store, holder: str) -> None:
 
 
 def health_app(bot: Bot) -> web.Application:
-    """``/healthz``: the process and the store answer (not the observatory's systems)."""
+    """``/healthz`` (the process and the store answer; not the observatory) and ``/metrics``."""
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
@@ -223,8 +227,12 @@ def health_app(bot: Bot) -> web.Application:
             return web.json_response({"ok": False, "store": str(e)}, status=503)
         return web.json_response({"ok": True, "store": "ok"})
 
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(text=bot.metrics.render(), content_type="text/plain", charset="utf-8")
+
     health = web.Application()
     health.router.add_get("/healthz", healthz)
+    health.router.add_get("/metrics", metrics)
     return health
 
 

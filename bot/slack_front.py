@@ -59,6 +59,7 @@ class Updates:
         self.sent = 0
         self.merged = 0
         self.limited = 0
+        self.failed = 0
 
     def submit(self, ref: MessageRef, text: str, blocks: list[Block]) -> None:
         """Edit ``ref`` soon; an edit still pending for it is replaced (merged)."""
@@ -95,9 +96,11 @@ class Updates:
             if e.response.status_code == 429:  # noqa: PLR2004
                 self.limited += 1
                 return float(e.response.headers.get("Retry-After", "1"))
+            self.failed += 1
             error = e.response.get("error")
             log.warning("chat.update failed", error=error, channel=call["channel"])
         except (TimeoutError, OSError) as e:  # aiohttp's connection errors are OSErrors
+            self.failed += 1
             log.warning("chat.update failed", error=str(e), channel=call["channel"])
         else:
             self.sent += 1

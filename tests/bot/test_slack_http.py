@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from aiohttp.test_utils import TestServer
 
 from bot.config import ConfigError
-from bot.serve import RunOptions, running_bot
+from bot.serve import RunOptions, health_app, running_bot
 from bot.settings import Settings
 from state.run import RunStatus, StepStatus
 from tests.support.slack_bot import LEAD, OTHER, Slack, slack_and_bot
@@ -330,3 +331,24 @@ async def test_a_second_bot_on_the_same_store_is_refused(slack: Slack, tmp_path:
         async with running_bot(Settings(), options):
             pytest.fail("a second bot started")
     assert await slack.bot.store.ping() is None  # the first one is unaffected
+
+
+@pytest.mark.asyncio
+async def test_health_and_metrics(slack: Slack) -> None:
+    """/healthz checks the store; /metrics counts what the bot did."""
+    await started(slack)
+    server = TestServer(health_app(slack.bot), host="127.0.0.1")
+    await server.start_server()
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        async with slack.session.get(f"{base}/healthz") as response:
+            assert response.status == 200
+            assert await response.json() == {"ok": True, "store": "ok"}
+        async with slack.session.get(f"{base}/metrics") as response:
+            text = await response.text()
+    finally:
+        await server.close()
+    assert "# TYPE upgrade_bot_events_total counter" in text
+    assert 'upgrade_bot_events_total{type="run.started"} 1' in text
+    assert 'upgrade_bot_step_seconds_count{outcome="succeeded"}' in text  # the pre-flight
+    assert 'upgrade_bot_slack_edits_total{result="sent"}' in text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from integrations.sim import Release, SimObservatory
 from state.events import Event
 from state.procedure import Procedure, Site
 from state.store import Store, sqlite_url
+from tests.support.waiting import until
 
 RELEASE = Release(cycle="c0040", phalanx_branch="tickets/DM-48000")
 
@@ -54,10 +54,7 @@ class Harness:
 
     async def wait_for(self, predicate: Callable[[], object], limit: float = 20.0) -> None:
         """Wait (at most ``limit`` real seconds) until ``predicate()`` holds."""
-        async with asyncio.timeout(limit):
-            # Polled: some conditions (a call hanging in the simulator) are no engine change.
-            while not predicate():  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
+        await until(predicate, limit)
 
 
 async def harness(

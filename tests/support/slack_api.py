@@ -15,9 +15,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 TOKEN = "xoxb-test-token"  # noqa: S105  # a test value, not a secret
+APP_TOKEN = "xapp-test-token"  # noqa: S105  # the app-level token, for Socket Mode
 
 
 @dataclass
@@ -40,6 +41,9 @@ class FakeSlack:
     """What was posted to response URLs (ephemeral answers, public replies)."""
     limit_next: dict[str, int] = field(default_factory=dict)
     """Method -> how many of its next calls get HTTP 429 (Retry-After: 1)."""
+    acks: list[dict[str, Any]] = field(default_factory=list)
+    """What the bot sent back over the Socket Mode websocket (acks of envelopes)."""
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -47,7 +51,29 @@ class FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{id}", self._response)
+        app.router.add_get("/link", self._socket)
         return app
+
+    async def push(self, envelope: dict[str, Any]) -> None:
+        """Send an envelope (a slash command, an interaction) to the connected bot."""
+        await self.sockets[-1].send_json(envelope)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """The Socket Mode websocket: hello, then envelopes down and acks up."""
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        hello = {
+            "type": "hello",
+            "num_connections": 1,
+            "connection_info": {"app_id": "A0UPGRADE"},
+            "debug_info": {"host": "fake", "approximate_connection_time": 3600},
+        }
+        await ws.send_json(hello)
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                self.acks.append(json.loads(message.data))
+        return ws
 
     def of(self, method: str) -> list[dict[str, Any]]:
         """The parameters of every call of ``method``, in order."""
@@ -79,6 +105,11 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             return web.json_response({"ok": False, "error": "not_authed"})
+        if method == "apps.connections.open":  # the app-level token, not the bot token
+            if auth != f"Bearer {APP_TOKEN}":
+                return web.json_response({"ok": False, "error": "invalid_auth"})
+            self.calls.append(Call(method, {}, {"ok": True}))
+            return web.json_response({"ok": True, "url": f"ws://{request.host}/link"})
         if auth != f"Bearer {TOKEN}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         params = await self._params(request)

@@ -125,9 +125,7 @@ async def main(runs: int) -> None:
 
     print(f"# {platform.node()} {platform.machine()} Python {platform.python_version()}")
     print(f"# summit snapshot: {snapshot_size} bytes; {runs} sequential runs")
-    print(
-        f"| {'measure':<44} |      n | p50 ms  | p99 ms  | max ms  |  ops/s    |"
-    )
+    print(f"| {'measure':<44} |      n | p50 ms  | p99 ms  | max ms  |  ops/s    |")
     print(
         "|----------------------------------------------|--------|---------|---------|---------|-----------|"
     )

@@ -233,6 +233,25 @@ class Operations:
             await self._engine.execute(run_id, command(self._actor(user), *step))
         return answer
 
+    async def acknowledge(self, user: str, raw: str) -> Reply:
+        """The camera team acknowledged an announcement: recorded (who, when); nothing moves."""
+        try:
+            data: dict[str, Any] = json.loads(raw)
+            site = self._sites[data["site"]].name
+            key = str(data["key"])
+        except (ValueError, KeyError, TypeError):
+            return Reply(GONE)
+        run = await self._engine.store.open_run(site)
+        if run is None:
+            run = next(iter(await self._engine.store.recent(site, 1)), None)
+        if run is None:
+            return Reply(GONE)
+        try:
+            await self._engine.execute(run.run_id, commands.Acknowledge(self._actor(user), key))
+        except RunError as e:
+            return Reply(mentions(str(e)))
+        return Reply(f"<@{user}> acknowledged {key} at {_hm(self._engine.now())}", public=True)
+
     async def _sites_now(self) -> list[tuple[SiteConfig, Run | None, Run | None]]:
         """Per site: its configuration, its open run, and (when idle) its last run."""
         rows = []

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.engine import Change, StepProgress
 from state.events import (
+    Acknowledged,
     Announced,
     BaselineRecorded,
     Event,
@@ -141,6 +142,8 @@ class Printer:
                 return f"  ↺ {event.step_id} reopened by {event.actor}"
             case Announced():
                 return None  # the announcer prints the announcement itself
+            case Acknowledged():
+                return f"  ✔ {event.actor} acknowledged {event.key}"
             case BaselineRecorded():
                 return f"  · baseline: {len(event.cscs)} CSCs beating at the start of the run"
             case RunPausedEvent():

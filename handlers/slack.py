@@ -47,7 +47,7 @@ class Shower:
         self,
         answer: Answer | None,
         respond: AsyncRespond,
-        client: AsyncWebClient,
+        client: AsyncWebClient | None,
         trigger_id: str | None,
     ) -> None:
         """Nothing to show for ``None`` (the button did its work; the message shows it)."""
@@ -55,10 +55,12 @@ class Shower:
             case Reply(text=text, public=public):
                 kind = "in_channel" if public else "ephemeral"
                 await respond(text=text, response_type=kind, replace_original=False)
-            case AskStart(site=site, cycle=cycle, branch=branch) if trigger_id:
+            case AskStart(site=site, cycle=cycle, branch=branch) if trigger_id and client:
                 view = start_form(self._sites[site], KINDS, cycle, branch)
                 await client.views_open(trigger_id=trigger_id, view=view)
-            case AskReason(what=what, run_id=run_id, step_id=step_id, revision=rev) if trigger_id:
+            case AskReason(what=what, run_id=run_id, step_id=step_id, revision=rev) if (
+                trigger_id and client
+            ):
                 view = reason_form(what, {"run": run_id, "step": step_id, "rev": rev})
                 await client.views_open(trigger_id=trigger_id, view=view)
 
@@ -88,6 +90,14 @@ def register(app: AsyncApp, ops: Operations, sites: Mapping[Site, SiteConfig]) -
         await ack()
         answer = await ops.button(body["user"]["id"], action["action_id"], action.get("value", ""))
         await show(answer, respond, client, body.get("trigger_id"))
+
+    @app.action("announce.ack")
+    async def acknowledged(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        answer = await ops.acknowledge(body["user"]["id"], action.get("value", ""))
+        await show(answer, respond, None, None)
 
     @app.event("app_home_opened")
     async def home(event: dict[str, Any], client: AsyncWebClient) -> None:

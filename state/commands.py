@@ -179,9 +179,17 @@ class RecordBaseline:
 
 
 StepCommand = Approve | Retry | MarkDone | Skip | Cancel | Reopen
-RunCommand = Pause | Resume | HandOver | TakeOver | AddNote | Abort
-BotCommand = (
-    ActionSucceeded | ActionFailed | DeadlineReached | RecordAnnouncement | RecordBaseline
-)
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledge:
+    """Anyone acknowledges an announcement made in the run (the camera team, at Stage 1/2)."""
+
+    actor: Actor
+    key: str
+
+
+RunCommand = Pause | Resume | HandOver | TakeOver | AddNote | Abort | Acknowledge
+BotCommand = ActionSucceeded | ActionFailed | DeadlineReached | RecordAnnouncement | RecordBaseline
 Command = StepCommand | RunCommand | BotCommand
 """Every command :func:`state.machine.decide` takes (:func:`state.machine.start` opens a run)."""

@@ -155,6 +155,13 @@ class Announced(_Event):
     step_id: str | None = None
 
 
+class Acknowledged(_Event):
+    """Someone (the camera team) acknowledged an announcement: who and when, nothing moves."""
+
+    type: Literal["run.acknowledged"] = "run.acknowledged"
+    key: str
+
+
 class BaselineRecorded(_Event):
     """The CSC instances heartbeating when the run started: the ones expected back at the end."""
 
@@ -192,6 +199,7 @@ Event = Annotated[
     | RunTakenOver
     | NoteAdded
     | Announced
+    | Acknowledged
     | BaselineRecorded
     | RunAborted
     | RunCompleted,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from state.actions import EfdWaitForStates, Manual
 from state.commands import (
     Abort,
+    Acknowledge,
     ActionFailed,
     ActionSucceeded,
     Actor,
@@ -55,6 +56,7 @@ from state.errors import (
 )
 from state.events import (
     BOT,
+    Acknowledged,
     Announced,
     BaselineRecorded,
     Event,
@@ -131,7 +133,7 @@ def decide(run: Run, command: Command, now: datetime) -> list[Event]:
     _aware(now)
     if isinstance(command, Approve | Retry | MarkDone | Skip | Cancel | Reopen):
         events = _step_command(run, command, now)
-    elif isinstance(command, Pause | Resume | HandOver | TakeOver | AddNote | Abort):
+    elif isinstance(command, Pause | Resume | HandOver | TakeOver | AddNote | Abort | Acknowledge):
         events = _run_command(run, command, now)
     else:
         events = _bot_command(run, command, now)
@@ -290,6 +292,12 @@ def _reopen(run: Run, state: StepState, actor: Actor, now: datetime) -> list[Eve
 
 def _run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
     user = command.actor.user
+    if isinstance(command, Acknowledge):  # anyone; it moves nothing
+        if command.key not in run.announced:
+            raise BadInput(f"Nothing was announced as {command.key!r} in this run.")
+        if user in run.acknowledged.get(command.key, ()):
+            return []
+        return [Acknowledged(at=now, actor=user, key=command.key)]
     if isinstance(command, TakeOver):
         if not command.actor.admin:
             raise NotAdmin(user)
@@ -549,6 +557,9 @@ def _evolve_run(run: Run, event: Event) -> Run:  # one case per event type
             return run.model_copy(update={"notes": (*run.notes, note)})
         case Announced():
             return run.model_copy(update={"announced": {**run.announced, event.key: at}})
+        case Acknowledged():
+            by = (*run.acknowledged.get(event.key, ()), actor)
+            return run.model_copy(update={"acknowledged": {**run.acknowledged, event.key: by}})
         case BaselineRecorded():
             return run.model_copy(update={"baseline": event.cscs})
         case RunAborted():

@@ -123,6 +123,9 @@ class Run(BaseModel):
     announced: dict[str, AwareDatetime] = Field(
         default_factory=dict, description="Announcement keys made, so each is made once."
     )
+    acknowledged: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="Per announcement key, who acknowledged it, in order."
+    )
     baseline: tuple[str, ...] | None = Field(
         default=None, description="CSCs (Name:index) heartbeating when the run started."
     )

@@ -250,6 +250,19 @@ async def test_a_whole_summit_run_by_clicks(
         assert all("@camera-team" in t for t in camera)
         assert not slack.buttons(lambda b: b["action_id"].startswith(("step.", "run.")))
         assert slack.fake.of("chat.update")  # the messages were kept up to date
+        # The camera team acknowledges Stage 1 with its own button: recorded, nothing moves.
+        stage1 = next(
+            b
+            for b in slack.buttons(lambda b: b["action_id"] == "announce.ack")
+            if json.loads(b["value"])["key"] == "camera-stage-1"
+        )
+        await slack.click(stage1, user=OTHER)
+        await slack.click(stage1, user=OTHER)
+        await slack.settled()
+        run = await slack.bot.store.get(run_id)
+        assert run.acknowledged == {"camera-stage-1": (OTHER,)}
+        public = [r["text"] for r in slack.fake.responses if r.get("response_type") == "in_channel"]
+        assert any(t.startswith(f"<@{OTHER}> acknowledged camera-stage-1 at ") for t in public)
 
 
 @pytest.mark.asyncio

@@ -8,6 +8,7 @@ import pytest
 
 from state.commands import (
     Abort,
+    Acknowledge,
     ActionFailed,
     ActionSucceeded,
     Actor,
@@ -498,3 +499,18 @@ def test_baseline_recorded_once() -> None:
     run = do(started(), RecordBaseline(("ATDome:0", "ESS:1")), at(1))
     assert run.baseline == ("ATDome:0", "ESS:1")
     assert decide(run, RecordBaseline(("ATDome:0",)), at(2)) == []
+
+
+def test_anyone_acknowledges_an_announcement_once() -> None:
+    """The camera team (not the lead) acknowledges a made announcement; again is a no-op."""
+    run = started()
+    with pytest.raises(BadInput, match="Nothing was announced as 'camera-stage-1'"):
+        decide(run, Acknowledge(OTHER, "camera-stage-1"), at(1))
+    run, _ = handle(run, RecordAnnouncement("camera-stage-1", "check"), at(1))
+    run, events = handle(run, Acknowledge(OTHER, "camera-stage-1"), at(2))
+    assert [e.type for e in events] == ["run.acknowledged"]
+    assert run.acknowledged == {"camera-stage-1": (OTHER.user,)}
+    assert decide(run, Acknowledge(OTHER, "camera-stage-1"), at(3)) == []
+    run, _ = handle(run, Acknowledge(LEAD, "camera-stage-1"), at(4))
+    assert run.acknowledged["camera-stage-1"] == (OTHER.user, LEAD.user)
+    assert run.current is not None  # nothing moved

@@ -365,3 +365,29 @@ async def test_health_and_metrics(slack: Slack) -> None:
     assert 'upgrade_bot_events_total{type="run.started"} 1' in text
     assert 'upgrade_bot_step_seconds_count{outcome="succeeded"}' in text  # the pre-flight
     assert 'upgrade_bot_slack_edits_total{result="sent"}' in text
+
+
+@pytest.mark.asyncio
+async def test_an_admin_takes_over_and_starters_are_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the configuration: only listed people start summit runs; an admin takes over."""
+    config = tmp_path / "config.yaml"
+    config.write_text(f"admins: [U0ADMIN]\nstarters: {{summit: [{LEAD}]}}\n")
+    async with slack_and_bot(tmp_path, monkeypatch, config=config) as slack:
+        await slack.slash("start summit cycle-upgrade", user=OTHER)
+        await slack.settled()
+        assert "not on the list of people who may start summit runs" in ephemeral(slack)[-1]
+        await started(slack)
+        await slack.slash("takeover summit", user=OTHER)
+        await slack.slash("takeover summit Ana went home ill", user=OTHER)
+        await slack.settled()
+        assert "say why" in ephemeral(slack)[-2]
+        assert "admin" in ephemeral(slack)[-1].lower()
+        await slack.slash("takeover summit Ana went home ill", user="U0ADMIN")
+        await slack.settled()
+        run = await slack.bot.store.open_run("summit")
+        assert run is not None
+        assert run.lead == "U0ADMIN"
+        public = [r["text"] for r in slack.fake.responses if r.get("response_type") == "in_channel"]
+        assert "<@U0ADMIN> took over the summit run: Ana went home ill" in public

@@ -183,9 +183,13 @@ class Slack:
 
 @asynccontextmanager
 async def slack_and_bot(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, speed: float = 1.0
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    speed: float = 1.0,
+    config: Path | None = None,
 ) -> AsyncIterator[Slack]:
-    """The fake Slack API and the bot over HTTP, both on loopback."""
+    """The fake Slack API and the bot over HTTP, both on loopback (``config``: its file)."""
     fake = FakeSlack(channels=dict(CHANNELS))
     api = TestServer(fake.app(), host="127.0.0.1")
     await api.start_server()
@@ -194,7 +198,10 @@ async def slack_and_bot(
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.setenv("SLACK_API_URL", f"{root}/api/")
     monkeypatch.setenv("UPGRADE_BOT_HEALTH_PORT", "0")
-    monkeypatch.delenv("UPGRADE_BOT_CONFIG", raising=False)
+    if config is None:
+        monkeypatch.delenv("UPGRADE_BOT_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("UPGRADE_BOT_CONFIG", str(config))
     options = RunOptions(simulate=True, http=("127.0.0.1", 0), db=tmp_path / "bot.db")
     clock = ScaledClock(speed=speed)
     try:

@@ -6,6 +6,7 @@ fake, the simulated observatory behind the engine.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -391,3 +392,28 @@ async def test_an_admin_takes_over_and_starters_are_checked(
         assert run.lead == "U0ADMIN"
         public = [r["text"] for r in slack.fake.responses if r.get("response_type") == "in_channel"]
         assert "<@U0ADMIN> took over the summit run: Ana went home ill" in public
+
+
+@pytest.mark.asyncio
+async def test_a_standby_takes_over_when_the_first_bot_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--standby`` waits while another bot holds the store, and starts once it stops."""
+    monkeypatch.setattr("bot.serve.STANDBY_POLL", 0.05)
+    async with slack_and_bot(tmp_path, monkeypatch) as slack:
+        await started(slack)
+        options = RunOptions(
+            simulate=True, standby=True, http=("127.0.0.1", 0), db=tmp_path / "bot.db"
+        )
+        took_over = asyncio.Event()
+
+        async def standby() -> None:
+            async with running_bot(Settings(), options) as second:
+                assert await second.store.open_run("summit") is not None  # the same runs
+                took_over.set()
+
+        waiting = asyncio.create_task(standby())
+        await asyncio.sleep(0.3)
+        assert not took_over.is_set()  # the first bot still drives the store
+    await asyncio.wait_for(waiting, 10)
+    assert took_over.is_set()

@@ -24,3 +24,6 @@ def configure_logging(level: int = logging.WARNING) -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
+    # A tick skipped because the last one still runs is by design (one at a time, coalesced):
+    # APScheduler's warning about it is noise for whoever reads the bot's output.
+    logging.getLogger("apscheduler.scheduler").setLevel(max(level, logging.ERROR))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -84,11 +84,13 @@ class Operations:
         engine: Engine,
         sites: Mapping[Site, SiteConfig],
         starters: Mapping[Site, frozenset[str]] | None = None,
+        check: Callable[[Site], Awaitable[Mapping[str, str | None]]] | None = None,
     ) -> None:
         """``starters``: per site, who may start runs (none given: anyone in its channel)."""
         self._engine = engine
         self._sites = sites
         self._starters = starters or {}
+        self._check = check
 
     def site_of(self, channel_name: str) -> Site | None:
         """The site driven from this channel."""
@@ -114,6 +116,8 @@ class Operations:
                 answer = Reply(await self.status(site), public=share)
             case parse.Start():
                 answer = await self._start(user, channel_name, request)
+            case parse.Check(site=site):
+                answer = Reply(await self.check(site))
             case parse.Takeover(site=site, reason=reason):
                 run = await self._open_run(site)
                 await self._engine.execute(run.run_id, commands.TakeOver(self._actor(user), reason))
@@ -251,6 +255,17 @@ class Operations:
         except RunError as e:
             return Reply(mentions(str(e)))
         return Reply(f"<@{user}> acknowledged {key} at {_hm(self._engine.now())}", public=True)
+
+    async def check(self, site: Site) -> str:
+        """One line per system of the site: reached, or the real error (read-only)."""
+        if self._check is None:
+            return "No systems are configured for checking here."
+        found = await self._check(site)
+        lines = [f":white_check_mark: {name}" if problem is None else f":x: {problem}"
+                 for name, problem in found.items()]  # fmt: skip
+        bad = sum(problem is not None for problem in found.values())
+        verdict = "all reachable" if not bad else f"{bad} of {len(found)} unreachable"
+        return f"*{self._sites[site].title}*: {verdict}\n" + "\n".join(lines)
 
     async def _sites_now(self) -> list[tuple[SiteConfig, Run | None, Run | None]]:
         """Per site: its configuration, its open run, and (when idle) its last run."""

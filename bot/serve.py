@@ -30,6 +30,7 @@ from bot.engine import Change, Engine, RunChanged
 from bot.metrics import Metrics
 from bot.operations import Operations
 from bot.runners import SiteSystems
+from bot.runners.preflight import ping_all
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from bot.simulated import simulated_site
@@ -149,7 +150,12 @@ async def running_bot(
     engine.subscribe(Rehearsal(observatories))
     metrics = Metrics(updates)
     engine.subscribe(metrics)
-    register(app, Operations(engine=engine, sites=sites, starters=config.starters), sites)
+
+    async def check(site: Site) -> Mapping[str, str | None]:
+        return await ping_all(systems[site])
+
+    ops = Operations(engine=engine, sites=sites, starters=config.starters, check=check)
+    register(app, ops, sites)
     ticker = Ticker(engine=engine, interval=tick)
     workers = [
         asyncio.create_task(updates.run()),

@@ -26,6 +26,7 @@ USAGE = """\
 • `/upgrade start <site> [cycle-upgrade|system-restart] [cycle=<tag>] [branch=<phalanx branch>]` \
 — open a run (without a kind, a form asks)
 • `/upgrade status [site] [share]` — where every site stands (only you see it, unless `share`)
+• `/upgrade check <site>` — can the bot reach each of the site's systems? (read-only)
 • `/upgrade handover @user` — make someone else the lead
 • `/upgrade takeover <site> <reason>` — an admin takes a run over when its lead is gone
 • `/upgrade pause` · `/upgrade resume` — hold the run before its next step, and go on
@@ -55,6 +56,13 @@ class Status:
 
     site: Site | None = None
     share: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """Ping every system of a site (read-only)."""
+
+    site: Site
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +109,7 @@ class Help:
     """Show the usage."""
 
 
-Request = Start | Status | Handover | Takeover | Pause | Resume | Note | Abort | Help
+Request = Start | Status | Check | Handover | Takeover | Pause | Resume | Note | Abort | Help
 
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
@@ -112,6 +120,12 @@ def _site(word: str) -> Site:
     if site not in SITE_NAMES:
         raise UsageError(f"unknown site {word!r}: one of {', '.join(SITE_NAMES)}")
     return site  # type: ignore[return-value]  # checked against Site's values
+
+
+def _one_site(args: list[str], verb: str) -> Site:
+    if len(args) != 1:
+        raise UsageError(f"`/upgrade {verb} <site>`: one of {', '.join(SITE_NAMES)}")
+    return _site(args[0])
 
 
 def _rest(text: str, words: int) -> str:
@@ -185,6 +199,7 @@ _PARSERS: dict[str, Callable[[str, list[str]], Request]] = {
     "help": lambda _text, _args: Help(),
     "start": lambda _text, args: _start(args),
     "status": _status,
+    "check": lambda _text, args: Check(_one_site(args, "check")),
     "handover": _handover,
     "takeover": _takeover,
     "pause": _bare(Pause()),

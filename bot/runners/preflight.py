@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.runners.context import Outcome, StepContext
+from bot.runners.context import Outcome, SiteSystems, StepContext
 from integrations.base import Integration
 from integrations.errors import IntegrationError
 from state.actions import PreflightCheck
@@ -27,10 +27,17 @@ async def _ping(name: str, system: Integration) -> str | None:
     return None
 
 
+async def ping_all(systems: SiteSystems) -> dict[str, str | None]:
+    """Every system of a site pinged at once: by name, ``None`` if it answered, else why not."""
+    named = systems.named()
+    found = await asyncio.gather(*(_ping(name, system) for name, system in named.items()))
+    return dict(zip(named, found, strict=True))
+
+
 async def check(ctx: StepContext, _action: PreflightCheck) -> Outcome:
     """Ping every system at once; fail naming each one that did not answer."""
     named = ctx.systems.named()
-    problems = [p for p in await asyncio.gather(*(_ping(n, s) for n, s in named.items())) if p]
+    problems = [p for p in (await ping_all(ctx.systems)).values() if p]
     for line in problems:
         await ctx.report(line)
     if problems:

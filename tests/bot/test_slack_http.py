@@ -417,3 +417,15 @@ async def test_a_standby_takes_over_when_the_first_bot_stops(
         assert not took_over.is_set()  # the first bot still drives the store
     await asyncio.wait_for(waiting, 10)
     assert took_over.is_set()
+
+
+@pytest.mark.asyncio
+async def test_check_pings_every_system_of_a_site(slack: Slack) -> None:
+    """``/upgrade check summit``: one line per system, read-only, only to the asker."""
+    await slack.slash("check summit", channel="random")
+    await slack.settled()
+    text = ephemeral(slack)[-1]
+    assert text.startswith("*Summit*: all reachable")
+    for name in ("LOVE", "EFD", "SSH hosts", "Kubernetes", "GitHub", "ArgoCD"):
+        assert f":white_check_mark: {name}" in text
+    assert await slack.bot.store.open_run("summit") is None

@@ -1,11 +1,26 @@
-"""ArgoCD: applications, their sync and health, diffs, syncs (REST, bearer token)."""
+"""ArgoCD: applications, their sync and health, diffs, syncs (REST, bearer token).
+
+:class:`ArgoCDClient` talks to the Argo CD v3 API server through its REST gateway, as
+published in argoproj/argo-cd ``assets/swagger.json`` (``ApplicationService``,
+``VersionService``, ``SessionService``) and implemented in ``server/application/application.go``
+(checked on master, 2026; Phalanx deploys argo-helm chart 10.x, i.e. Argo CD v3).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from dataclasses import dataclass
-from typing import Protocol
+from http import HTTPStatus
+from typing import Protocol, cast
+from urllib.parse import quote
+
+import aiohttp
+from pydantic import SecretStr
+from yarl import URL
 
 from integrations.base import Integration
+from integrations.errors import IntegrationError, IntegrationTimeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +64,408 @@ class ArgoCD(Integration, Protocol):
     async def terminate(self, app: str) -> None:
         """Terminate the application's running operation."""
         ...
+
+
+# --- the real client ---------------------------------------------------------------------------
+
+_USER_AGENT = "rubin-upgrade-bot"
+_RETRY_STATUSES = frozenset({502, 503, 504})
+"""Answers of a proxy or a restarting server: a GET that got one is asked again."""
+_IN_PROGRESS = frozenset({"Running", "Terminating"})
+"""Operation phases that have not ended (``Terminating`` ends as ``Failed``)."""
+_ANOTHER_OPERATION = "another operation is already in progress"
+"""``util/argo/argo.go`` ``ErrAnotherOperationInProgress`` (gRPC FailedPrecondition: HTTP 400)."""
+_NO_OPERATION = "No operation is in progress"
+"""``TerminateOperation``'s InvalidArgument (HTTP 400) when there is nothing to terminate."""
+_CAUSES = 3
+"""Degraded resources named in a message (ArgoCD's own ``maxHealthCausesShown``)."""
+
+
+class ArgoCDClient:
+    """One site's ArgoCD API server, over its REST (gRPC-gateway) API with a bearer token.
+
+    Follows the Argo CD v3 API (``assets/swagger.json``, ``server/application/application.go``
+    of argoproj/argo-cd, master of 2026; Phalanx runs argo-helm chart 10.x, Argo CD v3):
+
+    - ``GET /api/v1/applications?projects=P`` (``items[].metadata.name``);
+    - ``GET /api/v1/applications/{name}``: ``status.sync.status``, ``status.health``,
+      ``status.operationState.{phase,message}`` and the top-level ``operation``, which is set
+      while an operation is pending or running and cleared by the controller in the same patch
+      that records the operation's end (``controller/appcontroller.go`` ``setOperationState``);
+    - ``GET /api/v1/applications/{name}/managed-resources``: ``ResourceDiff`` items;
+    - ``POST /api/v1/applications/{name}/sync`` ``{"name", "prune", "dryRun"}``: answers the
+      Application once the operation is recorded (the controller runs it afterwards);
+    - ``DELETE /api/v1/applications/{name}/operation``: the phase becomes ``Terminating``, then
+      ``Failed`` with "Operation terminated";
+    - ``GET /api/version`` (no authentication) and ``GET /api/v1/session/userinfo``.
+
+    Errors are gRPC statuses rendered by grpc-gateway v1: HTTP 400/401/403/404/5xx with
+    ``{"error": m, "code": c, "message": m, "details": []}``. Two facts of the real server the
+    messages account for: without a project in the request, an application that does not exist
+    answers **403 "permission denied"**, not 404 (``getAppEnforceRBAC``: not leaking which apps
+    exist); and an invalid token on ``session/userinfo`` answers 200 with ``loggedIn`` absent,
+    so :meth:`ping` reads that field. The token is an ArgoCD account's API token (``apiKey``
+    capability) with ``get`` and ``sync`` on the applications of the projects the bot syncs.
+    """
+
+    system = "ArgoCD"
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        token: SecretStr,
+        timeout: float = 30.0,
+        retries: int = 2,
+        retry_delay: float = 1.0,
+    ) -> None:
+        """``url`` is the server's root path, ``https://<fqdn>/argo-cd``.
+
+        ``timeout`` bounds every call (seconds, whole request); a GET that met a refused
+        connection or a 502/503/504 is tried ``retries`` more times, ``retry_delay`` apart
+        (growing). Nothing else is repeated: a sync or a terminate is sent once.
+        """
+        base = URL(url.rstrip("/"))
+        if not base.is_absolute():
+            raise ValueError(f"ArgoCD url must be absolute: {url!r}")
+        self._base = base
+        self._token = token
+        self._timeout_s = timeout
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._retries = retries
+        self._retry_delay = retry_delay
+        self.host = f"{base.host}:{base.explicit_port}" if base.explicit_port else str(base.host)
+        self._session: aiohttp.ClientSession | None = None
+        self._mine: set[str] = set()
+        """Apps whose sync this client started and has not yet seen end (for :meth:`cancel`)."""
+
+    async def aclose(self) -> None:
+        """Close the HTTP session (a new one is opened if the client is used again)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # --- the ArgoCD interface ---
+
+    async def ping(self) -> None:
+        """The server answers (``/api/version``) and takes the token (``session/userinfo``).
+
+        ``userinfo`` is the cheapest authenticated read, and it never fails on a bad token: it
+        says ``loggedIn`` only for a valid one, which is what we check.
+        """
+        version = await self._get_object("/api/version", auth=False)
+        if not isinstance(version.get("Version"), str):
+            raise self._malformed("GET /api/version", 200, json.dumps(version), "no Version")
+        info = await self._get_object("/api/v1/session/userinfo")
+        if info.get("loggedIn") is not True:
+            raise IntegrationError(
+                self.system,
+                "the token was not accepted (session/userinfo: not logged in): it is expired,"
+                " revoked or not an ArgoCD account token; create a new one",
+                host=self.host,
+                status=401,
+                detail=self._scrub(json.dumps(info)),
+            )
+
+    async def apps(self, project: str) -> list[str]:
+        """The names of the project's applications, sorted."""
+        listing = await self._get_object("/api/v1/applications", params={"projects": project})
+        names = {
+            _text(_obj(_obj(item).get("metadata")).get("name"))
+            for item in _items(listing.get("items"))
+        }
+        return sorted(name for name in names if name)
+
+    async def status(self, app: str) -> AppStatus:
+        """The application's sync, health and operation.
+
+        ``operation`` is ``Running`` while the operation is pending (accepted, not yet picked
+        up by the controller), running or terminating: those are the states the runner must
+        keep waiting through (an accepted sync still shows the app's old sync and health).
+        ``message`` is the operation's message, or for a Degraded app the degraded resources
+        with their health messages (read from the resource tree when the app does not carry
+        them, the Argo CD v3 default).
+        """
+        doc = await self._get_object(f"/api/v1/applications/{_segment(app)}")
+        status = _obj(doc.get("status"))
+        sync = _text(_obj(status.get("sync")).get("status")) or "Unknown"
+        health = _obj(status.get("health"))
+        health_status = _text(health.get("status")) or "Unknown"
+        state = _obj(status.get("operationState"))
+        phase = _text(state.get("phase")) or None
+        message = _text(state.get("message"))
+        if doc.get("operation") is not None or phase in _IN_PROGRESS:
+            operation: str | None = "Running"
+            if phase is None:
+                message = "sync accepted, waiting for the application controller"
+            elif phase == "Terminating":
+                message = f"terminating{': ' + message if message else ''}"
+        else:
+            operation = phase
+            self._mine.discard(app)
+        if operation not in {"Running", "Failed", "Error"} and health_status == "Degraded":
+            message = _text(health.get("message")) or await self._degraded(app, status)
+        return AppStatus(
+            name=app, sync=sync, health=health_status, operation=operation, message=message
+        )
+
+    async def diff(self, app: str) -> list[str]:
+        """The resources out of sync, ``Kind namespace/name`` (``Kind name`` if cluster-wide).
+
+        ``managed-resources`` has no per-resource sync status; we apply the controller's own
+        rule (``controller/state.go``, ``CompareAppState``): a resource is OutOfSync when its
+        ``modified`` flag is set (live differs from target after normalisation), when it is
+        missing (``liveState`` is ``"null"``: the sync creates it) or when it is extra
+        (``targetState`` is ``"null"``: only a pruning sync deletes it). Comparing the raw
+        ``liveState`` and ``targetState`` texts would flag everything (status, defaults).
+        Hooks are left out, as the server does.
+        """
+        doc = await self._get_object(f"/api/v1/applications/{_segment(app)}/managed-resources")
+        lines: list[str] = []
+        for raw in _items(doc.get("items")):
+            item = _obj(raw)
+            if item.get("hook") is True:
+                continue
+            missing = item.get("liveState") == "null"
+            extra = item.get("targetState") == "null"
+            if item.get("modified") is True or missing or extra:
+                lines.append(_resource(item))
+        return lines
+
+    async def sync(self, app: str, *, prune: bool) -> None:
+        """Ask for a sync; return once ArgoCD recorded the operation (it runs afterwards)."""
+        path = f"/api/v1/applications/{_segment(app)}/sync"
+        what = f"POST {path}"
+        body = {"name": app, "prune": prune, "dryRun": False}
+        status, text = await self._send("POST", path, body=body)
+        if status == HTTPStatus.BAD_REQUEST and _ANOTHER_OPERATION in text:
+            raise IntegrationError(
+                self.system,
+                f"cannot sync {app}: another operation is already in progress"
+                " (wait for it to end, or terminate it)",
+                host=self.host,
+                status=status,
+                detail=self._scrub(text),
+            )
+        if status >= HTTPStatus.BAD_REQUEST:
+            raise self._failure(what, status, text)
+        self._mine.add(app)
+        self._parse_object(what, status, text)
+
+    async def terminate(self, app: str) -> None:
+        """Terminate the app's running operation; nothing to terminate is not an error.
+
+        ArgoCD marks the operation ``Terminating`` and answers; the controller stops it and
+        records ``Failed`` "Operation terminated" shortly after. An operation accepted but not
+        yet picked up by the controller cannot be terminated (the server wants an
+        ``operationState``: "No operation is in progress"), so while the app still shows one
+        pending we ask again, ``retry_delay`` apart, for up to ``timeout`` seconds.
+        """
+        path = f"/api/v1/applications/{_segment(app)}/operation"
+        deadline = asyncio.get_running_loop().time() + self._timeout_s
+        while True:
+            status, text = await self._send("DELETE", path)
+            if status == HTTPStatus.BAD_REQUEST and _NO_OPERATION in text:
+                pending = await self._get_object(f"/api/v1/applications/{_segment(app)}")
+                now = asyncio.get_running_loop().time()
+                if pending.get("operation") is not None and now < deadline:
+                    await asyncio.sleep(min(self._retry_delay, deadline - now))
+                    continue
+                break
+            if status >= HTTPStatus.BAD_REQUEST:
+                raise self._failure(f"DELETE {path}", status, text)
+            break
+        self._mine.discard(app)
+
+    async def cancel(self) -> None:
+        """Terminate every sync this client started that is still running.
+
+        Each app is looked at first, so an app whose sync ended (and that someone else may be
+        syncing now) is left alone. Every app is tried; failures are reported together.
+        """
+        failures: list[str] = []
+        for app in sorted(self._mine):
+            try:
+                if (await self.status(app)).operation == "Running":
+                    await self.terminate(app)
+            except IntegrationError as exc:
+                failures.append(f"{app}: {exc}")
+        if failures:
+            raise IntegrationError(
+                self.system, f"could not terminate {'; '.join(failures)}", host=self.host
+            )
+
+    # --- HTTP ---
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                headers={"Accept": "application/json", "User-Agent": _USER_AGENT}
+            )
+        return self._session
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, object] | None = None,
+        auth: bool = True,
+    ) -> tuple[int, str]:
+        """One call: (HTTP status, body text). Transport failures raise; GETs are retried."""
+        url = URL(str(self._base) + path, encoded=True)
+        if params:
+            url = url.with_query(params)
+        headers = {"Authorization": f"Bearer {self._token.get_secret_value()}"} if auth else {}
+        what = f"{method} {path}"
+        attempts = 1 + (self._retries if method == "GET" else 0)
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self._http().request(
+                    method, url, json=body, headers=headers, timeout=self._timeout
+                ) as response:
+                    status, text = response.status, await response.text(errors="replace")
+            except TimeoutError as exc:
+                raise IntegrationTimeout(
+                    self.system, f"{what}: no answer within {self._timeout_s:g} s", host=self.host
+                ) from exc
+            except aiohttp.ClientConnectionError as exc:
+                if attempt < attempts:
+                    await asyncio.sleep(self._retry_delay * attempt)
+                    continue
+                raise IntegrationError(
+                    self.system, f"{what}: cannot reach the server: {exc}", host=self.host
+                ) from exc
+            except aiohttp.ClientError as exc:
+                raise IntegrationError(
+                    self.system, f"{what}: {type(exc).__name__}: {exc}", host=self.host
+                ) from exc
+            if status in _RETRY_STATUSES and attempt < attempts:
+                await asyncio.sleep(self._retry_delay * attempt)
+                continue
+            return status, text
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _get_object(
+        self, path: str, *, params: dict[str, str] | None = None, auth: bool = True
+    ) -> dict[str, object]:
+        """GET a JSON object; any error status or malformed body raises."""
+        status, text = await self._send("GET", path, params=params, auth=auth)
+        if status >= HTTPStatus.BAD_REQUEST:
+            raise self._failure(f"GET {path}", status, text)
+        return self._parse_object(f"GET {path}", status, text)
+
+    def _parse_object(self, what: str, status: int, text: str) -> dict[str, object]:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise self._malformed(what, status, text, "not JSON") from None
+        if not isinstance(value, dict):
+            raise self._malformed(what, status, text, "not a JSON object")
+        return cast("dict[str, object]", value)
+
+    def _malformed(self, what: str, status: int, text: str, why: str) -> IntegrationError:
+        return IntegrationError(
+            self.system,
+            f"{what}: malformed answer ({why}); is the URL the ArgoCD root path?",
+            host=self.host,
+            status=status,
+            detail=self._scrub(text),
+        )
+
+    def _failure(self, what: str, status: int, text: str) -> IntegrationError:
+        """The error for an HTTP error status, with the server's gRPC message."""
+        said = _grpc_message(text)
+        if status == HTTPStatus.UNAUTHORIZED:
+            message = f"the token was refused ({said or 'unauthenticated'}): create a new one"
+        elif status == HTTPStatus.FORBIDDEN:
+            message = (
+                f"{said or 'permission denied'} (the token's account lacks this right,"
+                " or the application does not exist)"
+            )
+        elif status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            message = f"server error: {said or _phrase(status)}"
+        else:
+            message = said or _phrase(status)
+        return IntegrationError(
+            self.system,
+            f"{what}: {message}",
+            host=self.host,
+            status=status,
+            detail=self._scrub(text),
+        )
+
+    def _scrub(self, text: str) -> str:
+        """The text without the token, should a proxy ever echo it."""
+        secret = self._token.get_secret_value()
+        return text.replace(secret, "***") if secret else text
+
+    async def _degraded(self, app: str, status: dict[str, object]) -> str:
+        """The Degraded resources and their messages, as ``Kind ns/name: message``."""
+        causes = [
+            item
+            for item in map(_obj, _items(status.get("resources")))
+            if _text(_obj(item.get("health")).get("status")) == "Degraded"
+        ]
+        if not any(_text(_obj(c.get("health")).get("message")) for c in causes):
+            try:
+                tree = await self._get_object(f"/api/v1/applications/{_segment(app)}/resource-tree")
+            except IntegrationError:
+                return ", ".join(_resource(c) for c in causes[:_CAUSES])
+            causes = [
+                node
+                for node in map(_obj, _items(tree.get("nodes")))
+                if _text(_obj(node.get("health")).get("status")) == "Degraded"
+            ]
+            # The pods say why (back-off, image pull) where their Deployment only times out.
+            causes.sort(key=lambda node: node.get("kind") != "Pod")
+        parts = []
+        for cause in causes[:_CAUSES]:
+            said = _text(_obj(cause.get("health")).get("message"))
+            parts.append(_resource(cause) + (f": {said}" if said else ""))
+        more = f" and {len(causes) - _CAUSES} more" if len(causes) > _CAUSES else ""
+        return "; ".join(parts) + more
+
+
+def _segment(name: str) -> str:
+    """``name`` as one URL path segment."""
+    return quote(name, safe="")
+
+
+def _obj(value: object) -> dict[str, object]:
+    """``value`` if it is a JSON object, else an empty one (optional parts of an answer)."""
+    return cast("dict[str, object]", value) if isinstance(value, dict) else {}
+
+
+def _items(value: object) -> list[object]:
+    """``value`` if it is a JSON array, else none (``items`` is ``null`` when empty)."""
+    return cast("list[object]", value) if isinstance(value, list) else []
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _resource(item: dict[str, object]) -> str:
+    """``Kind namespace/name``, or ``Kind name`` for a cluster-wide resource."""
+    kind, namespace, name = (_text(item.get(k)) for k in ("kind", "namespace", "name"))
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+def _grpc_message(text: str) -> str:
+    """The ``message`` (or ``error``) of a gRPC-gateway error body, if it is one."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    return _text(body.get("message")) or _text(body.get("error"))
+
+
+def _phrase(status: int) -> str:
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"

@@ -1,11 +1,27 @@
-"""GitHub: the run's Phalanx branch, its pull request and checks; configuration branches."""
+"""GitHub: the run's Phalanx branch, its pull request and checks; configuration branches.
+
+:class:`GitHubClient` talks to GitHub's REST API, version ``2022-11-28`` (docs.github.com/rest:
+"Branches", "Pulls", "Check runs", "Commit statuses", "Rate limit"); see its docstring.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from typing import Literal, Protocol, cast
+from urllib.parse import quote
+
+import aiohttp
+from pydantic import SecretStr
+from yarl import URL
 
 from integrations.base import Integration
+from integrations.errors import IntegrationError, IntegrationTimeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +51,453 @@ class GitHub(Integration, Protocol):
     async def merge(self, repo: str, number: int) -> None:
         """Merge the pull request (only where the site opted in: it needs rights)."""
         ...
+
+
+# --- the real client ---------------------------------------------------------------------------
+
+API_VERSION = "2022-11-28"
+_USER_AGENT = "rubin-upgrade-bot"
+_RETRY_STATUSES = frozenset({502, 503, 504})
+"""Answers of GitHub's front end under load: a GET that got one is asked again."""
+_GOOD = frozenset({"success", "neutral", "skipped"})
+"""Check run conclusions that do not block (as branch protection counts them)."""
+_MAX_PAGES = 10
+"""Pages of 100 check runs read at most (a commit with more is not a Phalanx commit)."""
+
+Checks = Literal["success", "pending", "failure", "none"]
+
+
+class RateLimited(IntegrationError):
+    """GitHub refused the call for a rate limit; ``resets_at`` says when to try again."""
+
+    def __init__(
+        self, message: str, *, resets_at: datetime, host: str, status: int, detail: str
+    ) -> None:
+        self.resets_at = resets_at
+        super().__init__("GitHub", message, host=host, status=status, detail=detail)
+
+
+def reduce_checks(check_runs: list[dict[str, object]], combined: dict[str, object]) -> Checks:
+    """One word for a commit's checks: its check runs and its commit statuses together.
+
+    - ``failure``: a check run completed with a conclusion other than success, neutral or
+      skipped (failure, cancelled, timed_out, action_required, startup_failure, stale), or the
+      combined status is ``failure`` (a status said error or failure). Failure wins over
+      pending: the lead should hear at once that the pull request needs work.
+    - ``pending``: else a check run not completed yet (queued, in_progress, waiting,
+      requested, pending), or a combined status ``pending`` with at least one status.
+    - ``success``: else at least one check run or status, all of them good.
+    - ``none``: no check runs and no statuses at all (the combined status alone would say
+      ``pending`` then, which would wait forever).
+    """
+    statuses = combined.get("total_count")
+    has_statuses = isinstance(statuses, int) and statuses > 0
+    state = combined.get("state") if has_statuses else None
+    completed = [run for run in check_runs if run.get("status") == "completed"]
+    if state in {"failure", "error"} or any(
+        run.get("conclusion") not in _GOOD for run in completed
+    ):
+        return "failure"
+    if state == "pending" or len(completed) < len(check_runs):
+        return "pending"
+    if check_runs or has_statuses:
+        return "success"
+    return "none"
+
+
+class GitHubClient:
+    """GitHub's REST API v3 (``X-GitHub-Api-Version: 2022-11-28``), with a token.
+
+    Follows docs.github.com/rest (version 2022-11-28): ``GET /repos/{o}/{r}/branches/{b}``
+    (404 ``Branch not found`` for a missing branch, plain ``Not Found`` for a repository we
+    cannot see), ``GET /repos/{o}/{r}/pulls?head=o:b&state=all`` (list items carry
+    ``merged_at`` but no ``merged``), ``GET .../commits/{sha}/check-runs`` (``filter=latest``
+    by default: the latest run of each name), ``GET .../commits/{sha}/status`` (combined),
+    ``PUT /repos/{o}/{r}/pulls/{n}/merge`` (405 not mergeable, 409 head moved when ``sha`` is
+    given) and ``GET /rate_limit``. Rate limits (docs "Rate limits for the REST API"): 403 or
+    429 with ``x-ratelimit-remaining: 0`` (until ``x-ratelimit-reset``, epoch seconds) or with
+    ``retry-after`` (secondary limits).
+
+    The token (fine-grained or a GitHub App's) needs read access to contents, pull requests,
+    checks and commit statuses of the repositories, and write access to contents and pull
+    requests where the bot merges.
+    """
+
+    system = "GitHub"
+
+    def __init__(
+        self,
+        *,
+        token: SecretStr,
+        base_url: str = "https://api.github.com",
+        timeout: float = 30.0,
+        retries: int = 2,
+        retry_delay: float = 1.0,
+        merge_method: Literal["merge", "squash", "rebase"] = "merge",
+    ) -> None:
+        """``base_url`` is the API root (a setting, so tests can point it elsewhere).
+
+        ``timeout`` bounds every call (seconds, whole request); a GET that met a refused
+        connection or a 502/503/504 is tried ``retries`` more times, ``retry_delay`` apart
+        (growing); a merge is sent once. ``merge_method`` must be one the repository allows.
+        """
+        base = URL(base_url.rstrip("/"))
+        if not base.is_absolute():
+            raise ValueError(f"GitHub base_url must be absolute: {base_url!r}")
+        self._base = base
+        self._token = token
+        self._timeout_s = timeout
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._retries = retries
+        self._retry_delay = retry_delay
+        self._merge_method = merge_method
+        self.host = f"{base.host}:{base.explicit_port}" if base.explicit_port else str(base.host)
+        self._session: aiohttp.ClientSession | None = None
+        self._heads: dict[tuple[str, int], str] = {}
+        """(repo, number) -> the head commit whose checks we last read: a merge names it."""
+
+    async def aclose(self) -> None:
+        """Close the HTTP session (a new one is opened if the client is used again)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # --- the GitHub interface ---
+
+    async def ping(self) -> None:
+        """``GET /rate_limit``: GitHub answers, takes the token, and calls are left.
+
+        Chosen over ``GET /user`` because it does not count against the rate limit and works
+        for every kind of token (``/user`` answers 403 to a GitHub App installation token),
+        while a bad token still gets 401. An exhausted limit fails the pre-flight with the time
+        it resets.
+        """
+        doc = await self._get_object("/rate_limit")
+        core = _obj(_obj(doc.get("resources")).get("core"))
+        remaining, reset = core.get("remaining"), core.get("reset")
+        if not isinstance(remaining, int) or not isinstance(reset, int):
+            raise self._malformed("GET /rate_limit", 200, json.dumps(doc), "no resources.core")
+        if remaining == 0:
+            raise self._exhausted("GET /rate_limit", 200, reset, "core", json.dumps(core))
+
+    async def branch_exists(self, repo: str, branch: str) -> bool:
+        """Whether ``branch`` is pushed to ``repo`` (``a/b`` branches are one path segment)."""
+        owner, name = _split(repo)
+        path = f"/repos/{_segment(owner)}/{_segment(name)}/branches/{_segment(branch)}"
+        status, headers, text = await self._send("GET", path)
+        if status == HTTPStatus.OK:
+            self._parse(f"GET {path}", status, text, "object")
+            return True
+        if status == HTTPStatus.NOT_FOUND and _message(text).lower() == "branch not found":
+            return False
+        if status == HTTPStatus.NOT_FOUND:
+            raise self._unknown_repo(repo, text)
+        raise self._failure(f"GET {path}", status, headers, text)
+
+    async def pull_request(self, repo: str, branch: str) -> PullRequest | None:
+        """The most recently created pull request from ``owner:branch``, any state.
+
+        ``merged`` is ``merged_at`` being set (list items have no ``merged`` field); ``checks``
+        is :func:`reduce_checks` of the head commit's check runs and combined status.
+        """
+        owner, name = _split(repo)
+        path = f"/repos/{_segment(owner)}/{_segment(name)}/pulls"
+        query = {
+            "head": f"{owner}:{branch}",
+            "state": "all",
+            "sort": "created",
+            "direction": "desc",
+            "per_page": "1",
+        }
+        status, headers, text = await self._send("GET", path, params=query)
+        if status == HTTPStatus.NOT_FOUND:
+            raise self._unknown_repo(repo, text)
+        if status >= HTTPStatus.BAD_REQUEST:
+            raise self._failure(f"GET {path}", status, headers, text)
+        pulls = _items(self._parse(f"GET {path}", status, text, "array"))
+        if not pulls:
+            return None
+        pr = _obj(pulls[0])
+        number, state, url = pr.get("number"), pr.get("state"), pr.get("html_url")
+        sha = _obj(pr.get("head")).get("sha")
+        if (
+            not isinstance(number, int)
+            or state not in {"open", "closed"}
+            or not isinstance(url, str)
+            or not isinstance(sha, str)
+        ):
+            raise self._malformed(f"GET {path}", status, text, "not a pull request")
+        checks = await self._checks(owner, name, sha)
+        self._heads[(repo, number)] = sha
+        return PullRequest(
+            repo=repo,
+            number=number,
+            url=url,
+            branch=branch,
+            state="open" if state == "open" else "closed",
+            merged=pr.get("merged_at") is not None,
+            checks=checks,
+        )
+
+    async def merge(self, repo: str, number: int) -> None:
+        """Merge the pull request, if its head is still the commit whose checks we read.
+
+        The ``sha`` of the head seen by the last :meth:`pull_request` is sent, so a commit
+        pushed since (whose checks nobody saw) makes GitHub refuse with 409 instead of merging.
+        """
+        owner, name = _split(repo)
+        path = f"/repos/{_segment(owner)}/{_segment(name)}/pulls/{number}/merge"
+        body: dict[str, object] = {"merge_method": self._merge_method}
+        head = self._heads.get((repo, number))
+        if head is not None:
+            body["sha"] = head
+        status, headers, text = await self._send("PUT", path, body=body)
+        said = _message(text)
+        if status == HTTPStatus.METHOD_NOT_ALLOWED:
+            raise IntegrationError(
+                self.system,
+                f"{repo}#{number} cannot be merged: {said or 'not mergeable'}"
+                " (checks, reviews, conflicts or the merge method)",
+                host=self.host,
+                status=status,
+                detail=self._scrub(text),
+            )
+        if status == HTTPStatus.CONFLICT:
+            raise IntegrationError(
+                self.system,
+                f"{repo}#{number} not merged: its head moved since its checks were read"
+                f" ({said or 'conflict'}); look at it again",
+                host=self.host,
+                status=status,
+                detail=self._scrub(text),
+            )
+        if status == HTTPStatus.NOT_FOUND:
+            raise IntegrationError(
+                self.system,
+                f"{repo}#{number} not found (or the token cannot see {repo})",
+                host=self.host,
+                status=status,
+                detail=self._scrub(text),
+            )
+        if status >= HTTPStatus.BAD_REQUEST:
+            raise self._failure(f"PUT {path}", status, headers, text)
+        answer = _obj(self._parse(f"PUT {path}", status, text, "object"))
+        if answer.get("merged") is not True:
+            raise IntegrationError(
+                self.system,
+                f"{repo}#{number} not merged: {said or 'GitHub did not say merged'}",
+                host=self.host,
+                status=status,
+                detail=self._scrub(text),
+            )
+        self._heads.pop((repo, number), None)
+
+    async def cancel(self) -> None:
+        """Nothing to stop: GitHub runs no operation of ours.
+
+        Every call is one request bounded by its timeout, and a merge is atomic on GitHub's
+        side; the waiting for a person to merge is the runner's loop, which the engine cancels
+        as a task. So there is nothing this client could still be doing.
+        """
+
+    # --- HTTP ---
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                headers={
+                    "Accept": "application/vnd.github+json",
+                    "X-GitHub-Api-Version": API_VERSION,
+                    "User-Agent": _USER_AGENT,
+                }
+            )
+        return self._session
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, object] | None = None,
+    ) -> tuple[int, Mapping[str, str], str]:
+        """One call: (status, headers, body text). Transport failures raise; GETs are retried."""
+        url = URL(str(self._base) + path, encoded=True)
+        if params:
+            url = url.with_query(params)
+        headers = {"Authorization": f"Bearer {self._token.get_secret_value()}"}
+        what = f"{method} {path}"
+        attempts = 1 + (self._retries if method == "GET" else 0)
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self._http().request(
+                    method, url, json=body, headers=headers, timeout=self._timeout
+                ) as response:
+                    status, answer = response.status, response.headers
+                    text = await response.text(errors="replace")
+            except TimeoutError as exc:
+                raise IntegrationTimeout(
+                    self.system, f"{what}: no answer within {self._timeout_s:g} s", host=self.host
+                ) from exc
+            except aiohttp.ClientConnectionError as exc:
+                if attempt < attempts:
+                    await asyncio.sleep(self._retry_delay * attempt)
+                    continue
+                raise IntegrationError(
+                    self.system, f"{what}: cannot reach GitHub: {exc}", host=self.host
+                ) from exc
+            except aiohttp.ClientError as exc:
+                raise IntegrationError(
+                    self.system, f"{what}: {type(exc).__name__}: {exc}", host=self.host
+                ) from exc
+            if status in _RETRY_STATUSES and attempt < attempts:
+                await asyncio.sleep(self._retry_delay * attempt)
+                continue
+            return status, answer, text
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _get_object(
+        self, path: str, *, params: dict[str, str] | None = None
+    ) -> dict[str, object]:
+        status, headers, text = await self._send("GET", path, params=params)
+        if status >= HTTPStatus.BAD_REQUEST:
+            raise self._failure(f"GET {path}", status, headers, text)
+        return _obj(self._parse(f"GET {path}", status, text, "object"))
+
+    async def _checks(self, owner: str, name: str, sha: str) -> Checks:
+        """:func:`reduce_checks` of the commit's check runs (every page) and combined status."""
+        base = f"/repos/{_segment(owner)}/{_segment(name)}/commits/{_segment(sha)}"
+        runs: list[dict[str, object]] = []
+        for page in range(1, _MAX_PAGES + 1):
+            doc = await self._get_object(
+                f"{base}/check-runs", params={"per_page": "100", "page": str(page)}
+            )
+            batch = [_obj(run) for run in _items(doc.get("check_runs"))]
+            runs.extend(batch)
+            total = doc.get("total_count")
+            if not batch or not isinstance(total, int) or len(runs) >= total:
+                break
+        combined = await self._get_object(f"{base}/status")
+        return reduce_checks(runs, combined)
+
+    def _parse(self, what: str, status: int, text: str, kind: Literal["object", "array"]) -> object:
+        """The JSON body, which must be an object or an array as ``kind`` says."""
+        try:
+            value: object = json.loads(text)
+        except ValueError:
+            raise self._malformed(what, status, text, "not JSON") from None
+        if not isinstance(value, dict if kind == "object" else list):
+            raise self._malformed(what, status, text, f"not a JSON {kind}")
+        return value
+
+    def _malformed(self, what: str, status: int, text: str, why: str) -> IntegrationError:
+        return IntegrationError(
+            self.system,
+            f"{what}: malformed answer ({why})",
+            host=self.host,
+            status=status,
+            detail=self._scrub(text),
+        )
+
+    def _unknown_repo(self, repo: str, text: str) -> IntegrationError:
+        return IntegrationError(
+            self.system,
+            f"repository {repo} not found, or the token cannot see it",
+            host=self.host,
+            status=404,
+            detail=self._scrub(text),
+        )
+
+    def _exhausted(
+        self, what: str, status: int, reset: int, resource: str, text: str
+    ) -> RateLimited:
+        resets_at = datetime.fromtimestamp(reset, UTC)
+        wait = max(0, round(reset - time.time()))
+        return RateLimited(
+            f"{what}: rate limit exhausted ({resource}); it resets at"
+            f" {resets_at:%H:%M:%S} UTC (in {wait} s)",
+            resets_at=resets_at,
+            host=self.host,
+            status=status,
+            detail=self._scrub(text),
+        )
+
+    def _failure(
+        self, what: str, status: int, headers: Mapping[str, str], text: str
+    ) -> IntegrationError:
+        """The error for an HTTP error status: rate limits first, then by status."""
+        said = _message(text)
+        limited = status in {HTTPStatus.FORBIDDEN, HTTPStatus.TOO_MANY_REQUESTS}
+        reset = headers.get("x-ratelimit-reset", "")
+        if limited and headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+            resource = headers.get("x-ratelimit-resource", "core")
+            return self._exhausted(what, status, int(reset), resource, text)
+        retry_after = headers.get("retry-after", "")
+        if limited and (retry_after.isdigit() or "rate limit" in said.lower()):
+            seconds = int(retry_after) if retry_after.isdigit() else 60
+            resets_at = datetime.now(UTC) + timedelta(seconds=seconds)
+            return RateLimited(
+                f"{what}: secondary rate limit; retry after {seconds} s ({resets_at:%H:%M:%S} UTC)",
+                resets_at=resets_at,
+                host=self.host,
+                status=status,
+                detail=self._scrub(text),
+            )
+        if status == HTTPStatus.UNAUTHORIZED:
+            message = f"the token was refused ({said or 'unauthorized'}): renew it"
+        elif status == HTTPStatus.FORBIDDEN:
+            message = f"forbidden: {said or 'no permission'} (the token lacks a permission)"
+        elif status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            message = f"server error: {said or _phrase(status)}"
+        else:
+            message = said or _phrase(status)
+        return IntegrationError(
+            self.system,
+            f"{what}: {message}",
+            host=self.host,
+            status=status,
+            detail=self._scrub(text),
+        )
+
+    def _scrub(self, text: str) -> str:
+        """The text without the token, should anything ever echo it."""
+        secret = self._token.get_secret_value()
+        return text.replace(secret, "***") if secret else text
+
+
+def _split(repo: str) -> tuple[str, str]:
+    """``owner/name`` into its two parts."""
+    owner, _, name = repo.partition("/")
+    if not owner or not name or "/" in name:
+        raise IntegrationError("GitHub", f"repository {repo!r} is not owner/name")
+    return owner, name
+
+
+def _segment(text: str) -> str:
+    """``text`` as one URL path segment (``tickets/DM-1`` -> ``tickets%2FDM-1``)."""
+    return quote(text, safe="")
+
+
+def _obj(value: object) -> dict[str, object]:
+    return cast("dict[str, object]", value) if isinstance(value, dict) else {}
+
+
+def _items(value: object) -> list[object]:
+    return cast("list[object]", value) if isinstance(value, list) else []
+
+
+def _message(text: str) -> str:
+    """GitHub's ``message`` in an error body (``{"message": ..., "documentation_url": ...}``)."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else ""
+
+
+def _phrase(status: int) -> str:
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"

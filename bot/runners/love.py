@@ -90,8 +90,10 @@ async def run_script(ctx: StepContext, action: ScriptAction) -> Outcome:
         if "connect" in e.message.lower() or e.status in {502, 503, 504}:
             raise IntegrationError(
                 e.system,
-                f"{e.message}. Fallback (the page): run {action.script} from Nublado with "
-                f"this configuration:\n{text}",
+                f"{e.message}. A command that timed out may still have queued the script: "
+                f"check ScriptQueue {action.queue} before anything else. If it is not there, "
+                f"the page's fallback: run {action.script} from Nublado with this "
+                f"configuration:\n{text}",
                 host=e.host,
                 status=e.status,
                 detail=e.detail,

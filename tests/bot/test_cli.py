@@ -702,7 +702,8 @@ def test_demo_love_down() -> None:
     failed = text.index("✗ shutdown-cscs FAILED: ")
     line = text[failed : text.index("\n", failed)]
     assert "LOVE (summit-lsp.lsst.codes): 503" in line
-    assert "Fallback (the page): run system_wide_shutdown.py from Nublado" in line
+    assert "may still have queued the script: check ScriptQueue 1" in line
+    assert "the page's fallback: run system_wide_shutdown.py from Nublado" in line
     assert "start_with: [Watcher]" in text[failed:]
     assert summary_rows(text)["shutdown-cscs"][0] == "done_by_hand"
 

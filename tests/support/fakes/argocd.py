@@ -1,0 +1,479 @@
+"""A fake Argo CD API server on 127.0.0.1: applications whose syncs play out over a short time.
+
+It serves, under the root path ``/argo-cd``, the paths, verbs, bodies and errors of the real
+server (Argo CD v3, ``assets/swagger.json`` and ``server/application/application.go`` of
+argoproj/argo-cd):
+
+- ``GET /api/version`` and ``GET /api/v1/session/userinfo`` need no token; userinfo answers
+  ``{"loggedIn": true, "username": ...}`` for a good one and ``{}`` otherwise (200 either way);
+- every other call needs ``Authorization: Bearer <token>`` (401 ``no session information`` /
+  ``invalid session: ...``, gRPC code 16);
+- an app that does not exist answers 403 ``permission denied`` (code 7) unless the request
+  names a project, then 404 ``applications.argoproj.io "x" not found`` (code 5);
+- a sync while an operation is pending or running answers 400 ``another operation is already
+  in progress`` (FailedPrecondition, code 9); a terminate with nothing running answers 400
+  ``Unable to terminate operation. No operation is in progress`` (InvalidArgument, code 3).
+
+A sync sets the top-level ``operation`` (``status.operationState`` is cleared), the controller
+"picks it up" after ``pickup`` seconds (phase ``Running``), ends it after ``run_seconds``
+(``Succeeded``, the app ``Synced`` and ``Progressing``; or ``Failed`` if the app is told to
+fail) and the app settles ``Healthy`` (or ``Degraded``, a crash-looping pod in its resource
+tree, if told so) ``settle_seconds`` later. Terminate moves a running operation to
+``Terminating`` and then ``Failed`` "Operation terminated". Every call is recorded; faults make
+chosen calls slow, fail with a status, or answer malformed JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+
+TOKEN = "argocd-test-token"  # noqa: S105  # a test value, not a secret
+ROOT = "/argo-cd"
+"""The Phalanx root path of ArgoCD (``https://<fqdn>/argo-cd``)."""
+OPEN_PATHS = frozenset({f"{ROOT}/api/version", f"{ROOT}/api/v1/session/userinfo"})
+
+ResourceState = Literal["synced", "modified", "missing", "extra"]
+
+
+@dataclass
+class Resource:
+    """One resource an application manages, and how it compares with Git."""
+
+    kind: str
+    namespace: str
+    name: str
+    state: ResourceState = "synced"
+    group: str = "apps"
+    version: str = "v1"
+    hook: bool = False
+
+    def diff(self) -> dict[str, Any]:
+        """As a ``ResourceDiff`` of ``managed-resources`` (``modified`` omitted when false)."""
+        meta = {"name": self.name, "namespace": self.namespace}
+        api = f"{self.group}/{self.version}" if self.group else self.version
+        target = {"apiVersion": api, "kind": self.kind, "metadata": meta, "spec": {"tag": "new"}}
+        tag = "new" if self.state == "synced" else "old"
+        live = {
+            "apiVersion": api,
+            "kind": self.kind,
+            "metadata": {**meta, "uid": "0c6f", "resourceVersion": "4711"},
+            "spec": {"tag": tag},
+            "status": {"observedGeneration": 3},
+        }
+        item: dict[str, Any] = {
+            "group": self.group,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "liveState": "null" if self.state == "missing" else json.dumps(live),
+            "targetState": "null" if self.state == "extra" else json.dumps(target),
+            "normalizedLiveState": json.dumps(live),
+            "predictedLiveState": json.dumps(target),
+            "resourceVersion": "4711",
+        }
+        if self.state == "modified":
+            item["modified"] = True
+        if self.hook:
+            item["hook"] = True
+        return item
+
+
+@dataclass
+class FakeApp:
+    """An Argo CD Application: its project, resources, health and operation."""
+
+    name: str
+    project: str
+    resources: list[Resource]
+    health: str = "Healthy"
+    phase: str | None = None
+    """``status.operationState.phase`` (``None``: no operationState)."""
+    op_message: str = ""
+    operation: dict[str, Any] | None = None
+    """The top-level ``operation``: set while one is pending or running."""
+    degrade: bool = False
+    """Its syncs settle Degraded (a pod crash-looping)."""
+    fail: str | None = None
+    """The next sync's operation fails with this message."""
+    timeline: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def sync(self) -> str:
+        """``Synced`` when every (non-hook) resource matches Git."""
+        states = {r.state for r in self.resources if not r.hook}
+        return "Synced" if states <= {"synced"} else "OutOfSync"
+
+    def advance(self, now: float) -> None:
+        """Apply what the controller would have done by ``now``."""
+        while self.timeline and self.timeline[0][0] <= now:
+            _, change = self.timeline.pop(0)
+            for key, value in change.items():
+                if key == "settle_resources":
+                    self._settle(prune=bool(value))
+                else:
+                    setattr(self, key, value)
+
+    def _settle(self, *, prune: bool) -> None:
+        kept = [r for r in self.resources if not (prune and r.state == "extra")]
+        for resource in kept:
+            if resource.state in {"modified", "missing"}:
+                resource.state = "synced"
+        self.resources = kept
+
+
+@dataclass
+class Call:
+    """One request the client made."""
+
+    method: str
+    path: str
+    """The raw (still encoded) path."""
+    query: dict[str, str]
+    authorization: str | None
+    body: Any = None
+
+
+@dataclass
+class Fault:
+    """Make matching calls misbehave: wait ``delay``, then answer ``status`` with ``body``."""
+
+    method: str | None = None
+    path: str = ""
+    """A substring of the path (``""``: every path)."""
+    status: int | None = 500
+    """``None``: answer normally after the delay."""
+    body: str | None = None
+    """``None``: a gRPC-gateway error body for the status."""
+    delay: float = 0.0
+    times: int | None = 1
+    """How many calls it hits (``None``: all)."""
+    content_type: str = "application/json"
+
+
+@dataclass
+class FakeArgoCD:
+    """The fake server's state and knobs."""
+
+    token: str = TOKEN
+    username: str = "upgrade-bot"
+    apps: dict[str, FakeApp] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    pickup: float = 0.05
+    run_seconds: float = 0.3
+    settle_seconds: float = 0.3
+    terminate_seconds: float = 0.05
+    can_sync: bool = True
+    """RBAC: ``sync`` on applications (else 403 ``permission denied: applications, sync...``)."""
+    persist_health: bool = False
+    """Resource health kept in ``status.resources`` (Argo CD v2) rather than the tree (v3)."""
+
+    def add(self, name: str, project: str = "telescope", **kwargs: Any) -> FakeApp:
+        """An app (one Deployment out of sync unless ``resources`` are given)."""
+        resources = kwargs.pop("resources", [Resource("Deployment", name, name, "modified")])
+        app = FakeApp(name=name, project=project, resources=resources, **kwargs)
+        self.apps[name] = app
+        return app
+
+    def misbehave(self, **kwargs: Any) -> Fault:
+        """Add a :class:`Fault`."""
+        fault = Fault(**kwargs)
+        self.faults.append(fault)
+        return fault
+
+    def of(self, method: str, path: str = "") -> list[Call]:
+        """The calls with this method whose path contains ``path``."""
+        return [c for c in self.calls if c.method == method and path in c.path]
+
+    def app(self) -> web.Application:
+        """The aiohttp application to serve (the API under ``/argo-cd``)."""
+        api = web.Application()
+        api.router.add_get("/api/version", self._version)
+        api.router.add_get("/api/v1/session/userinfo", self._userinfo)
+        api.router.add_get("/api/v1/applications", self._list)
+        api.router.add_get("/api/v1/applications/{name}", self._get)
+        api.router.add_get("/api/v1/applications/{name}/managed-resources", self._managed)
+        api.router.add_get("/api/v1/applications/{name}/resource-tree", self._tree)
+        api.router.add_post("/api/v1/applications/{name}/sync", self._sync)
+        api.router.add_delete("/api/v1/applications/{name}/operation", self._terminate)
+        root = web.Application(middlewares=[self._middleware])
+        root.add_subapp(ROOT, api)
+        return root
+
+    # --- plumbing ---
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        body: Any = None
+        if request.body_exists:
+            text = await request.text()
+            try:
+                body = json.loads(text)
+            except ValueError:
+                body = text
+        self.calls.append(
+            Call(
+                request.method,
+                request.raw_path.split("?")[0],
+                dict(request.query),
+                request.headers.get("Authorization"),
+                body,
+            )
+        )
+        injected = await self._fault(request)
+        if injected is not None:
+            return injected
+        if request.path not in OPEN_PATHS:
+            refused = self._authenticate(request)
+            if refused is not None:
+                return refused
+        now = time.monotonic()
+        for app in self.apps.values():
+            app.advance(now)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    async def _fault(self, request: web.Request) -> web.Response | None:
+        """Play the first matching fault: its delay, then its answer (``None``: carry on)."""
+        for fault in self.faults:
+            if fault.times == 0:
+                continue
+            if fault.method not in {None, request.method} or fault.path not in request.path:
+                continue
+            if fault.times is not None:
+                fault.times -= 1
+            await asyncio.sleep(fault.delay)
+            if fault.status is None:
+                return None
+            text = fault.body
+            if text is None:
+                text = json.dumps(_error_body(13, f"fault injected: HTTP {fault.status}"))
+            return web.Response(status=fault.status, text=text, content_type=fault.content_type)
+        return None
+
+    def _authenticate(self, request: web.Request) -> web.Response | None:
+        header = request.headers.get("Authorization")
+        if header is None:
+            return grpc_error(401, 16, "no session information")
+        if header != f"Bearer {self.token}":
+            return grpc_error(401, 16, "invalid session: token signature is invalid")
+        return None
+
+    def _find(self, request: web.Request, project: str | None) -> FakeApp | web.Response:
+        name = request.match_info["name"]
+        app = self.apps.get(name)
+        if app is None or (project and app.project != project):
+            if project:
+                return grpc_error(404, 5, f'applications.argoproj.io "{name}" not found')
+            return grpc_error(403, 7, "permission denied")
+        return app
+
+    # --- handlers ---
+
+    async def _version(self, _request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "Version": "v3.1.8+becb020",
+                "BuildDate": "2025-09-30T15:05:34Z",
+                "GoVersion": "go1.24.6",
+            }
+        )
+
+    async def _userinfo(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.json_response({})
+        return web.json_response({"loggedIn": True, "username": self.username, "iss": "argocd"})
+
+    async def _list(self, request: web.Request) -> web.Response:
+        projects = set(request.query.getall("projects", [])) | set(
+            request.query.getall("project", [])
+        )
+        items = [
+            self._application(app)
+            for app in self.apps.values()
+            if not projects or app.project in projects
+        ]
+        return web.json_response({"metadata": {"resourceVersion": "81234"}, "items": items or None})
+
+    async def _get(self, request: web.Request) -> web.Response:
+        found = self._find(request, _project(request))
+        if isinstance(found, web.Response):
+            return found
+        return web.json_response(self._application(found))
+
+    async def _managed(self, request: web.Request) -> web.Response:
+        found = self._find(request, _project(request))
+        if isinstance(found, web.Response):
+            return found
+        items = [r.diff() for r in found.resources if not r.hook]
+        return web.json_response({"items": items})
+
+    async def _tree(self, request: web.Request) -> web.Response:
+        found = self._find(request, _project(request))
+        if isinstance(found, web.Response):
+            return found
+        return web.json_response({"nodes": _nodes(found), "hosts": []})
+
+    async def _sync(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        found = self._find(request, body.get("project") or None)
+        if isinstance(found, web.Response):
+            return found
+        app = found
+        if not self.can_sync:
+            return grpc_error(
+                403,
+                7,
+                f"permission denied: applications, sync, {app.project}/{app.name},"
+                f" sub: {self.username}, iat: 2026-01-05T10:00:00Z",
+            )
+        if app.operation is not None:
+            return grpc_error(400, 9, "another operation is already in progress")
+        if body.get("dryRun"):
+            return web.json_response(self._application(app))
+        prune = bool(body.get("prune"))
+        app.operation = {
+            "sync": {"prune": prune, "revision": "a1b2c3d", "syncStrategy": {"hook": {}}},
+            "initiatedBy": {"username": self.username},
+        }
+        app.phase, app.op_message = None, ""
+        start = time.monotonic() + self.pickup
+        ended = start + self.run_seconds
+        running = {"phase": "Running", "op_message": "one or more tasks are running"}
+        if app.fail is not None:
+            end = {"phase": "Failed", "op_message": app.fail, "operation": None, "fail": None}
+            app.timeline = [(start, running), (ended, end)]
+        else:
+            end = {
+                "phase": "Succeeded",
+                "op_message": "successfully synced (all tasks run)",
+                "operation": None,
+                "health": "Progressing",
+                "settle_resources": prune,
+            }
+            settled = {"health": "Degraded" if app.degrade else "Healthy"}
+            app.timeline = [(start, running), (ended, end), (ended + self.settle_seconds, settled)]
+        return web.json_response(self._application(app))
+
+    async def _terminate(self, request: web.Request) -> web.Response:
+        found = self._find(request, _project(request))
+        if isinstance(found, web.Response):
+            return found
+        app = found
+        if app.operation is None or app.phase is None:
+            # Also while pending: the server needs both ``operation`` and ``operationState``.
+            return grpc_error(400, 3, "Unable to terminate operation. No operation is in progress")
+        now = time.monotonic()
+        app.phase = "Terminating"
+        app.timeline = [
+            (
+                now + self.terminate_seconds,
+                {"phase": "Failed", "op_message": "Operation terminated", "operation": None},
+            )
+        ]
+        return web.json_response({})
+
+    def _application(self, app: FakeApp) -> dict[str, Any]:
+        """The Application as the API renders it."""
+        resources = []
+        for r in app.resources:
+            if r.hook:
+                continue
+            entry: dict[str, Any] = {
+                "group": r.group,
+                "version": r.version,
+                "kind": r.kind,
+                "namespace": r.namespace,
+                "name": r.name,
+                "status": "Synced" if r.state == "synced" else "OutOfSync",
+            }
+            if self.persist_health:
+                entry["health"] = _health(app, r)
+            resources.append(entry)
+        status: dict[str, Any] = {
+            "sync": {"status": app.sync, "revision": "a1b2c3d"},
+            "health": {"status": app.health, "lastTransitionTime": "2026-01-05T10:00:00Z"},
+            "resources": resources,
+            "resourceHealthSource": "" if self.persist_health else "appTree",
+            "reconciledAt": "2026-01-05T10:00:00Z",
+        }
+        if app.phase is not None:
+            status["operationState"] = {
+                "phase": app.phase,
+                "message": app.op_message,
+                "startedAt": "2026-01-05T10:00:00Z",
+                "operation": app.operation or {"sync": {"revision": "a1b2c3d"}},
+            }
+        doc: dict[str, Any] = {
+            "metadata": {"name": app.name, "namespace": "argocd", "resourceVersion": "81234"},
+            "spec": {
+                "project": app.project,
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": app.name},
+            },
+            "status": status,
+        }
+        if app.operation is not None:
+            doc["operation"] = app.operation
+        return doc
+
+
+def grpc_error(http: int, code: int, message: str) -> web.Response:
+    """An error as grpc-gateway v1 renders a gRPC status (``runtimeError``)."""
+    return web.json_response(_error_body(code, message), status=http)
+
+
+def _error_body(code: int, message: str) -> dict[str, Any]:
+    return {"error": message, "code": code, "message": message, "details": []}
+
+
+def _project(request: web.Request) -> str | None:
+    return request.query.get("project") or request.query.get("projects") or None
+
+
+def _pod(app: FakeApp) -> str:
+    return f"{app.name}-7f9c4d-x2x9z"
+
+
+def _health(app: FakeApp, resource: Resource) -> dict[str, str]:
+    if app.health == "Degraded" and resource.kind == "Deployment":
+        return {
+            "status": "Degraded",
+            "message": f'Deployment "{resource.name}" exceeded its progress deadline',
+        }
+    return {"status": "Progressing" if app.health == "Progressing" else "Healthy"}
+
+
+def _nodes(app: FakeApp) -> list[dict[str, Any]]:
+    """The resource tree: the managed resources, and a pod under each Deployment."""
+    nodes: list[dict[str, Any]] = []
+    for r in app.resources:
+        if r.state == "missing" or r.hook:
+            continue
+        ref = {"group": r.group, "version": r.version, "kind": r.kind}
+        ref |= {"namespace": r.namespace, "name": r.name, "uid": f"uid-{r.name}"}
+        nodes.append({**ref, "health": _health(app, r)})
+        if r.kind == "Deployment":
+            pod_health = {"status": "Healthy"}
+            if app.health == "Degraded":
+                pod_health = {
+                    "status": "Degraded",
+                    "message": f"back-off 40s restarting failed container=csc pod={_pod(app)}",
+                }
+            nodes.append(
+                {
+                    "version": "v1",
+                    "kind": "Pod",
+                    "namespace": r.namespace,
+                    "name": _pod(app),
+                    "uid": f"uid-{_pod(app)}",
+                    "parentRefs": [ref],
+                    "health": pod_health,
+                }
+            )
+    return nodes

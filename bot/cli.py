@@ -12,17 +12,19 @@ import json
 import logging
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO, get_args
 
 import yaml
 
 from bot import demo
-from bot.config import ConfigError
+from bot.config import ConfigError, load_config
 from bot.logs import configure_logging
+from bot.runners.preflight import ping_all
 from bot.serve import RunOptions, parse_http, serve
 from bot.settings import Settings
+from bot.systems import NotConfigured, SharedSecrets, SiteSecrets, missing, real_site
 from integrations.sim import FAULTS, FaultError
 from state.duration import format_duration
 from state.procedure import (
@@ -109,6 +111,19 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--procedure", type=Path, metavar="FILE", help="a procedure file of your own")
     r.add_argument("--db", type=Path, metavar="PATH", help="the store (SQLite file)")
     r.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
+
+    c = commands.add_parser(
+        "check", help="can the bot reach each system of a site? (read-only, the real clients)"
+    )
+    c.add_argument("--site", choices=get_args(Site), required=True)
+    cfg = commands.add_parser("config", help="check the configuration file")
+    cfg_actions = cfg.add_subparsers(dest="action", required=True, metavar="ACTION")
+    cfg_validate = cfg_actions.add_parser(
+        "validate", help="check a configuration and list per site what a real run lacks"
+    )
+    cfg_validate.add_argument(
+        "file", nargs="?", type=Path, metavar="FILE", help="default: $UPGRADE_BOT_CONFIG"
+    )
 
     p = commands.add_parser("procedure", help="show, check and describe the procedure file")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -234,6 +249,46 @@ def _demo_command(args: argparse.Namespace, out: TextIO) -> int:
         return 130
 
 
+async def _check_command(site: Site, out: TextIO) -> int:
+    """One line per system: reached, or the real error. Exit 0 all reached, 1 otherwise."""
+    _, sites = load_config(Settings().config)
+    real = real_site(sites[site], _NoAnnouncements())
+    try:
+        found = await ping_all(real.systems)
+    finally:
+        await real.close()
+    out.writelines(
+        f"ok    {name}\n" if problem is None else f"FAIL  {problem}\n"
+        for name, problem in found.items()
+    )
+    return 0 if all(problem is None for problem in found.values()) else 1
+
+
+class _NoAnnouncements:
+    """``check`` announces nothing."""
+
+    async def announce(
+        self, *, site: str, key: str, text: str, audiences: Sequence[str], acknowledge: bool
+    ) -> None:
+        """Never called: ``check`` only pings."""
+
+
+def _config_command(path: Path | None, out: TextIO) -> int:
+    """The file is valid, and per site what a real run lacks. Exit 0 only if nothing does."""
+    path = path or Settings().config
+    config, sites = load_config(path)
+    out.write(f"{path or '(no file: the built-in defaults)'}: valid; "
+              f"{len(config.admins)} admin(s)\n")  # fmt: skip
+    shared = SharedSecrets()
+    ready = True
+    for name, site in sites.items():
+        lacking = missing(site, SiteSecrets.of(name), shared)
+        ready = ready and not lacking
+        out.write(f"{name}: " + ("ready for real runs" if not lacking else "missing:") + "\n")
+        out.writelines(f"  - {line}\n" for line in lacking)
+    return 0 if ready else 1
+
+
 def _run_command(args: argparse.Namespace) -> int:
     configure_logging(logging.getLevelNamesMapping()[args.log_level.upper()])
     options = RunOptions(
@@ -253,16 +308,19 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run one command; return its exit code."""
     out = out or sys.stdout
     args = _parser().parse_args(argv)
+    commands: dict[str, Callable[[], int]] = {
+        "procedure": lambda: _procedure_command(args, out),
+        "run": lambda: _run_command(args),
+        "check": lambda: asyncio.run(_check_command(args.site, out)),
+        "config": lambda: _config_command(args.file, out),
+        "demo": lambda: _demo_command(args, out),
+    }
     try:
-        if args.command == "procedure":
-            return _procedure_command(args, out)
-        if args.command == "run":
-            return _run_command(args)
-        return _demo_command(args, out)
+        return commands[args.command]()
     except ProcedureError as e:
         sys.stderr.write(f"{e}\n")
         return 1 if args.command == "procedure" and args.action == "validate" else USAGE_ERROR
-    except (ConfigError, FaultError, StoreError, ValueError) as e:
+    except (ConfigError, FaultError, NotConfigured, StoreError, ValueError) as e:
         sys.stderr.write(f"upgrade-bot: {e}\n")
         return USAGE_ERROR
     except BrokenPipeError:  # the reader went away (| head): not an error of ours

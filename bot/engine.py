@@ -37,6 +37,7 @@ from state.commands import (
     StartRun,
 )
 from state.duration import format_duration
+from state.errors import RunError
 from state.events import (
     Event,
     StepAwaitingApproval,
@@ -161,6 +162,11 @@ class Engine:
         phalanx_branch: str | None = None,
     ) -> Run:
         """Open a run of ``site`` led by ``user`` (refused if the site has one open)."""
+        if site not in self._systems:
+            raise RunError(
+                f"This bot has no systems configured for {site}: it cannot run its upgrade "
+                "(`upgrade-bot config validate` says what is missing)."
+            )
         now = self._clock.now()
         command = StartRun(
             actor=self.actor(user),

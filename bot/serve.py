@@ -14,7 +14,7 @@ import contextlib
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,8 +34,11 @@ from bot.runners.preflight import ping_all
 from bot.scheduler import Ticker
 from bot.settings import Settings
 from bot.simulated import simulated_site
+from bot.sites import SiteConfig
 from bot.slack_front import CALL_TIMEOUT, SlackAnnouncer, SlackFront, Updates
+from bot.systems import NotConfigured, real_site
 from handlers.slack import register
+from integrations.announce import Announcer
 from integrations.clock import Clock, WallClock
 from integrations.sim import Release, SimObservatory
 from state.events import RunStarted
@@ -116,11 +119,6 @@ async def running_bot(
     """Build the bot, pick the open runs up, and run its workers until the context ends."""
     config, sites = load_config(settings.config)
     procedure = load_procedure(options.procedure)
-    if not options.simulate:
-        raise ConfigError(
-            "the real integrations are not wired yet (issue 6): run with --simulate "
-            "for a rehearsal against the simulated observatory"
-        )
     app = build_app(settings, http=options.http is not None)
     store = await Store.open(settings.store_url(options.db))
     try:
@@ -130,11 +128,15 @@ async def running_bot(
         raise
     clock = clock or WallClock()
     announcer = SlackAnnouncer(client=app.client, sites=sites)
-    systems: dict[Site, SiteSystems] = {}
-    observatories: dict[Site, SimObservatory] = {}
-    for name, site in sites.items():
-        observatories[name], systems[name] = await simulated_site(
-            site, clock=clock, store=store, release=REHEARSAL, announcer=announcer
+    systems, observatories, closers = await _site_systems(
+        sites, simulate=options.simulate, store=store, clock=clock, announcer=announcer
+    )
+    if not systems:
+        await store.release_lease("run", lease)
+        await store.aclose()
+        raise ConfigError(
+            "no site is configured for real runs (`upgrade-bot config validate` says what is "
+            "missing); --simulate rehearses against the simulated observatory"
         )
     engine = Engine(
         store=store,
@@ -147,14 +149,13 @@ async def running_bot(
     updates = Updates(app.client, per_minute=edits_per_minute)
     front = SlackFront(client=app.client, store=store, sites=sites, updates=updates, clock=clock)
     engine.subscribe(front)
-    engine.subscribe(Rehearsal(observatories))
+    if observatories:
+        engine.subscribe(Rehearsal(observatories))
     metrics = Metrics(updates)
     engine.subscribe(metrics)
 
-    async def check(site: Site) -> Mapping[str, str | None]:
-        return await ping_all(systems[site])
-
-    ops = Operations(engine=engine, sites=sites, starters=config.starters, check=check)
+    checker = _checker(systems)
+    ops = Operations(engine=engine, sites=sites, starters=config.starters, check=checker)
     register(app, ops, sites)
     ticker = Ticker(engine=engine, interval=tick)
     workers = [
@@ -173,6 +174,8 @@ async def running_bot(
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+        for close in closers:
+            await close()
         await store.release_lease("run", lease)
         await store.aclose()
 
@@ -193,6 +196,49 @@ class Rehearsal:
                 phalanx_branch=run.phalanx_branch or REHEARSAL.phalanx_branch,
             )
             await self._observatories[run.site].set_release(release)
+
+
+async def _site_systems(
+    sites: Mapping[Site, SiteConfig],
+    *,
+    simulate: bool,
+    store: Store,
+    clock: Clock,
+    announcer: Announcer,
+) -> tuple[
+    dict[Site, SiteSystems], dict[Site, SimObservatory], list[Callable[[], Awaitable[None]]]
+]:
+    """Each site's systems: simulated, or the real clients of the sites configured for them."""
+    systems: dict[Site, SiteSystems] = {}
+    observatories: dict[Site, SimObservatory] = {}
+    closers: list[Callable[[], Awaitable[None]]] = []
+    for name, site in sites.items():
+        if simulate:
+            observatories[name], systems[name] = await simulated_site(
+                site, clock=clock, store=store, release=REHEARSAL, announcer=announcer
+            )
+            continue
+        try:
+            real = real_site(site, announcer)
+        except NotConfigured as e:  # that site's runs are refused; the others go on
+            log.warning("Site not configured for real runs", problem=str(e))
+            continue
+        systems[name] = real.systems
+        closers.append(real.close)
+    return systems, observatories, closers
+
+
+def _checker(
+    systems: Mapping[Site, SiteSystems],
+) -> Callable[[Site], Awaitable[Mapping[str, str | None]]]:
+    """``/upgrade check``: ping the site's systems (or say it has none here)."""
+
+    async def check(site: Site) -> Mapping[str, str | None]:
+        if site not in systems:
+            return {"configuration": f"{site} is not configured for real runs on this bot"}
+        return await ping_all(systems[site])
+
+    return check
 
 
 def _holder() -> str:

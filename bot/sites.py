@@ -9,6 +9,7 @@ configuration file overrides them field by field.
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -35,6 +36,37 @@ class ServiceUnit(_Model):
 
     host: str
     unit: str
+    placeholder: bool = Field(
+        default=False, description="Not a real service: operations must list the real ones."
+    )
+
+
+class Endpoints(_Model):
+    """How the real clients reach the site's systems (no secrets: those are in the environment).
+
+    LOVE, the EFD and ArgoCD live under ``https://<fqdn>/`` (``/love``, ``/influxdb``,
+    ``/argo-cd``); the Kubernetes API server and the SSH trust are per site.
+    """
+
+    love_username: str = Field(default="upgrade-bot", description="A LOVE user who may command.")
+    efd_username: str | None = Field(default="upgrade-bot", description="A read-only EFD user.")
+    efd_database: str = "efd"
+    kube_api: str | None = Field(
+        default=None, description="The API server URL of the site's cluster (required)."
+    )
+    kube_ca_file: Path | None = Field(default=None, description="The cluster's CA certificate.")
+    kube_identity_label: str | None = Field(
+        default="upgrade-bot.lsst.io/cluster",
+        description="Label on kube-system whose value must be the site's cluster name.",
+    )
+    kube_cluster_uid: str | None = Field(
+        default=None, description="metadata.uid of kube-system, if ops pin it too."
+    )
+    ssh_user: str = Field(default="upgrade-bot", description="Login on the mcm/bare-metal hosts.")
+    known_hosts: Path | None = Field(
+        default=None, description="known_hosts with the hosts' keys (required: keys are verified)."
+    )
+    github_api: str = "https://api.github.com"
 
 
 class Audience(_Model):
@@ -78,6 +110,7 @@ class SiteConfig(_Model):
     principals: dict[str, str] = Field(
         default_factory=dict, description="CSC name -> the system principal to contact."
     )
+    endpoints: Endpoints = Field(default_factory=Endpoints)
 
     def bridge_units(self) -> tuple[Unit, ...]:
         """The camera bridges as units to stop and start."""
@@ -89,8 +122,18 @@ class SiteConfig(_Model):
 
     @property
     def love_url(self) -> str:
-        """LOVE's root, for links."""
+        """LOVE's root (the client's base URL, and links)."""
         return f"https://{self.fqdn}/love"
+
+    @property
+    def efd_url(self) -> str:
+        """The EFD's InfluxDB HTTP API."""
+        return f"https://{self.fqdn}/influxdb"
+
+    @property
+    def argocd_url(self) -> str:
+        """ArgoCD's root path."""
+        return f"https://{self.fqdn}/argo-cd"
 
 
 def default_site_fields() -> dict[str, dict[str, Any]]:

@@ -42,7 +42,7 @@ from state.procedure import (
 from state.store import StoreError
 
 USAGE_ERROR = 2
-MAX_SPEED = 5000.0
+MAX_SPEED = 3000.0
 """Beyond this the bot's own work (milliseconds a step, more on a busy machine) becomes
 minutes of simulated time, and steps time out that would not for real."""
 

@@ -58,7 +58,7 @@ def test_killed_demo_resumes_the_same_run(tmp_path: Path) -> None:
     assert run_id is not None
 
     second = subprocess.run(  # noqa: S603
-        [str(BOT), "demo", "--db", str(db), "--speed", "5000"],
+        [str(BOT), "demo", "--db", str(db), "--speed", "2500"],
         capture_output=True,
         text=True,
         timeout=180,

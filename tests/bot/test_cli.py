@@ -32,8 +32,8 @@ SHIPPED = Path(str(resources.files("state").joinpath("data", "procedure.yaml")))
 SUMMIT_ONLY = ("bare-metal-shutdown", "bare-metal-config", "ess-controllers", "bare-metal-startup")
 ANNOUNCEMENTS = ("nublado-going-down", "camera-stage-1", "camera-stage-2", "nublado-available")
 
-SPEED = "5000"
-"""Clock speed of the demo runs: a summit upgrade in about two seconds of real time.
+SPEED = "2500"
+"""Clock speed of the demo runs: a summit upgrade in a few seconds of real time.
 
 Faster clocks make steps time out for want of real time (see the last test)."""
 DEMO_LIMIT = 60.0

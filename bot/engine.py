@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from bot.runners import PREVIEWS, RUNNERS, SiteSystems, StepContext, efd, system_of
+from bot.runners import LIVE, PREVIEWS, RUNNERS, Preview, SiteSystems, StepContext, efd, system_of
 from integrations.errors import IntegrationError
 from state.actions import EfdWaitForStates
 from state.commands import (
@@ -140,6 +140,8 @@ class Engine:
             )
             events = tuple((await self._store.events(run.run_id))[-len(interrupted) :])
             await self._notify(RunChanged(run, events))
+            for state in interrupted:
+                self._show_live(run, state)
         return await self._store.open_runs()
 
     async def aclose(self) -> None:
@@ -215,7 +217,7 @@ class Engine:
             ):
                 await self._store.clear_progress(run.run_id, event.step_id)
         for event in events:
-            if not isinstance(event, StepStarted | StepAwaitingApproval):
+            if not isinstance(event, StepStarted | StepAwaitingApproval | StepFailed):
                 continue
             state = run.step(event.step_id)
             if state is None:
@@ -223,7 +225,16 @@ class Engine:
             if isinstance(event, StepStarted) and state.status is StepStatus.RUNNING:
                 self._spawn(run, state, self._run_step(run, state), "run")
             elif isinstance(event, StepAwaitingApproval) and type(state.step.action) in PREVIEWS:
-                self._spawn(run, state, self._preview(run, state), "preview")
+                work = self._preview(run, state, PREVIEWS[type(state.step.action)])
+                self._spawn(run, state, work, "preview")
+            elif isinstance(event, StepFailed) and state.status is StepStatus.FAILED:
+                self._show_live(run, state)
+
+    def _show_live(self, run: Run, state: StepState) -> None:
+        """Before the lead retries, show what the step's system looks like now (if it can)."""
+        look = LIVE.get(type(state.step.action))
+        if look is not None:
+            self._spawn(run, state, self._preview(run, state, look, "the live state"), "live")
 
     def _spawn(
         self, run: Run, state: StepState, work: Coroutine[object, object, None], kind: str
@@ -286,14 +297,15 @@ class Engine:
             del self._tasks[key]
         await asyncio.shield(self.execute(run.run_id, command))
 
-    async def _preview(self, run: Run, state: StepState) -> None:
-        preview = PREVIEWS[type(state.step.action)]
+    async def _preview(
+        self, run: Run, state: StepState, preview: Preview, what: str = "the preview"
+    ) -> None:
         try:
             text = await asyncio.wait_for(
                 preview(self._context(run, state), state.step.action), PREVIEW_TIMEOUT
             )
         except (IntegrationError, TimeoutError) as e:
-            text = f"Could not prepare the preview: {e or 'no answer in time'}"
+            text = f"Could not read {what}: {e or 'no answer in time'}"
         await self._context(run, state).report(text)
 
     async def _stop(self, run: Run, step_id: str) -> None:

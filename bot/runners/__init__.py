@@ -59,6 +59,9 @@ PREVIEWS: dict[type, Preview] = {
 }
 """What the lead sees before approving, where there is more to see than the instructions."""
 
+LIVE: dict[type, Preview] = {ArgocdSync: argocd.live}
+"""What the lead sees of the real state when a step was interrupted or failed, before Retry."""
+
 
 _SYSTEM: dict[type, str] = {
     RunShutdownScript: "love",
@@ -87,6 +90,7 @@ def system_of(action: object, systems: SiteSystems) -> Integration | None:
 
 
 __all__ = [
+    "LIVE",
     "PREVIEWS",
     "RUNNERS",
     "Outcome",

@@ -37,6 +37,18 @@ async def preview(ctx: StepContext, action: ArgocdSync) -> str:
     return "\n".join(lines)
 
 
+async def live(ctx: StepContext, action: ArgocdSync) -> str:
+    """Each app's live state, for the lead deciding on a sync that was interrupted or failed."""
+    first, rest = await _apps(ctx, action)
+    lines = []
+    for app in first + rest:
+        status = await ctx.systems.argocd.status(app)
+        operation = f", operation {status.operation}" if status.operation else ""
+        message = f": {status.message}" if status.message else ""
+        lines.append(f"{app}: {status.sync}, {status.health}{operation}{message}")
+    return "Now in ArgoCD:\n" + "\n".join(lines)
+
+
 async def _sync_one(ctx: StepContext, app: str, *, prune: bool) -> str | None:
     """Sync and follow one app; ``None`` when Synced and Healthy, else why not."""
     argocd = ctx.systems.argocd

@@ -252,3 +252,19 @@ async def test_three_sites_run_at_the_same_time(closing: list[Harness], tmp_path
     succeeded = {(r, e.step_id) for r, e in h.events if isinstance(e, StepSucceeded)}
     assert (runs["summit"].run_id, "bare-metal-shutdown") in succeeded
     assert not any(s == "bare-metal-shutdown" for r, s in succeeded if r != runs["summit"].run_id)
+
+
+@pytest.mark.asyncio
+async def test_a_failed_sync_shows_the_apps_live_state(
+    closing: list[Harness], tmp_path: Path
+) -> None:
+    """After a sync fails (Degraded), the lead sees each app's state now, before Retry."""
+    h, _ = await make(closing, tmp_path, parse_procedure(SYNC, "sync"), speed=2000)
+    await h.observatories["summit"].inject("app-degraded:nublado")
+    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
+    await h.engine.execute(run.run_id, Approve(h.engine.actor("U_LEAD"), "sync-nublado", 1))
+    await h.wait_for(lambda: any(t.startswith("Now in ArgoCD:") for _, _, t in h.progress))
+    failed = next(e for _, e in h.events if isinstance(e, StepFailed))
+    assert "nublado: Degraded" in failed.error
+    live = next(t for _, _, t in h.progress if t.startswith("Now in ArgoCD:"))
+    assert "nublado: Synced, Degraded, operation Succeeded: Pod nublado/" in live

@@ -21,12 +21,14 @@ import yaml
 from bot import demo
 from bot.config import ConfigError, load_config
 from bot.logs import configure_logging
+from bot.report import report
 from bot.runners.preflight import ping_all
 from bot.serve import RunOptions, parse_http, serve
 from bot.settings import Settings
 from bot.systems import NotConfigured, SharedSecrets, SiteSecrets, missing, real_site
 from integrations.sim import FAULTS, FaultError
 from state.duration import format_duration
+from state.errors import RunError
 from state.procedure import (
     PHASES,
     RUN_KINDS,
@@ -39,7 +41,7 @@ from state.procedure import (
     load_procedure,
     procedure_schema,
 )
-from state.store import StoreError
+from state.store import Store, StoreError
 
 USAGE_ERROR = 2
 MAX_SPEED = 3000.0
@@ -116,6 +118,10 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="can the bot reach each system of a site? (read-only, the real clients)"
     )
     c.add_argument("--site", choices=get_args(Site), required=True)
+    rep = commands.add_parser("report", help="a run as Markdown, for the logbook")
+    rep.add_argument("--site", choices=get_args(Site), required=True)
+    rep.add_argument("--run", metavar="ID", help="default: the site's latest run")
+    rep.add_argument("--db", type=Path, metavar="PATH", help="the store (SQLite file)")
     cfg = commands.add_parser("config", help="check the configuration file")
     cfg_actions = cfg.add_subparsers(dest="action", required=True, metavar="ACTION")
     cfg_validate = cfg_actions.add_parser(
@@ -273,6 +279,26 @@ class _NoAnnouncements:
         """Never called: ``check`` only pings."""
 
 
+async def _report_command(site: Site, run_id: str | None, db: Path | None, out: TextIO) -> int:
+    """Print the run's report; exit 1 if there is no such run."""
+    settings = Settings()
+    _, sites = load_config(settings.config)
+    store = await Store.open(settings.store_url(db))
+    try:
+        if run_id is None:
+            latest = await store.recent(site, 1)
+            if not latest:
+                sys.stderr.write(f"upgrade-bot: no run of {site} in this store\n")
+                return 1
+            run = latest[0]
+        else:
+            run = await store.get(run_id)
+        out.write(report(run, await store.events(run.run_id), sites[run.site]))
+    finally:
+        await store.aclose()
+    return 0
+
+
 def _config_command(path: Path | None, out: TextIO) -> int:
     """The file is valid, and per site what a real run lacks. Exit 0 only if nothing does."""
     path = path or Settings().config
@@ -313,6 +339,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         "run": lambda: _run_command(args),
         "check": lambda: asyncio.run(_check_command(args.site, out)),
         "config": lambda: _config_command(args.file, out),
+        "report": lambda: asyncio.run(_report_command(args.site, args.run, args.db, out)),
         "demo": lambda: _demo_command(args, out),
     }
     try:
@@ -320,7 +347,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except ProcedureError as e:
         sys.stderr.write(f"{e}\n")
         return 1 if args.command == "procedure" and args.action == "validate" else USAGE_ERROR
-    except (ConfigError, FaultError, NotConfigured, StoreError, ValueError) as e:
+    except (ConfigError, FaultError, NotConfigured, RunError, StoreError, ValueError) as e:
         sys.stderr.write(f"upgrade-bot: {e}\n")
         return USAGE_ERROR
     except BrokenPipeError:  # the reader went away (| head): not an error of ours

@@ -191,12 +191,35 @@ def _took(step: StepState | None) -> str:
     return f" ({duration_text(step.ended_at - step.started_at)})"
 
 
-def summary(run: Run, events: Sequence[Event]) -> str:
-    """The end-of-run summary: per step who did what, when and how long; per phase; in total."""
-    first_start: dict[str, datetime] = {}
+@dataclass(frozen=True)
+class Timing:
+    """When each step first came up and how long it took, and the time spent per phase."""
+
+    began: dict[str, datetime]
+    took: dict[str, timedelta]
+    per_phase: dict[str, timedelta]
+
+
+def timing(run: Run, events: Sequence[Event]) -> Timing:
+    """A step's time runs from when it first came up (awaiting approval, or started)."""
+    began: dict[str, datetime] = {}
     for event in events:
         if isinstance(event, StepStarted | StepAwaitingApproval):
-            first_start.setdefault(event.step_id, event.at)
+            began.setdefault(event.step_id, event.at)
+    took: dict[str, timedelta] = {}
+    per_phase: dict[str, timedelta] = {}
+    for state in run.steps:
+        start = began.get(state.id)
+        if start is not None and state.ended_at is not None:
+            took[state.id] = state.ended_at - start
+            phase = state.step.phase
+            per_phase[phase] = per_phase.get(phase, timedelta()) + took[state.id]
+    return Timing(began, took, per_phase)
+
+
+def summary(run: Run, events: Sequence[Event]) -> str:
+    """The end-of-run summary: per step who did what, when and how long; per phase; in total."""
+    times = timing(run, events)
     total = duration_text(run.elapsed(run.ended_at or run.started_at))
     lines = [
         (
@@ -205,25 +228,24 @@ def summary(run: Run, events: Sequence[Event]) -> str:
         ),
         f"{'#':>3} {'step':<26} {'result':<17} {'att':>3} {'at':>8} {'took':>7}  who / why",
     ]
-    phase_time: dict[str, timedelta] = {}
     for index, state in enumerate(run.steps, start=1):
-        began = first_start.get(state.id)
-        took = state.ended_at - began if began and state.ended_at else None
-        if took is not None:
-            phase_time[state.step.phase] = phase_time.get(state.step.phase, timedelta()) + took
+        began = times.began.get(state.id)
         at = clock_text((began - run.started_at).total_seconds()) if began else "-"
         lines.append(
             f"{index:>3} {state.id:<26} {state.status.value:<17} {state.attempt:>3} {at:>8} "
-            f"{duration_text(took):>7}  {_who(state)}"
+            f"{duration_text(times.took.get(state.id)):>7}  {who(state)}"
         )
-    per_phase = ", ".join(f"{phase} {duration_text(phase_time.get(phase))}" for phase in PHASES)
+    per_phase = ", ".join(
+        f"{phase} {duration_text(times.per_phase.get(phase))}" for phase in PHASES
+    )
     lines.append(f"Per phase: {per_phase}")
     if run.abort_reason:
         lines.append(f"Aborted: {run.abort_reason}")
     return "\n".join(lines)
 
 
-def _who(state: StepState) -> str:
+def who(state: StepState) -> str:
+    """Who did what to the step, and why (approved by, done by hand by, the reason)."""
     parts = []
     if state.approved_by:
         parts.append(f"approved by {state.approved_by}")

@@ -87,17 +87,12 @@ class TerminalAnnouncer:
     ) -> None:
         """Show where it goes, who is mentioned, and the text."""
         config = self._sites[site]  # type: ignore[index]  # the engine passes its own site names
-        channels = [config.channel]
-        groups: list[str] = []
-        for name in audiences:
-            audience = config.audiences.get(name)
-            if audience:
-                channels += [c for c in audience.channels if c not in channels]
-                groups += [f"@{g}" for g in audience.groups]
+        channels, groups = config.recipients(audiences)
+        mentions = " ".join(f"@{g}" for g in groups)
         button = "  [Acknowledge]" if acknowledge else ""
         body = "\n".join(f"           | {line}" for line in text.splitlines())
         self._out.write(
-            f"           >> {key} -> {', '.join(channels)} {' '.join(groups)}{button}\n{body}\n"
+            f"           >> {key} -> {', '.join(channels)} {mentions}{button}\n{body}\n"
         )
         self._out.flush()
 

@@ -8,6 +8,7 @@ configuration file overrides them field by field.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,20 @@ class SiteConfig(_Model):
         default_factory=dict, description="CSC name -> the system principal to contact."
     )
     endpoints: Endpoints = Field(default_factory=Endpoints)
+
+    def recipients(self, audiences: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Where an announcement goes, and the user groups it mentions (each once, in order).
+
+        The site channel first, then each audience's channels.
+        """
+        channels = [self.channel]
+        groups: list[str] = []
+        for name in audiences:
+            audience = self.audiences.get(name)
+            if audience is not None:
+                channels += [c for c in audience.channels if c not in channels]
+                groups += [g for g in audience.groups if g not in groups]
+        return channels, groups
 
     def bridge_units(self) -> tuple[Unit, ...]:
         """The camera bridges as units to stop and start."""

@@ -230,13 +230,7 @@ class SlackAnnouncer:
     ) -> None:
         """Post once to each channel; the camera team may acknowledge with a button."""
         config = self._sites[site]  # type: ignore[index]  # the engine passes its site names
-        channels = [config.channel]
-        groups: list[str] = []
-        for name in audiences:
-            audience = config.audiences.get(name)
-            if audience is not None:
-                channels += [c for c in audience.channels if c not in channels]
-                groups += [g for g in audience.groups if g not in groups]
+        channels, groups = config.recipients(audiences)
         mentions = " ".join(_mention(g) for g in groups)
         body = f"{mentions}\n{text}" if mentions else text
         blocks = [section(body)]

@@ -15,12 +15,11 @@ from http import HTTPStatus
 from typing import Protocol, cast
 from urllib.parse import quote
 
-import aiohttp
 from pydantic import SecretStr
-from yarl import URL
 
 from integrations.base import Integration
-from integrations.errors import IntegrationError, IntegrationTimeout
+from integrations.errors import IntegrationError
+from integrations.http import BearerApi
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +67,6 @@ class ArgoCD(Integration, Protocol):
 
 # --- the real client ---------------------------------------------------------------------------
 
-_USER_AGENT = "rubin-upgrade-bot"
-_RETRY_STATUSES = frozenset({502, 503, 504})
 """Answers of a proxy or a restarting server: a GET that got one is asked again."""
 _IN_PROGRESS = frozenset({"Running", "Terminating"})
 """Operation phases that have not ended (``Terminating`` ends as ``Failed``)."""
@@ -125,25 +122,24 @@ class ArgoCDClient:
         connection or a 502/503/504 is tried ``retries`` more times, ``retry_delay`` apart
         (growing). Nothing else is repeated: a sync or a terminate is sent once.
         """
-        base = URL(url.rstrip("/"))
-        if not base.is_absolute():
-            raise ValueError(f"ArgoCD url must be absolute: {url!r}")
-        self._base = base
+        self._api = BearerApi(
+            system="ArgoCD",
+            url=url,
+            token=token,
+            headers={"Accept": "application/json"},
+            timeout=timeout,
+            retries=retries,
+            retry_delay=retry_delay,
+            unreachable="the server",
+        )
         self._token = token
-        self._timeout_s = timeout
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._retries = retries
-        self._retry_delay = retry_delay
-        self.host = f"{base.host}:{base.explicit_port}" if base.explicit_port else str(base.host)
-        self._session: aiohttp.ClientSession | None = None
+        self.host = self._api.host
         self._mine: set[str] = set()
         """Apps whose sync this client started and has not yet seen end (for :meth:`cancel`)."""
 
     async def aclose(self) -> None:
         """Close the HTTP session (a new one is opened if the client is used again)."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._api.aclose()
 
     # --- the ArgoCD interface ---
 
@@ -237,7 +233,8 @@ class ArgoCDClient:
         path = f"/api/v1/applications/{_segment(app)}/sync"
         what = f"POST {path}"
         body = {"name": app, "prune": prune, "dryRun": False}
-        status, text = await self._send("POST", path, body=body)
+        answer = await self._api.send("POST", path, body=body)
+        status, text = answer.status, answer.text
         if status == HTTPStatus.BAD_REQUEST and _ANOTHER_OPERATION in text:
             raise IntegrationError(
                 self.system,
@@ -262,14 +259,15 @@ class ArgoCDClient:
         pending we ask again, ``retry_delay`` apart, for up to ``timeout`` seconds.
         """
         path = f"/api/v1/applications/{_segment(app)}/operation"
-        deadline = asyncio.get_running_loop().time() + self._timeout_s
+        deadline = asyncio.get_running_loop().time() + self._api.timeout
         while True:
-            status, text = await self._send("DELETE", path)
+            answer = await self._api.send("DELETE", path)
+            status, text = answer.status, answer.text
             if status == HTTPStatus.BAD_REQUEST and _NO_OPERATION in text:
                 pending = await self._get_object(f"/api/v1/applications/{_segment(app)}")
                 now = asyncio.get_running_loop().time()
                 if pending.get("operation") is not None and now < deadline:
-                    await asyncio.sleep(min(self._retry_delay, deadline - now))
+                    await asyncio.sleep(min(self._api.retry_delay, deadline - now))
                     continue
                 break
             if status >= HTTPStatus.BAD_REQUEST:
@@ -297,61 +295,12 @@ class ArgoCDClient:
 
     # --- HTTP ---
 
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                headers={"Accept": "application/json", "User-Agent": _USER_AGENT}
-            )
-        return self._session
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        body: dict[str, object] | None = None,
-        auth: bool = True,
-    ) -> tuple[int, str]:
-        """One call: (HTTP status, body text). Transport failures raise; GETs are retried."""
-        url = URL(str(self._base) + path, encoded=True)
-        if params:
-            url = url.with_query(params)
-        headers = {"Authorization": f"Bearer {self._token.get_secret_value()}"} if auth else {}
-        what = f"{method} {path}"
-        attempts = 1 + (self._retries if method == "GET" else 0)
-        for attempt in range(1, attempts + 1):
-            try:
-                async with self._http().request(
-                    method, url, json=body, headers=headers, timeout=self._timeout
-                ) as response:
-                    status, text = response.status, await response.text(errors="replace")
-            except TimeoutError as exc:
-                raise IntegrationTimeout(
-                    self.system, f"{what}: no answer within {self._timeout_s:g} s", host=self.host
-                ) from exc
-            except aiohttp.ClientConnectionError as exc:
-                if attempt < attempts:
-                    await asyncio.sleep(self._retry_delay * attempt)
-                    continue
-                raise IntegrationError(
-                    self.system, f"{what}: cannot reach the server: {exc}", host=self.host
-                ) from exc
-            except aiohttp.ClientError as exc:
-                raise IntegrationError(
-                    self.system, f"{what}: {type(exc).__name__}: {exc}", host=self.host
-                ) from exc
-            if status in _RETRY_STATUSES and attempt < attempts:
-                await asyncio.sleep(self._retry_delay * attempt)
-                continue
-            return status, text
-        raise AssertionError("unreachable")  # pragma: no cover
-
     async def _get_object(
         self, path: str, *, params: dict[str, str] | None = None, auth: bool = True
     ) -> dict[str, object]:
         """GET a JSON object; any error status or malformed body raises."""
-        status, text = await self._send("GET", path, params=params, auth=auth)
+        answer = await self._api.send("GET", path, params=params, auth=auth)
+        status, text = answer.status, answer.text
         if status >= HTTPStatus.BAD_REQUEST:
             raise self._failure(f"GET {path}", status, text)
         return self._parse_object(f"GET {path}", status, text)

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Mapping
@@ -16,12 +15,11 @@ from http import HTTPStatus
 from typing import Literal, Protocol, cast
 from urllib.parse import quote
 
-import aiohttp
 from pydantic import SecretStr
-from yarl import URL
 
 from integrations.base import Integration
-from integrations.errors import IntegrationError, IntegrationTimeout
+from integrations.errors import IntegrationError
+from integrations.http import BearerApi
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +54,6 @@ class GitHub(Integration, Protocol):
 # --- the real client ---------------------------------------------------------------------------
 
 API_VERSION = "2022-11-28"
-_USER_AGENT = "rubin-upgrade-bot"
-_RETRY_STATUSES = frozenset({502, 503, 504})
 """Answers of GitHub's front end under load: a GET that got one is asked again."""
 _GOOD = frozenset({"success", "neutral", "skipped"})
 """Check run conclusions that do not block (as branch protection counts them)."""
@@ -141,26 +137,25 @@ class GitHubClient:
         connection or a 502/503/504 is tried ``retries`` more times, ``retry_delay`` apart
         (growing); a merge is sent once. ``merge_method`` must be one the repository allows.
         """
-        base = URL(base_url.rstrip("/"))
-        if not base.is_absolute():
-            raise ValueError(f"GitHub base_url must be absolute: {base_url!r}")
-        self._base = base
+        self._api = BearerApi(
+            system="GitHub",
+            url=base_url,
+            token=token,
+            headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION},
+            timeout=timeout,
+            retries=retries,
+            retry_delay=retry_delay,
+            unreachable="GitHub",
+        )
         self._token = token
-        self._timeout_s = timeout
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._retries = retries
-        self._retry_delay = retry_delay
         self._merge_method = merge_method
-        self.host = f"{base.host}:{base.explicit_port}" if base.explicit_port else str(base.host)
-        self._session: aiohttp.ClientSession | None = None
+        self.host = self._api.host
         self._heads: dict[tuple[str, int], str] = {}
         """(repo, number) -> the head commit whose checks we last read: a merge names it."""
 
     async def aclose(self) -> None:
         """Close the HTTP session (a new one is opened if the client is used again)."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._api.aclose()
 
     # --- the GitHub interface ---
 
@@ -184,7 +179,7 @@ class GitHubClient:
         """Whether ``branch`` is pushed to ``repo`` (``a/b`` branches are one path segment)."""
         owner, name = _split(repo)
         path = f"/repos/{_segment(owner)}/{_segment(name)}/branches/{_segment(branch)}"
-        status, headers, text = await self._send("GET", path)
+        status, headers, text = await self._call("GET", path)
         if status == HTTPStatus.OK:
             self._parse(f"GET {path}", status, text, "object")
             return True
@@ -209,7 +204,7 @@ class GitHubClient:
             "direction": "desc",
             "per_page": "1",
         }
-        status, headers, text = await self._send("GET", path, params=query)
+        status, headers, text = await self._call("GET", path, params=query)
         if status == HTTPStatus.NOT_FOUND:
             raise self._unknown_repo(repo, text)
         if status >= HTTPStatus.BAD_REQUEST:
@@ -251,7 +246,7 @@ class GitHubClient:
         head = self._heads.get((repo, number))
         if head is not None:
             body["sha"] = head
-        status, headers, text = await self._send("PUT", path, body=body)
+        status, headers, text = await self._call("PUT", path, body=body)
         said = _message(text)
         if status == HTTPStatus.METHOD_NOT_ALLOWED:
             raise IntegrationError(
@@ -302,18 +297,7 @@ class GitHubClient:
 
     # --- HTTP ---
 
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                headers={
-                    "Accept": "application/vnd.github+json",
-                    "X-GitHub-Api-Version": API_VERSION,
-                    "User-Agent": _USER_AGENT,
-                }
-            )
-        return self._session
-
-    async def _send(
+    async def _call(
         self,
         method: str,
         path: str,
@@ -321,45 +305,13 @@ class GitHubClient:
         params: dict[str, str] | None = None,
         body: dict[str, object] | None = None,
     ) -> tuple[int, Mapping[str, str], str]:
-        """One call: (status, headers, body text). Transport failures raise; GETs are retried."""
-        url = URL(str(self._base) + path, encoded=True)
-        if params:
-            url = url.with_query(params)
-        headers = {"Authorization": f"Bearer {self._token.get_secret_value()}"}
-        what = f"{method} {path}"
-        attempts = 1 + (self._retries if method == "GET" else 0)
-        for attempt in range(1, attempts + 1):
-            try:
-                async with self._http().request(
-                    method, url, json=body, headers=headers, timeout=self._timeout
-                ) as response:
-                    status, answer = response.status, response.headers
-                    text = await response.text(errors="replace")
-            except TimeoutError as exc:
-                raise IntegrationTimeout(
-                    self.system, f"{what}: no answer within {self._timeout_s:g} s", host=self.host
-                ) from exc
-            except aiohttp.ClientConnectionError as exc:
-                if attempt < attempts:
-                    await asyncio.sleep(self._retry_delay * attempt)
-                    continue
-                raise IntegrationError(
-                    self.system, f"{what}: cannot reach GitHub: {exc}", host=self.host
-                ) from exc
-            except aiohttp.ClientError as exc:
-                raise IntegrationError(
-                    self.system, f"{what}: {type(exc).__name__}: {exc}", host=self.host
-                ) from exc
-            if status in _RETRY_STATUSES and attempt < attempts:
-                await asyncio.sleep(self._retry_delay * attempt)
-                continue
-            return status, answer, text
-        raise AssertionError("unreachable")  # pragma: no cover
+        answer = await self._api.send(method, path, params=params, body=body)
+        return answer.status, answer.headers, answer.text
 
     async def _get_object(
         self, path: str, *, params: dict[str, str] | None = None
     ) -> dict[str, object]:
-        status, headers, text = await self._send("GET", path, params=params)
+        status, headers, text = await self._call("GET", path, params=params)
         if status >= HTTPStatus.BAD_REQUEST:
             raise self._failure(f"GET {path}", status, headers, text)
         return _obj(self._parse(f"GET {path}", status, text, "object"))

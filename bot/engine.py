@@ -107,6 +107,7 @@ class Engine:
         self._admins = admins
         self._listeners: list[Listener] = []
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._once_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._log = structlog.get_logger("upgrade_bot.engine")
 
     @property
@@ -132,7 +133,7 @@ class Engine:
         return Actor(user, admin=user in self._admins)
 
     async def start(self) -> list[Run]:
-        """At start-up: steps found running are interrupted; returns the open runs."""
+        """At start-up: steps found running are interrupted, watches resumed; the open runs."""
         for run in await self._store.recover(self._clock.now()):
             interrupted = [s for s in run.steps if s.status is StepStatus.INTERRUPTED]
             self._log.warning(
@@ -142,7 +143,13 @@ class Engine:
             await self._notify(RunChanged(run, events))
             for state in interrupted:
                 self._show_live(run, state)
-        return await self._store.open_runs()
+        runs = await self._store.open_runs()
+        for run in runs:
+            watch = run.running
+            if watch is not None and watch.step.action.survives_restart():
+                self._log.info("Watch resumed", run=run.run_id, step=watch.id)
+                self._spawn(run, watch, self._run_step(run, watch), "run")
+        return runs
 
     async def aclose(self) -> None:
         """Stop the runners' tasks (the steps will show as interrupted at the next start)."""
@@ -256,8 +263,8 @@ class Engine:
             await self._store.set_progress(run.run_id, state.id, attempt, text, self._clock.now())
             await self._notify(StepProgress(run, state.id, attempt, text))
 
-        async def announced(key: str) -> None:
-            await self.execute(run.run_id, RecordAnnouncement(key, state.id))
+        async def once(key: str, post: Callable[[], Awaitable[None]]) -> datetime | None:
+            return await self._once(run.run_id, key, state.id, post)
 
         return StepContext(
             run=run,
@@ -266,8 +273,30 @@ class Engine:
             systems=self._systems[run.site],
             clock=self._clock,
             report=report,
-            announced=announced,
+            once=once,
         )
+
+    async def _once(
+        self, run_id: str, key: str, step_id: str, post: Callable[[], Awaitable[None]]
+    ) -> datetime | None:
+        """Post unless the run recorded ``key``; when it was, if so. Posted means recorded.
+
+        The check, the post and the record hold one lock per (run, key) and are shielded: a
+        timeout or cancel that lands after the post cannot skip the record, and an attempt
+        that starts meanwhile (a retry) waits and then finds it made.
+        """
+        lock = self._once_locks.setdefault((run_id, key), asyncio.Lock())
+
+        async def guarded() -> datetime | None:
+            async with lock:
+                made = (await self._store.get(run_id)).announced.get(key)
+                if made is not None:
+                    return made
+                await post()
+                await self.execute(run_id, RecordAnnouncement(key, step_id))
+                return None
+
+        return await asyncio.shield(guarded())
 
     async def _run_step(self, run: Run, state: StepState) -> None:
         runner = RUNNERS.get(type(state.step.action))

@@ -46,7 +46,8 @@ class Endpoints(_Model):
     """How the real clients reach the site's systems (no secrets: those are in the environment).
 
     LOVE, the EFD and ArgoCD live under ``https://<fqdn>/`` (``/love``, ``/influxdb``,
-    ``/argo-cd``); the Kubernetes API server and the SSH trust are per site.
+    ``/argo-cd``) unless a URL here says otherwise; the Kubernetes API server and the SSH trust
+    are per site.
     """
 
     love_username: str = Field(default="upgrade-bot", description="A LOVE user who may command.")
@@ -68,6 +69,17 @@ class Endpoints(_Model):
         default=None, description="known_hosts with the hosts' keys (required: keys are verified)."
     )
     github_api: str = "https://api.github.com"
+    love_url: str | None = Field(
+        default=None, description="LOVE's root if not https://<fqdn>/love."
+    )
+    efd_url: str | None = Field(
+        default=None,
+        description="The EFD's InfluxDB HTTP API if not https://<fqdn>/influxdb (the summit's "
+        "EFD may be served elsewhere: ask the EFD team).",
+    )
+    argocd_url: str | None = Field(
+        default=None, description="ArgoCD's root if not https://<fqdn>/argo-cd."
+    )
 
 
 class Audience(_Model):
@@ -138,17 +150,17 @@ class SiteConfig(_Model):
     @property
     def love_url(self) -> str:
         """LOVE's root (the client's base URL, and links)."""
-        return f"https://{self.fqdn}/love"
+        return self.endpoints.love_url or f"https://{self.fqdn}/love"
 
     @property
     def efd_url(self) -> str:
         """The EFD's InfluxDB HTTP API."""
-        return f"https://{self.fqdn}/influxdb"
+        return self.endpoints.efd_url or f"https://{self.fqdn}/influxdb"
 
     @property
     def argocd_url(self) -> str:
         """ArgoCD's root path."""
-        return f"https://{self.fqdn}/argo-cd"
+        return self.endpoints.argocd_url or f"https://{self.fqdn}/argo-cd"
 
 
 def default_site_fields() -> dict[str, dict[str, Any]]:

@@ -122,6 +122,23 @@ class ScriptRun:
     message: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class QueueState:
+    """A ScriptQueue as LOVE shows it: running or paused, and its current script."""
+
+    queue: int
+    running: bool | None
+    """False: paused (after a failed script, or by someone); None: LOVE did not say."""
+    current: str = ""
+    """The current script, as ``path (script N) STATE``; empty when there is none."""
+
+    def line(self) -> str:
+        """One line for the lead: ``ScriptQueue 1 is paused; current: ... FAILED``."""
+        what = {True: "running", False: "paused", None: "in an unknown state"}[self.running]
+        current = f"; current: {self.current}" if self.current else ""
+        return f"ScriptQueue {self.queue} is {what}{current}"
+
+
 class Love(Integration, Protocol):
     """The LOVE manager of one site, and through it its ScriptQueues and CSCs."""
 
@@ -146,6 +163,14 @@ class Love(Integration, Protocol):
         self, *, csc: str, index: int, command: str, params: dict[str, Any] | None = None
     ) -> str:
         """Send ``cmd_<command>`` to ``csc:index``; return the final ack's text."""
+        ...
+
+    async def queue_state(self, queue: int) -> QueueState:
+        """Whether ScriptQueue ``queue`` is running or paused, and its current script."""
+        ...
+
+    async def resume(self, queue: int) -> None:
+        """``cmd_resume`` ScriptQueue ``queue``: it starts its next script again."""
         ...
 
 
@@ -276,6 +301,33 @@ class LoveClient:
         name = command if command.startswith("cmd_") else f"cmd_{command}"
         return await self._command(csc, index, name, params or {})
 
+    async def queue_state(self, queue: int) -> QueueState:
+        """Subscribe to the queue's streams and read the samples the producer re-sends.
+
+        A queue whose producer sends nothing within the timeout is reported as unknown
+        (``running`` None) rather than guessed.
+        """
+        watch = _Watch(queue)
+        try:
+            await self._attach(watch)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._timeout):
+                    while watch.running is None and not watch.closed:
+                        watch.changed.clear()
+                        await watch.changed.wait()
+        finally:
+            await watch.close()
+        current = ""
+        if watch.current:
+            index = watch.current[0]
+            path = str(watch.scripts[index].get("path", "script"))
+            current = f"{path} (script {index}) {watch.state(index)}"
+        return QueueState(queue=queue, running=watch.running, current=current)
+
+    async def resume(self, queue: int) -> None:
+        """``cmd_resume`` (no parameters, ts_xml ``ScriptQueue_command_resume``)."""
+        await self._command("ScriptQueue", queue, "cmd_resume", {})
+
     async def run_script(
         self,
         *,
@@ -314,7 +366,7 @@ class LoveClient:
         if final == "FAILED":
             hint = (
                 f"\nScriptQueue {queue} pauses after a failed script (ts_scriptqueue): "
-                "resume it before queueing another."
+                "the next script queued waits until it is resumed."
             )
         raise self._error(
             f"{path} (script {index}) on ScriptQueue {queue} ended {final}: {why}",

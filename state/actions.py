@@ -79,6 +79,10 @@ class _Action(BaseModel):
         """Whether running this action sends CSCs to OFFLINE (for the page's ordering rules)."""
         return False
 
+    def survives_restart(self) -> bool:
+        """Whether a restarted bot picks it up again by itself: only a watch, which only reads."""
+        return False
+
     def is_scriptqueue_shutdown(self) -> bool:
         """Whether this is the step that takes the ScriptQueues OFFLINE (the page: last)."""
         return False
@@ -146,7 +150,11 @@ class Announce(_Automated):
     acknowledge: bool = Field(
         default=False, description="Offer the audience a button to acknowledge (records who, when)."
     )
-    timeout: Duration = Field(default="1m", validate_default=True)
+    timeout: Duration = Field(
+        default="5m",
+        validate_default=True,
+        description="Several channels, each post may wait out Slack's Retry-After when limited.",
+    )
     systems: ClassVar[tuple[System, ...]] = ("slack",)
 
     @field_validator("message")
@@ -339,6 +347,10 @@ class SshSystemctl(_Automated):
     hosts: Literal["camera-bridges", "bare-metal"]
     verb: Literal["stop", "start"]
     changes: ClassVar[bool] = True
+
+    def survives_restart(self) -> bool:
+        """It only reads the EFD: after a restart it goes on watching, to the same deadline."""
+        return True
 
     def touches(self) -> tuple[System, ...]:
         """The host group is the system."""

@@ -152,7 +152,8 @@ def interrupt_running(run: Run, now: datetime) -> list[Event]:
     """At start-up: every step found running was cut off by the process dying.
 
     It becomes *interrupted* and waits for the lead (re-run or mark done): it is never run
-    again by itself, because the real operation may have half happened.
+    again by itself, because the real operation may have half happened. A watch is spared: it
+    only reads, so the engine picks it up again and its deadline still holds.
     """
     _aware(now)
     if not run.status.open:
@@ -160,7 +161,7 @@ def interrupt_running(run: Run, now: datetime) -> list[Event]:
     return [
         StepInterrupted(at=now, actor=BOT, step_id=s.id, attempt=s.attempt)
         for s in run.steps
-        if s.status is StepStatus.RUNNING
+        if s.status is StepStatus.RUNNING and not s.step.action.survives_restart()
     ]
 
 
@@ -335,7 +336,7 @@ def _run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
             cancelled=True,
         )
         for s in run.steps
-        if s.status is StepStatus.RUNNING
+        if s.status is StepStatus.RUNNING and not s.step.action.survives_restart()
     ]
     events.append(RunAborted(at=now, actor=user, reason=reason))
     return events
@@ -454,19 +455,20 @@ def evolve(run: Run | None, event: Event) -> Run:
     if run is None:
         raise ValueError(f"{event.type} before run.started")
     run = _evolve_run(run, event)
-    return run.model_copy(update={"version": run.version + 1})
+    return run.model_copy(update={"version": run.version + 1, "changed_at": event.at})
 
 
 def _evolve_run(run: Run, event: Event) -> Run:  # one case per event type
     at, actor = event.at, event.actor
     match event:
         case StepAwaitingApproval():
-            return _step(run, event.step_id, "activate", status=StepStatus.AWAITING_APPROVAL)
+            return _step(run, event.step_id, "activate", at, status=StepStatus.AWAITING_APPROVAL)
         case StepStarted():
             return _step(
                 run,
                 event.step_id,
                 event.verb,
+                at,
                 status=StepStatus.RUNNING,
                 attempt=event.attempt,
                 started_at=at,
@@ -542,8 +544,8 @@ def _evolve_run(run: Run, event: Event) -> Run:  # one case per event type
             reopened = run.index(event.step_id)
             for later in run.steps[reopened + 1 :]:
                 if later.status is StepStatus.AWAITING_APPROVAL:  # back in the queue
-                    run = _step(run, later.id, "requeue", status=StepStatus.PENDING)
-            return _step(run, event.step_id, "reopen", status=StepStatus.AWAITING_APPROVAL)
+                    run = _step(run, later.id, "requeue", at, status=StepStatus.PENDING)
+            return _step(run, event.step_id, "reopen", at, status=StepStatus.AWAITING_APPROVAL)
         case RunPausedEvent():
             return run.model_copy(update={"status": RunStatus.PAUSED})
         case RunResumed():
@@ -581,13 +583,18 @@ def _ended(
     actor: str,
     **changes: Any,  # noqa: ANN401  # StepState fields
 ) -> Run:
-    return _step(run, step_id, verb, status=status, ended_at=at, ended_by=actor, **changes)
+    return _step(run, step_id, verb, at, status=status, ended_at=at, ended_by=actor, **changes)
 
 
-def _step(run: Run, step_id: str, verb: str, **changes: Any) -> Run:  # noqa: ANN401  # StepState fields
+def _step(run: Run, step_id: str, verb: str, at: datetime, **changes: Any) -> Run:  # noqa: ANN401  # StepState fields
     index = run.index(step_id)
     state = run.steps[index]
     updated = state.model_copy(
-        update={**changes, "revision": state.revision + 1, "history": (*state.history, verb)}
+        update={
+            **changes,
+            "revision": state.revision + 1,
+            "history": (*state.history, verb),
+            "since": at,
+        }
     )
     return run.model_copy(update={"steps": (*run.steps[:index], updated, *run.steps[index + 1 :])})

@@ -83,6 +83,9 @@ class StepState(BaseModel):
     reason: str | None = Field(default=None, description="Why it was skipped or done by hand.")
     cancelled: bool = False
     timed_out: bool = False
+    since: AwareDatetime | None = Field(
+        default=None, description="When the step last changed status (how long it has waited)."
+    )
 
     @property
     def id(self) -> str:
@@ -130,6 +133,9 @@ class Run(BaseModel):
         default=None, description="CSCs (Name:index) heartbeating when the run started."
     )
     version: int = Field(default=0, description="Events applied; the store's optimistic lock.")
+    changed_at: AwareDatetime | None = Field(
+        default=None, description="When the last event happened (how long the run has been idle)."
+    )
 
     def step(self, step_id: str) -> StepState | None:
         """The step with this id, if the run has it."""

@@ -59,7 +59,12 @@ PREVIEWS: dict[type, Preview] = {
 }
 """What the lead sees before approving, where there is more to see than the instructions."""
 
-LIVE: dict[type, Preview] = {ArgocdSync: argocd.live}
+LIVE: dict[type, Preview] = {
+    ArgocdSync: argocd.live,
+    RunShutdownScript: love.live_queue,
+    RunSetSummaryState: love.live_queue,
+    RunOtherScript: love.live_queue,
+}
 """What the lead sees of the real state when a step was interrupted or failed, before Retry."""
 
 

@@ -16,16 +16,18 @@ def text(ctx: StepContext, action: Announce) -> str:
 
 async def announce(ctx: StepContext, action: Announce) -> Outcome:
     """Post the announcement unless this run made it already (a retried step, a restart)."""
-    made = ctx.run.announced.get(action.key)
+
+    async def post() -> None:
+        await ctx.systems.announcer.announce(
+            site=ctx.site.name,
+            key=action.key,
+            text=text(ctx, action),
+            audiences=action.audiences,
+            acknowledge=action.acknowledge,
+        )
+
+    made = await ctx.once(action.key, post)
     if made is not None:
         return Outcome(f"already announced at {made:%H:%M} UTC ({action.key})")
-    await ctx.systems.announcer.announce(
-        site=ctx.site.name,
-        key=action.key,
-        text=text(ctx, action),
-        audiences=action.audiences,
-        acknowledge=action.acknowledge,
-    )
-    await ctx.announced(action.key)
     audiences = f" and {', '.join(action.audiences)}" if action.audiences else ""
     return Outcome(f"announced {action.key} in {ctx.site.channel}{audiences}")

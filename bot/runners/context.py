@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.sites import SiteConfig
 from integrations.announce import Announcer
@@ -60,5 +61,7 @@ class StepContext:
     systems: SiteSystems
     clock: Clock
     report: Report
-    announced: Callable[[str], Awaitable[None]] = field(repr=False)
-    """Record that the announcement with this key was made (so it is made once)."""
+    once: Callable[[str, Callable[[], Awaitable[None]]], Awaitable[datetime | None]] = field(
+        repr=False
+    )
+    """``once(key, post)``: post and record, unless the run made ``key`` already (then: when)."""

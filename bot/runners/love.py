@@ -4,6 +4,11 @@ Symbolic targets are resolved here, when the step runs: the stragglers the EFD s
 the site's ScriptQueues (the queue running the script last), the CSCs the site keeps ENABLED.
 When LOVE is down, the error carries the page's fallback: the same script and configuration,
 to run from Nublado.
+
+A ScriptQueue pauses itself after a failed script (ts_scriptqueue), so the script queued next
+would wait for ever. The bot never resumes a queue on its own: the preview tells the lead the
+queue is paused and that approving (or retrying) resumes it with ``cmd_resume``; only a step the
+lead approved or retried does so.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import yaml
 from bot.runners.context import Outcome, StepContext
 from bot.runners.efd import stragglers
 from integrations.errors import IntegrationError
+from integrations.love import QueueState
 from state.actions import LoveCommand, RunOtherScript, RunSetSummaryState, RunShutdownScript
 
 ScriptAction = RunShutdownScript | RunSetSummaryState | RunOtherScript
@@ -62,13 +68,52 @@ def _yaml(config: dict[str, Any]) -> str:
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=None).strip()
 
 
+def _paused(state: QueueState, verb: str) -> str:
+    return (
+        f"{state.line()}. {verb} resumes it (cmd_resume) before queueing: "
+        "look at why the script failed first."
+    )
+
+
 async def preview_script(ctx: StepContext, action: ScriptAction) -> str:
-    """What will be queued, shown while the step waits for approval."""
+    """What will be queued, shown while the step waits for approval, and the queue's state."""
     try:
         config = _yaml(await script_config(ctx, action))
     except IntegrationError as e:  # stragglers need the EFD; say so rather than guess
-        return f"{action.script} on ScriptQueue {action.queue}; configuration when run ({e})"
-    return f"{action.script} on ScriptQueue {action.queue} with:\n{config}"
+        text = f"{action.script} on ScriptQueue {action.queue}; configuration when run ({e})"
+    else:
+        text = f"{action.script} on ScriptQueue {action.queue} with:\n{config}"
+    try:
+        queue = await ctx.systems.love.queue_state(action.queue)
+    except IntegrationError as e:
+        return f"{text}\n(ScriptQueue {action.queue} not read: {e})"
+    if queue.running is False:
+        text = f"{_paused(queue, 'Approving')}\n{text}"
+    return text
+
+
+async def live_queue(ctx: StepContext, action: ScriptAction) -> str:
+    """Before a Retry: the queue's state (a failed script left it paused)."""
+    queue = await ctx.systems.love.queue_state(action.queue)
+    if queue.running is False:
+        return _paused(queue, "Retry")
+    return f"{queue.line()}."
+
+
+async def _ready_queue(ctx: StepContext, queue: int) -> str:
+    """Resume a paused queue if the lead approved this attempt; what was done, for the summary."""
+    state = await ctx.systems.love.queue_state(queue)
+    if state.running is not False:
+        return ""
+    if ctx.state.approved_by is None:
+        raise IntegrationError(
+            "ScriptQueue",
+            f"{state.line()}: a script queued now would wait. Retry resumes it (cmd_resume).",
+        )
+    await ctx.systems.love.resume(queue)
+    said = f"resumed ScriptQueue {queue} (paused after {state.current or 'a failed script'})"
+    await ctx.report(said)
+    return f"; {said}, approved by {ctx.state.approved_by}"
 
 
 async def run_script(ctx: StepContext, action: ScriptAction) -> Outcome:
@@ -78,6 +123,7 @@ async def run_script(ctx: StepContext, action: ScriptAction) -> Outcome:
         return Outcome(f"nothing to do: no {action.config.targets} to send {action.config.state}")
     text = _yaml(config)
     try:
+        resumed = await _ready_queue(ctx, action.queue)
         result = await ctx.systems.love.run_script(
             queue=action.queue,
             path=action.script,
@@ -102,7 +148,7 @@ async def run_script(ctx: StepContext, action: ScriptAction) -> Outcome:
     count = f", {len(config['data'])} target(s)" if "data" in config else ""
     return Outcome(
         f"{action.script} ended {result.final_state} (script {result.script_index} "
-        f"on ScriptQueue {result.queue}{count})"
+        f"on ScriptQueue {result.queue}{count}){resumed}"
     )
 
 

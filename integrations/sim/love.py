@@ -4,6 +4,8 @@
 ScriptQueues (start_with first, end_with last), and ends FAILED naming how many would not go;
 ``set_summary_state.py`` walks its ``data`` in order and stops at the first CSC that does not
 reach its state. Configurations are checked like the scripts' own schemas (no unknown keys).
+As ts_scriptqueue does, a script that ends FAILED pauses its queue and stays current: scripts
+queued after it wait until someone resumes the queue (``cmd_resume``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import yaml
 from integrations.base import Report
 from integrations.efd import SummaryState
 from integrations.errors import IntegrationError
-from integrations.love import ScriptRun
+from integrations.love import QueueState, ScriptRun
 from integrations.sim.part import Core, Part
 from integrations.sim.world import World, spread
 
@@ -93,20 +95,18 @@ class SimLove(Part):
         world.doc["scripts"][index] = {"queue": queue, "path": path, "state": "RUNNING",
                                        "message": "", "targets": []}  # fmt: skip
         self._mine.add(index)
-        start = core.now() + LOAD
         problem = _config_problem(path, config)
-        if problem:
+        if problem:  # configured while waiting: fails even behind a paused queue
             world.schedule(
-                start, "script", index, {"state": "CONFIGURE_FAILED", "message": problem}
+                core.now() + LOAD,
+                "script",
+                index,
+                {"state": "CONFIGURE_FAILED", "message": problem},
             )
-        elif path == "system_wide_shutdown.py":
-            _shutdown(world, index, yaml.safe_load(config), start)
-        elif path == "set_summary_state.py":
-            _set_states(world, index, yaml.safe_load(config), start)
+        elif str(queue) in world.paused():
+            world.doc["scripts"][index].update(state="WAITING", config=config)
         else:
-            world.schedule(
-                start + OTHER_SCRIPT, "script", index, {"state": "DONE"}, f"script:{index}"
-            )
+            _play(world, index, path, config, core.now() + LOAD)
         await core.save()
         # Kept in _mine if this call is cancelled: the script runs on in the queue until
         # cancel() stops it, as a real client's abandoned call would leave it.
@@ -120,10 +120,12 @@ class SimLove(Part):
             await self._core.clock.sleep(POLL)
             world = self._core.look()
             script = world.doc["scripts"][index]
-            if script["state"] != "RUNNING":
+            if script["state"] not in {"RUNNING", "WAITING"}:
                 break
             targets = script["targets"]
-            if targets:
+            if script["state"] == "WAITING":
+                line = f"{path} (script {index}) waiting: ScriptQueue {script['queue']} is paused"
+            elif targets:
                 gone = sum(1 for ref in targets if _reached(world, ref, script["want"].get(ref)))
                 line = f"{path} (script {index}) RUNNING: {gone}/{len(targets)} done"
             else:
@@ -171,6 +173,29 @@ class SimLove(Part):
         await self._core.clock.sleep(done - now)  # the final ack comes once it got there
         return "Done"
 
+    async def queue_state(self, queue: int) -> QueueState:
+        """Paused after a failed script (which stays current), else running."""
+        world = await self._enter()
+        self._reachable(world)
+        failed = world.paused().get(str(queue))
+        if failed is None:
+            return QueueState(queue=queue, running=True)
+        path = world.doc["scripts"][failed]["path"]
+        return QueueState(queue=queue, running=False, current=f"{path} (script {failed}) FAILED")
+
+    async def resume(self, queue: int) -> None:
+        """The failed script leaves the queue; the scripts waiting behind it start in order."""
+        world = await self._enter()
+        self._reachable(world)
+        self._queue_ready(world, queue)
+        world.paused().pop(str(queue), None)
+        start = self._core.now() + 1
+        for index, script in world.doc["scripts"].items():
+            if script["queue"] == queue and script["state"] == "WAITING":
+                script["state"] = "RUNNING"
+                start = _play(world, index, script["path"], script.pop("config"), start)
+        await self._core.save()
+
     async def cancel(self) -> None:
         """``cmd_stopScripts`` on every script this client queued: their effects stop too."""
         self._release_held()
@@ -180,6 +205,8 @@ class SimLove(Part):
             script = world.doc["scripts"][index]
             if script["state"] == "RUNNING":
                 script.update(state="STOPPED", message="stopped by the user (cmd_stopScripts)")
+            elif script["state"] == "WAITING":
+                script.update(state="TERMINATED", message="removed from the queue")
         self._mine.clear()
         await self._core.save()
 
@@ -212,13 +239,24 @@ def _data_problem(data: list[Any]) -> str | None:
     return None
 
 
+def _play(world: World, index: str, path: str, config: str, start: float) -> float:
+    """Schedule what the script does from ``start``; when it ends."""
+    if path == "system_wide_shutdown.py":
+        return _shutdown(world, index, yaml.safe_load(config), start)
+    if path == "set_summary_state.py":
+        return _set_states(world, index, yaml.safe_load(config), start)
+    end = start + OTHER_SCRIPT
+    world.schedule(end, "script", index, {"state": "DONE"}, f"script:{index}")
+    return end
+
+
 def _reached(world: World, ref: str, want: int | None) -> bool:
     if want is None or want == SummaryState.OFFLINE:
         return not world.beating(ref) or world.state(ref) is SummaryState.OFFLINE
     return world.beating(ref) and world.state(ref) == want
 
 
-def _shutdown(world: World, index: str, config: dict[str, Any], start: float) -> None:
+def _shutdown(world: World, index: str, config: dict[str, Any], start: float) -> float:
     tag = f"script:{index}"
     ignore = set(config.get("ignore", []))
     running = [ref for ref, spec in world.specs.items()
@@ -248,9 +286,10 @@ def _shutdown(world: World, index: str, config: dict[str, Any], start: float) ->
     else:
         end = {"state": "DONE"}
     world.schedule(at + 1, "script", index, end, tag)
+    return at + 1
 
 
-def _set_states(world: World, index: str, config: dict[str, Any], start: float) -> None:
+def _set_states(world: World, index: str, config: dict[str, Any], start: float) -> float:
     tag = f"script:{index}"
     at = start
     targets: list[str] = []
@@ -274,6 +313,7 @@ def _set_states(world: World, index: str, config: dict[str, Any], start: float) 
             break
     world.doc["scripts"][index].update(targets=targets, want=want)
     world.schedule(at + 1, "script", index, end, tag)
+    return at + 1
 
 
 def _set_one(

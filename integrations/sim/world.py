@@ -34,6 +34,10 @@ def spread(key: str, low: float, high: float) -> float:
     return low + (zlib.crc32(key.encode()) % 1000) / 1000 * (high - low)
 
 
+_REPLACED = {"unit": "units", "jobs": "jobs", "deployments": "deployments"}
+"""Scheduled operations that replace a value: operation -> the document's collection."""
+
+
 @dataclass(frozen=True, slots=True)
 class SimSite:
     """What the simulated observatory needs to know of its site (from the site configuration)."""
@@ -224,16 +228,15 @@ class World:
             csc.update(beat=False, last_beat=at)
         elif op == "start":
             self.doc["cscs"][target].update(state=value, beat=True, last_beat=at)
-        elif op == "unit":
-            self.doc["units"][target] = value
+        elif op in _REPLACED:
+            self.doc[_REPLACED[op]][target] = value
         elif op == "app":
             self.doc["apps"][target].update(value)
-        elif op == "jobs":
-            self.doc["jobs"][target] = value
-        elif op == "deployments":
-            self.doc["deployments"][target] = value
         elif op == "script":
-            self.doc["scripts"][target].update(value)
+            script = self.doc["scripts"][target]
+            script.update(value)
+            if value.get("state") == "FAILED":  # ts_scriptqueue pauses; the script stays current
+                self.paused()[str(script["queue"])] = target
         else:  # a document written by a newer version
             raise ValueError(f"unknown scheduled operation {op!r}")
 
@@ -248,6 +251,11 @@ class World:
         """The CSC's last published summary state."""
         csc = self.doc["cscs"].get(ref)
         return SummaryState(csc["state"]) if csc and csc["state"] is not None else None
+
+    def paused(self) -> dict[str, str]:
+        """The paused ScriptQueues: queue -> the failed script that paused it."""
+        paused: dict[str, str] = self.doc.setdefault("paused", {})
+        return paused
 
     def love_up(self) -> bool:
         """LOVE answers: not made unreachable, and its Deployments exist."""

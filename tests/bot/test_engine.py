@@ -15,7 +15,7 @@ from bot.lead import SimulatedLead
 from bot.scheduler import Ticker
 from integrations.clock import ScaledClock
 from integrations.efd import SummaryState
-from state.commands import Approve, Cancel
+from state.commands import Approve, Cancel, MarkDone
 from state.events import (
     StepAwaitingApproval,
     StepDoneWithIssues,
@@ -110,6 +110,16 @@ def gone(h: Harness, step_id: str) -> int:
     return int(found.group(1)) if found else 0
 
 
+def awaiting(h: Harness, step_id: str) -> bool:
+    return any(isinstance(e, StepAwaitingApproval) and e.step_id == step_id for _, e in h.events)
+
+
+def succeeded(h: Harness, step_id: str) -> StepSucceeded | None:
+    return next(
+        (e for _, e in h.events if isinstance(e, StepSucceeded) and e.step_id == step_id), None
+    )
+
+
 def started(h: Harness, step_id: str) -> bool:
     return any(isinstance(e, StepStarted) and e.step_id == step_id for _, e in h.events)
 
@@ -171,12 +181,7 @@ async def test_cancel_stops_the_script_in_the_simulated_queue(
     h, _ = await make(closing, tmp_path, parse_procedure(SHUTDOWN, "shutdown"), speed=60)
     observatory = h.observatories["summit"]
     run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
-    await h.wait_for(
-        lambda: any(
-            isinstance(e, StepAwaitingApproval) and e.step_id == "shutdown-cscs"
-            for _, e in h.events
-        )
-    )
+    await h.wait_for(lambda: awaiting(h, "shutdown-cscs"))
     lead = h.engine.actor("U_LEAD")
     await h.engine.execute(run.run_id, Approve(lead, "shutdown-cscs", 1))
     await h.wait_for(lambda: gone(h, "shutdown-cscs") >= 10)
@@ -268,3 +273,49 @@ async def test_a_failed_sync_shows_the_apps_live_state(
     assert "nublado: Degraded" in failed.error
     live = next(t for _, _, t in h.progress if t.startswith("Now in ArgoCD:"))
     assert "nublado: Synced, Degraded, operation Succeeded: Pod nublado/" in live
+
+
+async def revision(h: Harness, run_id: str, step_id: str) -> int:
+    state = (await h.store.get(run_id)).step(step_id)
+    assert state is not None
+    return state.revision
+
+
+@pytest.mark.asyncio
+async def test_a_queue_paused_by_a_failed_script_is_resumed_only_with_the_leads_consent(
+    closing: list[Harness], tmp_path: Path
+) -> None:
+    """ts_scriptqueue pauses after a failure; the lead is told, and approving resumes it."""
+    h, _ = await make(closing, tmp_path, parse_procedure(SHUTDOWN, "shutdown"), speed=2000)
+    observatory = h.observatories["summit"]
+    await observatory.inject("csc-stuck:MTDome:0")
+    lead = h.engine.actor("U_LEAD")
+    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
+    await h.wait_for(lambda: awaiting(h, "shutdown-cscs"))
+    await h.engine.execute(run.run_id, Approve(lead, "shutdown-cscs", 1))
+    await h.wait_for(lambda: any("Retry resumes it" in t for _, _, t in h.progress))
+    live = next(t for _, _, t in h.progress if "Retry resumes it" in t)
+    assert live.startswith(
+        "ScriptQueue 1 is paused; current: system_wide_shutdown.py (script 100001) FAILED."
+    )
+    assert not (await observatory.love.queue_state(1)).running
+
+    # MTDome brought down by hand; the step is marked done. The next step's preview says the
+    # queue is paused and that approving resumes it; nothing is resumed before that.
+    done = MarkDone(lead, "shutdown-cscs", await revision(h, run.run_id, "shutdown-cscs"))
+    await h.engine.execute(run.run_id, done)
+    await h.wait_for(lambda: any("Approving resumes it" in t for _, _, t in h.progress))
+    preview = next(t for _, s, t in h.progress if s == "scriptqueues-offline")
+    assert preview.startswith("ScriptQueue 1 is paused; current: system_wide_shutdown.py")
+    assert "set_summary_state.py on ScriptQueue 1 with:" in preview
+    assert not (await observatory.love.queue_state(1)).running
+
+    step = "scriptqueues-offline"
+    await h.engine.execute(run.run_id, Approve(lead, step, await revision(h, run.run_id, step)))
+    await h.wait_for(lambda: succeeded(h, step))
+    ok = succeeded(h, step)
+    assert ok is not None
+    assert ok.summary.endswith(
+        "; resumed ScriptQueue 1 (paused after system_wide_shutdown.py (script 100001) FAILED), "
+        "approved by U_LEAD"
+    )

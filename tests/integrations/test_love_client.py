@@ -11,7 +11,7 @@ import pytest_asyncio
 from pydantic import SecretStr
 
 from integrations.errors import IntegrationError, IntegrationTimeout
-from integrations.love import LoveClient, ScriptRun
+from integrations.love import LoveClient, QueueState, ScriptRun
 from tests.support.fakes.love import NOT_ALLOWED, TIMED_OUT, FakeLove
 from tests.support.waiting import until
 
@@ -439,3 +439,34 @@ async def test_not_allowed_403(fake: FakeLove, client: LoveClient) -> None:
     with pytest.raises(IntegrationError) as caught:
         await client.ping()
     assert "may not command" in caught.value.message
+
+
+@pytest.mark.asyncio
+async def test_failed_script_pauses_the_queue_until_resumed(
+    fake: FakeLove, client: LoveClient
+) -> None:
+    """After a FAILED script the queue is paused with it current; ``cmd_resume`` frees it."""
+    assert await client.queue_state(1) == QueueState(queue=1, running=True)
+    fake.outcomes[SHUTDOWN] = ("FAILED", "A total of 2 components failed to transition to offline.")
+    with pytest.raises(IntegrationError):
+        await run_shutdown(client, Lines())
+    state = await client.queue_state(1)
+    assert state == QueueState(queue=1, running=False, current=f"{SHUTDOWN} (script 100001) FAILED")
+    assert state.line() == f"ScriptQueue 1 is paused; current: {SHUTDOWN} (script 100001) FAILED"
+    assert await client.queue_state(2) == QueueState(queue=2, running=True)
+
+    del fake.outcomes[SHUTDOWN]
+    await client.resume(1)
+    assert fake.commands[-1]["cmd"] == "cmd_resume"
+    assert fake.commands[-1]["params"] == {}
+    assert await client.queue_state(1) == QueueState(queue=1, running=True)
+    done = await run_shutdown(client, Lines())
+    assert done.final_state == "DONE"
+
+
+@pytest.mark.asyncio
+async def test_queue_state_unknown_when_the_producer_is_silent(client: LoveClient) -> None:
+    """A queue LOVE sends nothing about (no producer) is reported unknown, not running."""
+    state = await client.queue_state(7)
+    assert state.running is None
+    assert state.line() == "ScriptQueue 7 is in an unknown state"

@@ -13,7 +13,7 @@ import yaml
 from integrations.efd import SummaryState
 from integrations.errors import IntegrationError
 from integrations.kube import Deletion
-from integrations.love import ScriptRun
+from integrations.love import QueueState, ScriptRun
 from integrations.sim import SimObservatory
 from integrations.sim.world import spread
 from tests.integrations.sim.conftest import T0, ManualClock, Progress, alive, reading
@@ -171,6 +171,29 @@ async def test_stuck_csc_fails_the_shutdown(summit: SimObservatory, clock: Manua
     )
     clock.advance(15)
     assert await alive(summit) == {"MTM1M3:0", "MTM1M3TS:0", "MTDome:0"} | QUEUES | CAMERAS
+
+
+@pytest.mark.asyncio
+async def test_failed_script_pauses_its_queue(summit: SimObservatory, clock: ManualClock) -> None:
+    """As ts_scriptqueue: the next script waits behind the failed one until cmd_resume."""
+    await summit.inject("csc-stuck:MTDome:0")
+    with pytest.raises(IntegrationError):
+        await run(summit, "system_wide_shutdown.py", SHUTDOWN)
+    paused = await summit.love.queue_state(1)
+    failed = "system_wide_shutdown.py (script 100001) FAILED"
+    assert paused == QueueState(1, running=False, current=failed)
+    assert await summit.love.queue_state(2) == QueueState(2, running=True)
+
+    progress = Progress()
+    waiting = asyncio.create_task(run(summit, "other.py", {}, progress))
+    for _ in range(50):
+        await clock.sleep(60)
+    assert not waiting.done()
+    assert progress.lines == ["other.py (script 100002) waiting: ScriptQueue 1 is paused"]
+
+    await summit.love.resume(1)
+    assert (await waiting).final_state == "DONE"
+    assert await summit.love.queue_state(1) == QueueState(1, running=True)
 
 
 @pytest.mark.asyncio

@@ -83,6 +83,10 @@ class _Action(BaseModel):
         """Whether a restarted bot picks it up again by itself: only a watch, which only reads."""
         return False
 
+    def starts_cscs(self) -> bool:
+        """Whether it brings CSCs back (the end of the downtime, when none should beat)."""
+        return False
+
     def is_scriptqueue_shutdown(self) -> bool:
         """Whether this is the step that takes the ScriptQueues OFFLINE (the page: last)."""
         return False
@@ -339,6 +343,10 @@ class EfdWaitForStates(_Action):
     poll: Duration = Field(default="10s", validate_default=True)
     systems: ClassVar[tuple[System, ...]] = ("efd",)
 
+    def survives_restart(self) -> bool:
+        """It only reads the EFD: after a restart it goes on watching, to the same deadline."""
+        return True
+
 
 class SshSystemctl(_Automated):
     """``sudo systemctl stop|start <unit>`` on a group of the site's hosts, then confirm."""
@@ -348,13 +356,13 @@ class SshSystemctl(_Automated):
     verb: Literal["stop", "start"]
     changes: ClassVar[bool] = True
 
-    def survives_restart(self) -> bool:
-        """It only reads the EFD: after a restart it goes on watching, to the same deadline."""
-        return True
-
     def touches(self) -> tuple[System, ...]:
         """The host group is the system."""
         return (self.hosts,)
+
+    def starts_cscs(self) -> bool:
+        """Starting the camera bridges brings the camera CSCs back."""
+        return self.verb == "start"
 
 
 class KubeCleanup(_Automated):
@@ -409,6 +417,10 @@ class ArgocdSync(_Automated):
     show_diff: bool = Field(default=False, description="Show the out-of-sync resources first.")
     changes: ClassVar[bool] = True
     systems: ClassVar[tuple[System, ...]] = ("argocd",)
+
+    def starts_cscs(self) -> bool:
+        """Syncing a project (``telescope``) deploys the CSCs, which come up by themselves."""
+        return self.project is not None
 
     @model_validator(mode="after")
     def _apps_xor_project(self) -> ArgocdSync:

@@ -472,6 +472,17 @@ def test_reopen_refused_while_running_or_not_ended() -> None:
 # ----------------------------------------------------------------------- crash, misc
 
 
+def test_a_watch_survives_a_restart_to_the_same_deadline() -> None:
+    """A watch only reads: it is not interrupted at start-up, and its deadline still holds."""
+    run = do(at_sync(), Skip(LEAD, "sync", rev(at_sync(), "sync"), reason="x"), at(1))
+    assert status(run, "watch") is StepStatus.RUNNING
+    assert interrupt_running(run, at(2)) == []
+    watch = run.step("watch")
+    assert watch is not None
+    assert (watch.deadline_at, watch.since) == (at(31), at(1))
+    assert run.changed_at == at(1)
+
+
 def test_interrupted_step_waits_for_lead() -> None:
     """A step found running at start-up is interrupted, never re-run; the lead retries it."""
     run = sync_running()

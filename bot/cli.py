@@ -26,6 +26,7 @@ from bot.runners.preflight import ping_all
 from bot.serve import RunOptions, parse_http, serve
 from bot.settings import Settings
 from bot.systems import NotConfigured, SharedSecrets, SiteSecrets, missing, real_site
+from integrations.announce import Notice
 from integrations.sim import FAULTS, FaultError
 from state.duration import format_duration
 from state.errors import RunError
@@ -276,6 +277,12 @@ class _NoAnnouncements:
     async def announce(
         self, *, site: str, key: str, text: str, audiences: Sequence[str], acknowledge: bool
     ) -> None:
+        """Never called: ``check`` only pings."""
+
+    async def tell(self, *, site: str, notice: Notice) -> None:
+        """Never called: ``check`` only pings."""
+
+    async def direct(self, *, user: str, text: str) -> None:
         """Never called: ``check`` only pings."""
 
 

@@ -9,6 +9,7 @@ was running shows as interrupted and the lead decides.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -23,7 +24,9 @@ from bot.runners import SiteSystems, system_of, uses_system
 from bot.scheduler import Ticker
 from bot.simulated import simulated_site
 from bot.sites import SiteConfig, default_sites
-from bot.terminal import Printer, summary
+from bot.terminal import Printer
+from bot.timeline import summary
+from integrations.announce import Notice
 from integrations.clock import ScaledClock
 from integrations.sim import Release, SimObservatory, parse_fault
 from state.events import StepStarted
@@ -74,6 +77,11 @@ def check_faults(faults: Sequence[str], steps: Sequence[Step]) -> None:
             )
 
 
+def names(text: str) -> str:
+    """Slack mentions (``<@U0123>``) as the terminal shows them (``@U0123``)."""
+    return re.sub(r"<@([^>]+)>", r"@\1", text)
+
+
 class TerminalAnnouncer:
     """Prints announcements as they would be posted."""
 
@@ -90,10 +98,22 @@ class TerminalAnnouncer:
         channels, groups = config.recipients(audiences)
         mentions = " ".join(f"@{g}" for g in groups)
         button = "  [Acknowledge]" if acknowledge else ""
-        body = "\n".join(f"           | {line}" for line in text.splitlines())
-        self._out.write(
-            f"           >> {key} -> {', '.join(channels)} {mentions}{button}\n{body}\n"
-        )
+        self._show(f">> {key} -> {', '.join(channels)} {mentions}{button}", text)
+
+    async def tell(self, *, site: str, notice: Notice) -> None:
+        """Show where the notice goes, its buttons, and the text."""
+        config = self._sites[site]  # type: ignore[index]  # the engine passes its own site names
+        where = f"the run's thread in {config.channel}" if notice.in_thread else config.channel
+        buttons = "".join(f"  [{c.label}]" for c in notice.choices)
+        self._show(f"!! {notice.key} -> {where}{buttons}", notice.text)
+
+    async def direct(self, *, user: str, text: str) -> None:
+        """Show the direct message."""
+        self._show(f">> direct message to @{user}", text)
+
+    def _show(self, head: str, text: str) -> None:
+        body = "\n".join(f"           | {line}" for line in names(text).splitlines())
+        self._out.write(f"           {head}\n{body}\n")
         self._out.flush()
 
 

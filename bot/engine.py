@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from bot import notices
 from bot.runners import LIVE, PREVIEWS, RUNNERS, Preview, SiteSystems, StepContext, efd, system_of
+from integrations.announce import Notice
 from integrations.errors import IntegrationError
 from state.actions import EfdWaitForStates
 from state.commands import (
@@ -108,6 +110,7 @@ class Engine:
         self._listeners: list[Listener] = []
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._once_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._downtime_read: dict[str, datetime] = {}
         self._log = structlog.get_logger("upgrade_bot.engine")
 
     @property
@@ -200,16 +203,87 @@ class Engine:
         return run
 
     async def tick(self, now: datetime | None = None) -> None:
-        """Do what is due at ``now``: end watches at their deadline, stop steps past timeout."""
+        """Do what is due at ``now``: deadlines, timeouts, and what the bot says by itself.
+
+        That is: reminders, CSCs beating during the downtime, a finished run's summary.
+        """
         now = now or self._clock.now()
         for run in await self._store.open_runs():
             step = run.running
-            if step is None:
-                continue
-            if step.deadline_at is not None and now >= step.deadline_at:
+            if step is not None and step.deadline_at is not None and now >= step.deadline_at:
                 await self._deadline(run, step)
-            elif step.timeout_at is not None and now >= step.timeout_at:
+            elif step is not None and step.timeout_at is not None and now >= step.timeout_at:
                 await self._timeout(run, step)
+            await self._speak(run, now)
+        for site in self._systems:
+            for run in await self._store.recent(site, 1):
+                if not run.status.open and "summary" not in run.announced:
+                    events = await self._store.events(run.run_id)
+                    await self._tell(run, notices.run_summary(run, events, self._sites[site]))
+
+    async def _speak(self, run: Run, now: datetime) -> None:
+        """What the bot says by itself about an open run at ``now``, each thing once."""
+        site = self._sites[run.site]
+        remind = notices.reminder(run, site, now)
+        if remind is not None:
+            await self._tell(run, remind)
+        if not notices.down(run):
+            return
+        last = self._downtime_read.get(run.run_id)
+        if last is not None and now - last < site.downtime_poll:
+            return
+        self._downtime_read[run.run_id] = now
+        try:
+            states = await self._systems[run.site].efd.states()
+        except IntegrationError as e:
+            self._log.warning("Downtime watch: EFD not read", run=run.run_id, error=str(e))
+            return
+        if not states.fresh:
+            text = (
+                f":warning: The EFD of {site.title} is not receiving data: a CSC restarted "
+                "during the downtime would not be seen. Watch LOVE meanwhile."
+            )
+            await self._tell(run, Notice(run.run_id, "downtime-efd-stale", text, in_thread=True))
+            return
+        ignore = set(site.ignore)
+        for ref in run.baseline or ():
+            csc = states.cscs.get(ref)
+            if csc is not None and csc.alive and csc.name not in ignore:
+                await self._tell(run, notices.beating_again(run, site, csc))
+
+    async def message_principals(self, run_id: str, step_id: str) -> list[str]:
+        """DM each principal of the CSCs the step left in trouble, once each; a line per one."""
+        run = await self._store.get(run_id)
+        state = run.step(step_id)
+        if state is None:
+            raise RunError(f"The run has no step {step_id!r}.")
+        announcer = self._systems[run.site].announcer
+        said = []
+        for user, text in notices.principal_messages(run, state, self._sites[run.site]).items():
+
+            async def post(user: str = user, text: str = text) -> None:
+                await announcer.direct(user=user, text=text)
+
+            try:
+                made = await self._once(run_id, f"dm:{step_id}#{state.attempt}:{user}", None, post)
+            except IntegrationError as e:
+                said.append(f"<@{user}>: not sent ({e})")
+            else:
+                when = f"already sent at {made:%H:%M} UTC" if made else "sent"
+                said.append(f"<@{user}>: {when}")
+        return said
+
+    async def _tell(self, run: Run, notice: Notice) -> None:
+        """Post a notice once; a front end that cannot post is logged, the run goes on."""
+        announcer = self._systems[run.site].announcer
+
+        async def post() -> None:
+            await announcer.tell(site=run.site, notice=notice)
+
+        try:
+            await self._once(run.run_id, notice.key, None, post)
+        except (IntegrationError, TimeoutError, OSError) as e:
+            self._log.warning("Notice not posted", run=run.run_id, key=notice.key, error=str(e))
 
     # -------------------------------------------------------------------- acting on it
 
@@ -277,7 +351,7 @@ class Engine:
         )
 
     async def _once(
-        self, run_id: str, key: str, step_id: str, post: Callable[[], Awaitable[None]]
+        self, run_id: str, key: str, step_id: str | None, post: Callable[[], Awaitable[None]]
     ) -> datetime | None:
         """Post unless the run recorded ``key``; when it was, if so. Posted means recorded.
 
@@ -359,7 +433,11 @@ class Engine:
         action = state.step.action
         trouble: tuple[str, ...] = ()
         if isinstance(action, EfdWaitForStates):
-            trouble = await efd.in_trouble(self._context(run, state), action)
+            verdict = await efd.at_deadline(self._context(run, state), action)
+            trouble = verdict.trouble
+            if trouble:
+                report = notices.deadline_report(run, state, self._sites[run.site], verdict)
+                await self._tell(run, report)
         task = self._tasks.pop((run.run_id, state.id), None)
         if task is not None:
             task.cancel()

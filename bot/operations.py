@@ -256,6 +256,24 @@ class Operations:
             return Reply(mentions(str(e)))
         return Reply(f"<@{user}> acknowledged {key} at {_hm(self._engine.now())}", public=True)
 
+    async def message_principals(self, user: str, raw: str) -> Reply:
+        """The lead pressed "DM the principals" under a deadline report."""
+        try:
+            data: dict[str, Any] = json.loads(raw)
+            run_id, step_id = str(data["run"]), str(data["step"])
+        except (ValueError, KeyError, TypeError):
+            return Reply(GONE)
+        try:
+            run = await self._engine.store.get(run_id)
+            if user != run.lead and not self._engine.actor(user).admin:
+                return Reply(f"Only the lead, <@{run.lead}>, can message the principals.")
+            said = await self._engine.message_principals(run_id, step_id)
+        except RunError as e:
+            return Reply(mentions(str(e)))
+        if not said:
+            return Reply("No principal is configured for the CSCs in trouble.")
+        return Reply(f"Direct messages by <@{user}>: " + "; ".join(said), public=True)
+
     async def check(self, site: Site) -> str:
         """One line per system of the site: reached, or the real error (read-only)."""
         if self._check is None:

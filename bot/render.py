@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.notices import idle_for
 from bot.sites import SiteConfig
 from state.actions import ArgocdSync, KubeCleanup
 from state.run import Run, RunStatus, StepState, StepStatus
@@ -245,10 +246,16 @@ def site_status(site: SiteConfig, run: Run | None, last: Run | None, now: dateti
     current = run.current
     step = f"{current.step.title} ({current.status.value.replace('_', ' ')})" if current else "-"
     ended = sum(n for status, n in run.counts().items() if status.ended)
+    idle = idle_for(run, site, now)
+    flag = (
+        f" :zzz: *idle*: nothing has happened for {elapsed(idle.total_seconds())}"
+        if idle is not None
+        else ""
+    )
     return (
         f"*{site.title}* — {run.status.value} {run.kind}, lead <@{run.lead}>, phase "
         f"*{run.phase or '-'}*, step {ended + 1}/{len(run.steps)}: {step}, "
-        f"{elapsed(run.elapsed(now))} in"
+        f"{elapsed(run.elapsed(now))} in{flag}"
     )
 
 

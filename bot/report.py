@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.sites import SiteConfig
-from bot.terminal import CHOICES, Printer, duration_text, timing, who
+from bot.terminal import CHOICES, Printer
+from bot.timeline import duration_text, timing, who
 from state.events import Event
 from state.procedure import PHASES
 from state.run import Run, StepStatus

@@ -127,7 +127,7 @@ async def running_bot(
         await store.aclose()
         raise
     clock = clock or WallClock()
-    announcer = SlackAnnouncer(client=app.client, sites=sites)
+    announcer = SlackAnnouncer(client=app.client, sites=sites, store=store)
     systems, observatories, closers = await _site_systems(
         sites, simulate=options.simulate, store=store, clock=clock, announcer=announcer
     )

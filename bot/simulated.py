@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from bot.runners import SiteSystems
 from bot.sites import SiteConfig
-from integrations.announce import Announcer
+from integrations.announce import Announcer, Notice
 from integrations.clock import Clock
 from integrations.sim import Release, SimObservatory, SimSite
 from state.store import Store
@@ -54,6 +54,14 @@ class CameraTeam:
         )
         if key == "camera-stage-2":
             await self._observatory.camera_team_starts_bridges(after=CAMERA_TEAM_DELAY)
+
+    async def tell(self, *, site: str, notice: Notice) -> None:
+        """Notices are passed on as they are."""
+        await self._announcer.tell(site=site, notice=notice)
+
+    async def direct(self, *, user: str, text: str) -> None:
+        """Direct messages are passed on as they are."""
+        await self._announcer.direct(user=user, text=text)
 
 
 async def simulated_site(

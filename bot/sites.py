@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.ssh import Unit
+from state.duration import Duration
 from state.procedure import SITES, Site
 
 
@@ -122,6 +123,21 @@ class SiteConfig(_Model):
     audiences: dict[str, Audience] = Field(default_factory=dict)
     principals: dict[str, str] = Field(
         default_factory=dict, description="CSC name -> the system principal to contact."
+    )
+    remind_after: Duration = Field(
+        default="20m",
+        validate_default=True,
+        description="A step waiting on the lead this long gets one reminder in its thread.",
+    )
+    idle_after: Duration = Field(
+        default="2h",
+        validate_default=True,
+        description="An open run with nothing happening this long is flagged idle.",
+    )
+    downtime_poll: Duration = Field(
+        default="30s",
+        validate_default=True,
+        description="How often the EFD is read during the downtime for CSCs beating again.",
     )
     endpoints: Endpoints = Field(default_factory=Endpoints)
 

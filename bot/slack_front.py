@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.engine import Change, RunChanged, StepProgress
 from bot.render import Block, button, run_header, section, step_message
 from bot.sites import SiteConfig
+from integrations.announce import Notice
 from integrations.clock import Clock
 from integrations.errors import IntegrationError
 from state.events import RunAborted, RunCompleted, RunStarted
@@ -218,12 +219,50 @@ class SlackFront:
 
 
 class SlackAnnouncer:
-    """Announcements: the site channel and each audience's channels, its groups mentioned."""
+    """What the bot says: announcements, notices and direct messages.
 
-    def __init__(self, *, client: AsyncWebClient, sites: Mapping[Site, SiteConfig]) -> None:
-        """Post with ``client``."""
+    Announcements go to the site channel and each audience's channels, its groups mentioned;
+    notices to the site channel or the run's thread.
+    """
+
+    def __init__(
+        self, *, client: AsyncWebClient, sites: Mapping[Site, SiteConfig], store: Store
+    ) -> None:
+        """Post with ``client``; find a run's thread in ``store``."""
         self._client = client
         self._sites = sites
+        self._store = store
+
+    async def tell(self, *, site: str, notice: Notice) -> None:
+        """Post the notice; in the run's thread if it goes there and the run has one."""
+        channel, thread = self._sites[site].channel, None  # type: ignore[index]  # ours
+        if notice.in_thread:
+            saved = await self._store.get_blob(f"slack/{notice.run_id}/header")
+            if saved:
+                header = json.loads(saved)
+                channel, thread = header["channel"], header["ts"]
+        blocks = [section(notice.text)]
+        if notice.choices:
+            blocks.append({"type": "actions", "block_id": f"notice:{notice.key}", "elements": [
+                button(c.label, c.action, c.value) for c in notice.choices
+            ]})  # fmt: skip
+        try:
+            await self._client.chat_postMessage(
+                channel=channel, text=notice.text, blocks=blocks, thread_ts=thread
+            )
+        except SlackApiError as e:
+            error = e.response.get("error")
+            raise IntegrationError("Slack", f"not posted to {channel}: {error}") from e
+
+    async def direct(self, *, user: str, text: str) -> None:
+        """A direct message from the bot (conversations.open, then chat.postMessage)."""
+        try:
+            opened = await self._client.conversations_open(users=user)
+            channel = opened["channel"]["id"]
+            await self._client.chat_postMessage(channel=channel, text=text)
+        except SlackApiError as e:
+            error = e.response.get("error")
+            raise IntegrationError("Slack", f"no direct message to {user}: {error}") from e
 
     async def announce(
         self, *, site: str, key: str, text: str, audiences: Sequence[str], acknowledge: bool

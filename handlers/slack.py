@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest, AsyncResp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.notices import DM_ACTION
 from bot.operations import Answer, AskReason, AskStart, Operations, Reply, mentions
 from bot.render import reason_form, start_form
 from bot.sites import SiteConfig
@@ -97,6 +98,14 @@ def register(app: AsyncApp, ops: Operations, sites: Mapping[Site, SiteConfig]) -
     ) -> None:
         await ack()
         answer = await ops.acknowledge(body["user"]["id"], action.get("value", ""))
+        await show(answer, respond, None, None)
+
+    @app.action(DM_ACTION)
+    async def principals(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        answer = await ops.message_principals(body["user"]["id"], action.get("value", ""))
         await show(answer, respond, None, None)
 
     @app.event("app_home_opened")

@@ -24,6 +24,8 @@ class Verdict:
     good: int
     trouble: tuple[str, ...]
     line: str
+    found: tuple[tuple[str, CscState | None], ...] = ()
+    """The CSCs in trouble as read (``Name:index``, what the EFD holds), for the report."""
 
 
 def _name(ref: str) -> str:
@@ -65,14 +67,14 @@ def judge(ctx: StepContext, states: SiteStates, expect: str) -> Verdict:
         )
     if expect == "offline":
         refs = _targets(ctx, states, shutdown=True)
-        trouble = tuple(
-            _describe(r, states.cscs.get(r)) for r in refs if not _offline(states.cscs.get(r))
-        )
+        found = tuple((r, states.cscs.get(r)) for r in refs if not _offline(states.cscs.get(r)))
+        trouble = tuple(_describe(r, c) for r, c in found)
         good = len(refs) - len(trouble)
-        return Verdict(len(refs), good, trouble, f"{good}/{len(refs)} OFFLINE (by heartbeat)")
+        line = f"{good}/{len(refs)} OFFLINE (by heartbeat)"
+        return Verdict(len(refs), good, trouble, line, found)
     auto = set(ctx.site.auto_enabled)
     refs = _targets(ctx, states, shutdown=False)
-    trouble_list = []
+    found_list: list[tuple[str, CscState | None]] = []
     enabled = 0
     for ref in refs:
         csc = states.cscs.get(ref)
@@ -80,13 +82,14 @@ def judge(ctx: StepContext, states: SiteStates, expect: str) -> Verdict:
         if csc is not None and csc.alive and csc.summary_state is want:
             enabled += want is SummaryState.ENABLED
         else:
-            trouble_list.append(_describe(ref, csc))
-    good = len(refs) - len(trouble_list)
+            found_list.append((ref, csc))
+    good = len(refs) - len(found_list)
     line = (
         f"{good - enabled}/{len(refs) - len(auto & set(refs))} STANDBY, "
-        f"{enabled} ENABLED as expected, {len(trouble_list)} not yet"
+        f"{enabled} ENABLED as expected, {len(found_list)} not yet"
     )
-    return Verdict(len(refs), good, tuple(trouble_list), line)
+    trouble = tuple(_describe(r, c) for r, c in found_list)
+    return Verdict(len(refs), good, trouble, line, tuple(found_list))
 
 
 async def stragglers(ctx: StepContext) -> list[CscState]:
@@ -98,13 +101,14 @@ async def stragglers(ctx: StepContext) -> list[CscState]:
     return [c for r in refs if (c := states.cscs.get(r)) is not None and not _offline(c)]
 
 
-async def in_trouble(ctx: StepContext, action: EfdWaitForStates) -> tuple[str, ...]:
+async def at_deadline(ctx: StepContext, action: EfdWaitForStates) -> Verdict:
     """Who is not where they should be now (read at the deadline)."""
     try:
         states = await ctx.systems.efd.states()
     except IntegrationError as e:
-        return (f"EFD unreachable at the deadline: {e}",)
-    return judge(ctx, states, action.expect).trouble
+        said = f"EFD unreachable at the deadline: {e}"
+        return Verdict(0, 0, (said,), said)
+    return judge(ctx, states, action.expect)
 
 
 async def wait_for_states(ctx: StepContext, action: EfdWaitForStates) -> Outcome:

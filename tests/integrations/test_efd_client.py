@@ -25,6 +25,7 @@ from tests.support.influxdb import (
     free_port,
     heartbeat_line,
     influxd_path,
+    module_influxd,
     summary_state_line,
 )
 
@@ -103,13 +104,8 @@ class Db:
         await self.server.write(self.name, lines)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def influxd() -> AsyncIterator[Influxd]:
-    """One real ``influxd`` for the module (about 0.2 s to start)."""
-    if influxd_path() is None:
-        pytest.skip("influxd is not installed (Debian package influxdb)")
-    async with Influxd() as server:
-        yield server
+influxd = pytest_asyncio.fixture(scope="module", loop_scope="module")(module_influxd)
+"""One real ``influxd`` for the module."""
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -15,12 +15,14 @@ import os
 import shutil
 import socket
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import aiohttp
+import pytest
 
 INFLUXD = os.environ.get("INFLUXD", "/usr/bin/influxd")
 """The server binary (Debian installs it here)."""
@@ -223,23 +225,47 @@ class Influxd:
                     raise RuntimeError(f"influxd write {r.status}: {await r.text()}")
 
 
-def heartbeat_line(csc: str, index: int, at_ms: int) -> str:
-    """One EFD-shaped ``logevent_heartbeat`` point (the fields the telegraf connector writes)."""
+def _sal_index(index: int | None) -> str:
+    """The ``salIndex`` field, which ts_xml gives indexed components only (None: not indexed)."""
+    return "" if index is None else f"salIndex={index}i,"
+
+
+def heartbeat_line(csc: str, index: int | None, at_ms: int) -> str:
+    """One EFD-shaped ``logevent_heartbeat`` point (the fields the telegraf connector writes).
+
+    ``index=None``: a component that is not indexed (no ``salIndex`` field at all).
+    """
     stamp = at_ms / 1000
+    identity = csc if index is None else f"{csc}:{index}"
     return (
         f"lsst.sal.{csc}.logevent_heartbeat "
-        f"salIndex={index}i,heartbeat=true,private_efdStamp={stamp:.3f},"
-        f'private_sndStamp={stamp + 37:.3f},private_origin=4242i,private_identity="{csc}:{index}" '
+        f"{_sal_index(index)}heartbeat=true,private_efdStamp={stamp:.3f},"
+        f'private_sndStamp={stamp + 37:.3f},private_origin=4242i,private_identity="{identity}" '
         f"{at_ms}"
     )
 
 
-def summary_state_line(csc: str, index: int, state: int, at_ms: int) -> str:
-    """One EFD-shaped ``logevent_summaryState`` point (``summaryState`` is an integer field)."""
+def summary_state_line(csc: str, index: int | None, state: int, at_ms: int) -> str:
+    """One EFD-shaped ``logevent_summaryState`` point (``summaryState`` is an integer field).
+
+    ``index=None``: a component that is not indexed (no ``salIndex`` field at all).
+    """
     stamp = at_ms / 1000
     return (
         f"lsst.sal.{csc}.logevent_summaryState "
-        f"salIndex={index}i,summaryState={state}i,private_efdStamp={stamp:.3f},"
+        f"{_sal_index(index)}summaryState={state}i,private_efdStamp={stamp:.3f},"
         f"private_sndStamp={stamp + 37:.3f},private_origin=4242i "
         f"{at_ms}"
     )
+
+
+async def module_influxd() -> AsyncIterator[Influxd]:
+    """One real ``influxd`` for a test module (about 0.2 s to start); skipped if not installed.
+
+    A module makes it its fixture: ``influxd = pytest_asyncio.fixture(scope="module",
+    loop_scope="module")(module_influxd)``.
+    """
+    if influxd_path() is None:
+        pytest.skip("influxd is not installed (Debian package influxdb)")
+    async with Influxd() as server:
+        yield server

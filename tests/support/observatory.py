@@ -10,6 +10,7 @@ from bot.engine import Change, Engine, RunChanged
 from bot.runners import SiteSystems
 from bot.simulated import sim_site
 from bot.sites import default_sites
+from integrations.announce import Notice
 from integrations.clock import Clock
 from integrations.sim import Release, SimObservatory
 from state.events import Event
@@ -25,6 +26,8 @@ class Announcements:
     """Records what would be posted."""
 
     posted: list[tuple[str, str]] = field(default_factory=list)
+    notices: list[tuple[str, Notice]] = field(default_factory=list)
+    directs: list[tuple[str, str]] = field(default_factory=list)
 
     async def announce(
         self, *, site: str, key: str, text: str, audiences: Sequence[str], acknowledge: bool
@@ -32,6 +35,14 @@ class Announcements:
         """Keep (site, key)."""
         del text, audiences, acknowledge
         self.posted.append((site, key))
+
+    async def tell(self, *, site: str, notice: Notice) -> None:
+        """Keep (site, notice)."""
+        self.notices.append((site, notice))
+
+    async def direct(self, *, user: str, text: str) -> None:
+        """Keep (user, text)."""
+        self.directs.append((user, text))
 
 
 @dataclass

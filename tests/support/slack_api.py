@@ -87,10 +87,14 @@ class FakeSlack:
         return name if name in self.channels.values() else None
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
+        """The call's arguments: a JSON or form body, and the query string.
+
+        Some SDK methods (``conversations.open``) send theirs in the query; Slack reads both.
+        """
         if request.content_type == "application/json":
-            params: dict[str, Any] = await request.json()
+            params: dict[str, Any] = {**request.query, **await request.json()}
             return params
-        form = dict(await request.post())
+        form = {**request.query, **await request.post()}
         out: dict[str, Any] = {}
         for key, value in form.items():
             text = str(value)
@@ -122,7 +126,7 @@ class FakeSlack:
         self.calls.append(Call(method, params, answer))
         return web.json_response(answer)
 
-    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911  # a case per method
         if method == "auth.test":
             return {"ok": True, "url": "https://rubin-obs.slack.com/", "team": "Rubin",
                     "user": "upgrade-bot", "team_id": "T0RUBIN", "user_id": "U0BOT",
@@ -137,9 +141,18 @@ class FakeSlack:
             message = {"type": "message", "text": params.get("text", ""), "ts": ts,
                        "blocks": params.get("blocks", [])}  # fmt: skip
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "conversations.open":
+            return self._open_im(str(params.get("users", "")))
         if method in {"views.open", "views.publish"}:
             return {"ok": True, "view": {"id": f"V{next(self._ts):08d}", **params.get("view", {})}}
         return {"ok": False, "error": "unknown_method"}
+
+    def _open_im(self, users: str) -> dict[str, Any]:
+        """conversations.open for one user: the IM channel with them (the same one each time)."""
+        if not users.startswith("U") or "," in users:
+            return {"ok": False, "error": "user_not_found"}
+        im = self.channels.setdefault(f"im-{users}", f"D{users[1:]}")
+        return {"ok": True, "channel": {"id": im}}
 
     async def _response(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())

@@ -21,6 +21,10 @@ fail) and the app settles ``Healthy`` (or ``Degraded``, a crash-looping pod in i
 tree, if told so) ``settle_seconds`` later. Terminate moves a running operation to
 ``Terminating`` and then ``Failed`` "Operation terminated". Every call is recorded; faults make
 chosen calls slow, fail with a status, or answer malformed JSON.
+
+``on_operation_end`` (default: nothing) is awaited with the app each time one of its operations
+ends (``Succeeded`` or ``Failed``, seen when a request makes the fake catch up): the hook through
+which a test couples the fake to the rest of a site (a synced app's CSCs start).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -156,6 +161,10 @@ class Fault:
     content_type: str = "application/json"
 
 
+async def _nothing(_app: FakeApp) -> None:
+    """The default :attr:`FakeArgoCD.on_operation_end`: a sync affects nothing outside."""
+
+
 @dataclass
 class FakeArgoCD:
     """The fake server's state and knobs."""
@@ -173,6 +182,8 @@ class FakeArgoCD:
     """RBAC: ``sync`` on applications (else 403 ``permission denied: applications, sync...``)."""
     persist_health: bool = False
     """Resource health kept in ``status.resources`` (Argo CD v2) rather than the tree (v3)."""
+    on_operation_end: Callable[[FakeApp], Awaitable[None]] = _nothing
+    """Awaited with the app when one of its operations ends (Succeeded or Failed)."""
 
     def add(self, name: str, project: str = "telescope", **kwargs: Any) -> FakeApp:
         """An app (one Deployment out of sync unless ``resources`` are given)."""
@@ -235,7 +246,10 @@ class FakeArgoCD:
                 return refused
         now = time.monotonic()
         for app in self.apps.values():
+            before = app.phase
             app.advance(now)
+            if app.phase != before and app.phase in {"Succeeded", "Failed"}:
+                await self.on_operation_end(app)
         response: web.StreamResponse = await handler(request)
         return response
 

@@ -29,6 +29,10 @@ It records every call and can be told to misbehave: ``delay`` (slow: every answe
 ``delete_delay`` (deletions take this long, to watch the client's concurrency), ``fail``
 (every call but ``/version`` answers this status), ``malformed`` (200 with a body that is not
 JSON).
+
+``on_delete`` (default: nothing) is awaited with ``(resource, namespace, name)`` after an object
+(not a Namespace) is deleted: the hook through which a test couples the fake to the rest of a
+site (a CSC whose Job is deleted stops).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import itertools
 import json
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +131,10 @@ def selector(text: str) -> Any:
     return lambda labels: all(p(labels) for p in predicates)
 
 
+async def _nothing(_resource: str, _namespace: str, _name: str) -> None:
+    """The default :attr:`FakeKube.on_delete`: a deletion affects nothing outside the fake."""
+
+
 @dataclass
 class FakeKube:
     """The fake cluster's objects, the calls it got, and how it should misbehave."""
@@ -147,6 +156,8 @@ class FakeKube:
     in_flight: int = 0
     max_in_flight: int = 0
     """The most DELETEs the fake was answering at once."""
+    on_delete: Callable[[str, str, str], Awaitable[None]] = _nothing
+    """Awaited with (resource, namespace, name) after an object is deleted."""
     _versions: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _release: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -430,6 +441,7 @@ class FakeKube:
                 pod["metadata"]["ownerReferences"] = [o for o in owners if o["uid"] != uid]
             else:
                 del self.objects["pods"][key]
+        await self.on_delete(resource, namespace, name)
         if policy == "Background":
             return web.json_response(
                 {

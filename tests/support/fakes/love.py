@@ -15,6 +15,10 @@ call answers that 5xx with an HTML page), ``malformed`` (200 with a body that is
 ``rejected`` (command names the CSC rejects: the commander crashes and the manager answers a
 non-JSON 500), ``expire_tokens()`` / ``expire_on_issue``, ``outcomes`` (a script path ending
 FAILED or CONFIGURE_FAILED with a message) and ``drop_websockets()``.
+
+``on_run`` (default: nothing) is awaited once a script is running, with the script: the hook
+through which a test couples the fake to the rest of a site (the script's effect on the CSCs).
+If it raises, the script fails with the exception's text, as a script whose commands failed.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +119,10 @@ class _Socket:
     groups: set[str] = field(default_factory=set)
 
 
+async def _nothing(_script: FakeScript) -> None:
+    """The default :attr:`FakeLove.on_run`: a script affects nothing outside the fake."""
+
+
 def _field(value: Any) -> dict[str, Any]:
     """A topic field as the producer sends it."""
     kind = "Int" if isinstance(value, int) else "String"
@@ -154,6 +163,8 @@ class FakeLove:
         self.down: set[str] = set()
         self.rejected: set[str] = set()
         self.outcomes: dict[str, tuple[str, str]] = {}
+        self.on_run: Callable[[FakeScript], Awaitable[None]] = _nothing
+        """Awaited when a script starts running (what the script does to the site)."""
         self.queues: dict[int, FakeQueue] = {i: FakeQueue(i) for i in (1, 2, 3)}
         self.scripts: dict[int, FakeScript] = {}
         self._next = FIRST_INDEX
@@ -361,6 +372,10 @@ class FakeLove:
         script.process_state = script.script_state = "RUNNING"
         script.last_checkpoint = "start"
         await self._publish_scripts(queue)
+        try:
+            await self.on_run(script)
+        except Exception as e:  # noqa: BLE001  # the script fails, saying why, as a real one would
+            outcome, message = "FAILED", f"{type(e).__name__}: {e}"
         await asyncio.sleep(self.run_time)
         if outcome == "FAILED":
             script.script_state = "FAILING"

@@ -336,7 +336,7 @@ def _run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
             cancelled=True,
         )
         for s in run.steps
-        if s.status is StepStatus.RUNNING and not s.step.action.survives_restart()
+        if s.status is StepStatus.RUNNING
     ]
     events.append(RunAborted(at=now, actor=user, reason=reason))
     return events

@@ -481,6 +481,10 @@ def test_a_watch_survives_a_restart_to_the_same_deadline() -> None:
     assert watch is not None
     assert (watch.deadline_at, watch.since) == (at(31), at(1))
     assert run.changed_at == at(1)
+    aborted = do(run, Abort(LEAD, "the night is over"), at(3))  # an abort stops a watch too
+    watch = aborted.step("watch")
+    assert watch is not None
+    assert (watch.status, watch.cancelled) == (StepStatus.FAILED, True)
 
 
 def test_interrupted_step_waits_for_lead() -> None:

@@ -25,7 +25,6 @@ from bot.scheduler import Ticker
 from bot.simulated import simulated_site
 from bot.sites import SiteConfig, default_sites
 from bot.terminal import Printer
-from bot.timeline import summary
 from integrations.announce import Notice
 from integrations.clock import ScaledClock
 from integrations.sim import Release, SimObservatory, parse_fault
@@ -196,10 +195,11 @@ async def _run(options: DemoOptions, procedure: Procedure, store: Store) -> int:
     ticker = Ticker(engine=engine, interval=TICK)
     try:
         final = await _drive(options, engine, lead, store, ticker)
+        await ticker.aclose()
+        await engine.tick()  # the run is over: its summary is posted (kept in the store)
     finally:
         await ticker.aclose()
         await engine.aclose()
-    out.write("\n" + summary(final, await store.events(final.run_id)) + "\n")
     return 0 if final.status is RunStatus.COMPLETED else 1
 
 

@@ -24,10 +24,20 @@ from typing import TYPE_CHECKING
 import structlog
 
 from bot import notices
-from bot.runners import LIVE, PREVIEWS, RUNNERS, Preview, SiteSystems, StepContext, efd, system_of
+from bot.runners import (
+    LIVE,
+    PREVIEWS,
+    RUNNERS,
+    Preview,
+    SiteSystems,
+    StepContext,
+    announce,
+    efd,
+    system_of,
+)
 from integrations.announce import Notice
 from integrations.errors import IntegrationError
-from state.actions import EfdWaitForStates
+from state.actions import Announce, EfdWaitForStates
 from state.commands import (
     ActionFailed,
     ActionSucceeded,
@@ -100,7 +110,13 @@ class Engine:
         clock: Clock,
         admins: frozenset[str] = frozenset(),
     ) -> None:
-        """Keep the process-lifetime parts; no work starts until :meth:`start`."""
+        """Keep the process-lifetime parts; no work starts until :meth:`start`.
+
+        Refuses (``ValueError``) a site configuration whose watch deadlines name no watch step.
+        """
+        unknown = [line for site in sites.values() for line in site.unknown_deadlines(procedure)]
+        if unknown:
+            raise ValueError("; ".join(unknown))
         self._store = store
         self._procedure = procedure
         self._sites = sites
@@ -111,6 +127,7 @@ class Engine:
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._once_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._downtime_read: dict[str, datetime] = {}
+        self._silent: dict[str, set[str]] = {}
         self._log = structlog.get_logger("upgrade_bot.engine")
 
     @property
@@ -186,7 +203,7 @@ class Engine:
             site=site,
             kind=kind,
             procedure=self._procedure.name,
-            steps=self._procedure.for_run(site, kind),
+            steps=self._sites[site].adapt(self._procedure.for_run(site, kind)),
             cycle=cycle,
             phalanx_branch=phalanx_branch,
         )
@@ -215,18 +232,22 @@ class Engine:
             elif step is not None and step.timeout_at is not None and now >= step.timeout_at:
                 await self._timeout(run, step)
             await self._speak(run, now)
-        for site in self._systems:
+        for site in self._systems:  # a run just over: its summary; a held announcement
             for run in await self._store.recent(site, 1):
-                if not run.status.open and "summary" not in run.announced:
+                if run.status.open:
+                    continue
+                if "summary" not in run.announced:
                     events = await self._store.events(run.run_id)
                     await self._tell(run, notices.run_summary(run, events, self._sites[site]))
+                for notice in notices.window_ended(run, now):
+                    await self._tell(run, notice)
 
     async def _speak(self, run: Run, now: datetime) -> None:
         """What the bot says by itself about an open run at ``now``, each thing once."""
         site = self._sites[run.site]
         remind = notices.reminder(run, site, now)
-        if remind is not None:
-            await self._tell(run, remind)
+        for notice in (*([remind] if remind else []), *notices.window_ended(run, now)):
+            await self._tell(run, notice)
         if not notices.down(run):
             return
         last = self._downtime_read.get(run.run_id)
@@ -246,10 +267,26 @@ class Engine:
             await self._tell(run, Notice(run.run_id, "downtime-efd-stale", text, in_thread=True))
             return
         ignore = set(site.ignore)
-        for ref in run.baseline or ():
-            csc = states.cscs.get(ref)
-            if csc is not None and csc.alive and csc.name not in ignore:
-                await self._tell(run, notices.beating_again(run, site, csc))
+        watched = [ref for ref in run.baseline or () if ref.partition(":")[0] not in ignore]
+        beating = {ref for ref in watched if (c := states.cscs.get(ref)) is not None and c.alive}
+        # *Again*: silent at the previous read. A CSC that never went down (a straggler) was
+        # named at the shutdown's deadline; the first read of the downtime only looks.
+        silent_before = self._silent.get(run.run_id)
+        self._silent[run.run_id] = set(watched) - beating
+        for ref in sorted(beating & (silent_before or set())):
+            await self._tell(run, notices.beating_again(run, site, states.cscs[ref]))
+
+    async def release(self, run_id: str, key: str) -> datetime | None:
+        """Make an announcement the lead held back (once): when it was made before, if so."""
+        run = await self._store.get(run_id)
+        if key not in run.held:
+            raise RunError(f"No announcement {key!r} was held back in run {run_id}.")
+        state, action = next(
+            (s, a) for s in run.steps if isinstance(a := s.step.action, Announce) and a.key == key
+        )
+        site = self._sites[run.site]
+        post = announce.poster(self._systems[run.site].announcer, run, site, action)
+        return await self._once(run_id, key, state.id, post)
 
     async def message_principals(self, run_id: str, step_id: str) -> list[str]:
         """DM each principal of the CSCs the step left in trouble, once each; a line per one."""

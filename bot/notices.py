@@ -23,6 +23,9 @@ from state.run import Run, RunStatus, StepState, StepStatus
 DM_ACTION = "principals.dm"
 """The button under a deadline report that sends each principal a direct message."""
 
+RELEASE_ACTION = "announce.release"
+"""The button under a held announcement's reminder that makes the announcement now."""
+
 
 def at(user: str) -> str:
     """A user as a Slack mention."""
@@ -113,7 +116,7 @@ _NOT_BEGUN = frozenset({StepStatus.PENDING, StepStatus.AWAITING_APPROVAL})
 
 
 def beating_again(run: Run, site: SiteConfig, csc: CscState) -> Notice:
-    """A CSC heard again while the site should be down: someone restarted it."""
+    """A CSC heard again, after it fell silent, while the site should be down."""
     state = csc.summary_state.name if csc.summary_state else "no summaryState"
     principal = _principal(site, csc.ref)
     who = f" Its principal: {at(principal)}." if principal else ""
@@ -153,6 +156,34 @@ def reminder(run: Run, site: SiteConfig, now: datetime) -> Notice | None:
     return Notice(run.run_id, key, text, in_thread=True, mention=(run.lead,))
 
 
+def window_ended(run: Run, now: datetime) -> list[Notice]:
+    """The lead held an announcement back (integration testing): its window has ended."""
+    due = [
+        (key, until) for key, until in run.held.items() if now >= until and key not in run.announced
+    ]
+    return [
+        Notice(
+            run.run_id,
+            f"{key}:window-ended",
+            (
+                f":alarm_clock: {at(run.lead)} the integration-testing window you set ended at "
+                f"{until:%H:%M} UTC, and *{key}* has not been announced. When testing is "
+                "over, announce it:"
+            ),
+            in_thread=True,
+            mention=(run.lead,),
+            choices=(
+                Choice(
+                    "Announce it now",
+                    RELEASE_ACTION,
+                    json.dumps({"run": run.run_id, "key": key}),
+                ),
+            ),
+        )
+        for key, until in due
+    ]
+
+
 def idle_for(run: Run, site: SiteConfig, now: datetime) -> timedelta | None:
     """How long an open run has had nothing happen, once that is ``idle_after`` or more."""
     if not run.status.open:
@@ -168,9 +199,7 @@ def run_summary(run: Run, events: Sequence[Event], site: SiteConfig) -> Notice:
     if skipped:
         why = "; ".join(f"{s.id} by {s.ended_by}: {s.reason}" for s in skipped)
         lines.append(f"Skipped: {why}")
-    trouble = [i for s in run.steps for i in s.issues]
-    if trouble:
-        lines.append("Still in trouble: " + "; ".join(trouble))
+    lines += [f"In trouble at {s.id}: {'; '.join(s.issues)}" for s in run.steps if s.issues]
     for key, by in run.acknowledged.items():
         lines.append(f"{key} acknowledged by {', '.join(at(u) for u in by)}")
     lines.append(f"```\n{summary(run, events)}\n```")

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.engine import Engine
@@ -20,7 +20,9 @@ from bot.render import Block, home_view, site_status
 from bot.sites import SiteConfig
 from handlers import parse
 from state import commands
-from state.errors import RunError
+from state.actions import Announce
+from state.duration import parse_duration
+from state.errors import BadInput, RunError
 from state.procedure import Site
 from state.run import Run
 
@@ -72,7 +74,18 @@ class AskReason:
     revision: int | None = None
 
 
-Answer = Reply | AskStart | AskReason
+@dataclass(frozen=True, slots=True)
+class AskWindow:
+    """Open a form asking how long an announcement is held back (integration testing)."""
+
+    label: str
+    window: timedelta
+    run_id: str
+    step_id: str
+    revision: int
+
+
+Answer = Reply | AskStart | AskReason | AskWindow
 
 
 class Operations:
@@ -229,13 +242,38 @@ class Operations:
             answer = Reply(f"Only the lead, <@{run.lead}>, can {what}.")
         elif action_id == "run.abort":
             answer = AskReason("abort", run_id)
-        elif step is None or (command is None and action_id != "step.skip"):
+        elif step is None or (command is None and action_id not in {"step.skip", "step.hold"}):
             answer = Reply(GONE)
+        elif action_id == "step.hold":
+            answer = _ask_window(run, *step)
         elif command is None:
             answer = AskReason("skip", run_id, *step)
         else:
             await self._engine.execute(run_id, command(self._actor(user), *step))
         return answer
+
+    async def hold(self, user: str, run_id: str, step_id: str, revision: int, window: str) -> None:
+        """Hold the announcement back for ``window`` (``2h``): the lead is reminded then."""
+        try:
+            length = parse_duration(window)
+        except ValueError as e:
+            raise BadInput(str(e)) from e
+        if not isinstance(length, timedelta):
+            raise BadInput(f"not a duration: {window!r} (write e.g. 30m, 2h, 1h30m)")
+        until = self._engine.now() + length
+        command = commands.Hold(self._actor(user), step_id, revision, until=until)
+        await self._engine.execute(run_id, command)
+
+    async def release(self, user: str, raw: str) -> Reply:
+        """The lead pressed "Announce it now" after holding an announcement back."""
+
+        async def act(run_id: str, key: str) -> Reply:
+            made = await self._engine.release(run_id, key)
+            if made is not None:
+                return Reply(f"{key} was announced already, at {_hm(made)}.")
+            return Reply(f"<@{user}> announced {key} at {_hm(self._engine.now())}", public=True)
+
+        return await self._lead_button(user, raw, "key", "make this announcement", act)
 
     async def acknowledge(self, user: str, raw: str) -> Reply:
         """The camera team acknowledged an announcement: recorded (who, when); nothing moves."""
@@ -258,21 +296,36 @@ class Operations:
 
     async def message_principals(self, user: str, raw: str) -> Reply:
         """The lead pressed "DM the principals" under a deadline report."""
+
+        async def act(run_id: str, step_id: str) -> Reply:
+            said = await self._engine.message_principals(run_id, step_id)
+            if not said:
+                return Reply("No principal is configured for the CSCs in trouble.")
+            return Reply(f"Direct messages by <@{user}>: " + "; ".join(said), public=True)
+
+        return await self._lead_button(user, raw, "step", "message the principals", act)
+
+    async def _lead_button(
+        self,
+        user: str,
+        raw: str,
+        field: str,
+        what: str,
+        act: Callable[[str, str], Awaitable[Reply]],
+    ) -> Reply:
+        """A button under a notice: its run and ``field`` read, the lead (or an admin) only."""
         try:
             data: dict[str, Any] = json.loads(raw)
-            run_id, step_id = str(data["run"]), str(data["step"])
+            run_id, value = str(data["run"]), str(data[field])
         except (ValueError, KeyError, TypeError):
             return Reply(GONE)
         try:
             run = await self._engine.store.get(run_id)
             if user != run.lead and not self._engine.actor(user).admin:
-                return Reply(f"Only the lead, <@{run.lead}>, can message the principals.")
-            said = await self._engine.message_principals(run_id, step_id)
+                return Reply(f"Only the lead, <@{run.lead}>, can {what}.")
+            return await act(run_id, value)
         except RunError as e:
             return Reply(mentions(str(e)))
-        if not said:
-            return Reply("No principal is configured for the CSCs in trouble.")
-        return Reply(f"Direct messages by <@{user}>: " + "; ".join(said), public=True)
 
     async def check(self, site: Site) -> str:
         """One line per system of the site: reached, or the real error (read-only)."""
@@ -316,6 +369,15 @@ class Operations:
         return [f"{_hm(e.at)} <@{e.actor}> {e.type.split('.')[-1].replace('_', ' ')}"
                 + (f" {step}" if (step := getattr(e, "step_id", None)) else "")
                 for e in events[-count:]]  # fmt: skip
+
+
+def _ask_window(run: Run, step_id: str, revision: int) -> Answer:
+    """The hold form for a step that offers it, else why not."""
+    state = run.step(step_id)
+    action = state.step.action if state else None
+    if not isinstance(action, Announce) or action.hold is None:
+        return Reply(GONE)
+    return AskWindow(action.hold.label, action.hold.window, run.run_id, step_id, revision)
 
 
 def _hm(at: datetime) -> str:

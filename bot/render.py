@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.notices import idle_for
 from bot.sites import SiteConfig
-from state.actions import ArgocdSync, KubeCleanup
+from state.actions import Announce, ArgocdSync, KubeCleanup
+from state.duration import format_duration
 from state.run import Run, RunStatus, StepState, StepStatus
 
 Block = dict[str, Any]
@@ -126,8 +127,10 @@ def step_buttons(run: Run, state: StepState) -> list[Block]:
     skip = button("Skip…", "step.skip", data)
     match state.status:
         case StepStatus.AWAITING_APPROVAL:
-            return [button("Approve and run", "step.approve", data, style="primary", confirm=sure),
-                    done, skip]  # fmt: skip
+            approve = button("Approve and run", "step.approve", data, style="primary", confirm=sure)
+            hold = state.step.action.hold if isinstance(state.step.action, Announce) else None
+            second = button(f"{hold.label}…", "step.hold", data) if hold else done
+            return [approve, second, skip]
         case StepStatus.RUNNING if manual:
             return [button("Mark done", "step.mark_done", data, style="primary"), skip]
         case StepStatus.RUNNING:
@@ -297,6 +300,26 @@ def start_form(
                          "initial_option": options[0]}},
             text_input("cycle", "Cycle tag", cycle, "e.g. c0040"),
             text_input("branch", "Phalanx branch", branch, "the branch of the Phalanx PR"),
+        ],
+    }  # fmt: skip
+
+
+def hold_form(label: str, window: timedelta, metadata: dict[str, Any]) -> Block:
+    """The modal asking for how long an announcement is held back (integration testing)."""
+    return {
+        "type": "modal",
+        "callback_id": "upgrade.hold",
+        "private_metadata": json.dumps(metadata),
+        "title": {"type": "plain_text", "text": label[:24]},
+        "submit": {"type": "plain_text", "text": "Hold it back"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "input", "block_id": "window",
+             "label": {"type": "plain_text", "text": "For how long? (30m, 2h, 1h30m)"},
+             "hint": {"type": "plain_text",
+                      "text": "When it ends, the bot reminds you, with a button to announce."},
+             "element": {"type": "plain_text_input", "action_id": "value",
+                         "initial_value": format_duration(window), "max_length": 20}},
         ],
     }  # fmt: skip
 

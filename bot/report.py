@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.sites import SiteConfig
 from bot.terminal import CHOICES, Printer
-from bot.timeline import duration_text, timing, who
+from bot.timeline import Timing, duration_text, timing, who
 from state.events import Event
 from state.procedure import PHASES
 from state.run import Run, StepStatus
@@ -34,6 +34,32 @@ def report(run: Run, events: Sequence[Event], site: SiteConfig) -> str:
     """The whole run as Markdown."""
     zone = ZoneInfo(site.timezone)
     times = timing(run, events)
+    lines = [*_head(run, site, times, zone), *_steps(run, times, zone)]
+    lines += _section("Skipped", [
+        f"- {s.id} by {s.ended_by}: {s.reason}"
+        for s in run.steps if s.status is StepStatus.SKIPPED
+    ])  # fmt: skip
+    lines += _section("CSCs still in trouble", [
+        line
+        for s in run.steps if s.issues
+        for line in (f"- at {s.id}:", *(f"  - {issue}" for issue in s.issues))
+    ])  # fmt: skip
+    lines += _section("Acknowledgements", [
+        f"- {key}: {', '.join(by)}" for key, by in run.acknowledged.items()
+    ])  # fmt: skip
+    posted = sorted(run.announced.items(), key=lambda item: item[1])  # and the bot's notices
+    lines += _section("Posted by the bot", [f"- {_when(at, zone)} {key}" for key, at in posted])
+    lines += _section("Notes", [f"- {_when(n.at, zone)} {n.by}: {n.text}" for n in run.notes])
+    lines += _section("Timeline", _timeline(run, events, zone))
+    return "\n".join(lines) + "\n"
+
+
+def _section(title: str, items: list[str]) -> list[str]:
+    """A section, or nothing when it has no items."""
+    return ["", f"## {title}", "", *items] if items else []
+
+
+def _head(run: Run, site: SiteConfig, times: Timing, zone: ZoneInfo) -> list[str]:
     total = duration_text(run.elapsed(run.ended_at or run.started_at))
     phases = ", ".join(f"{p} {duration_text(times.per_phase.get(p))}" for p in PHASES)
     lines = [
@@ -49,31 +75,23 @@ def report(run: Run, events: Sequence[Event], site: SiteConfig) -> str:
     ]
     if run.abort_reason:
         lines.append(f"- Aborted: {run.abort_reason}")
-    lines += ["", "## Steps", "", "| # | step | result | attempts | started | took | who / why |",
-              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    return lines
+
+
+def _steps(run: Run, times: Timing, zone: ZoneInfo) -> list[str]:
+    lines = ["", "## Steps", "", "| # | step | result | attempts | started | took | who / why |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
     for index, state in enumerate(run.steps, start=1):
         lines.append(
             f"| {index} | {state.id} | {state.status.value} | {state.attempt} "
             f"| {_when(times.began.get(state.id), zone)} "
             f"| {duration_text(times.took.get(state.id))} | {_cell(who(state))} |"
         )
-    skipped = [s for s in run.steps if s.status is StepStatus.SKIPPED]
-    if skipped:
-        lines += ["", "## Skipped", ""]
-        lines += [f"- {s.id} by {s.ended_by}: {s.reason}" for s in skipped]
-    trouble = [s for s in run.steps if s.issues]
-    if trouble:
-        lines += ["", "## CSCs still in trouble", ""]
-        for state in trouble:
-            lines.append(f"- at {state.id}:")
-            lines += [f"  - {issue}" for issue in state.issues]
-    if run.acknowledged:
-        lines += ["", "## Acknowledgements", ""]
-        lines += [f"- {key}: {', '.join(by)}" for key, by in run.acknowledged.items()]
-    if run.notes:
-        lines += ["", "## Notes", ""]
-        lines += [f"- {_when(n.at, zone)} {n.by}: {n.text}" for n in run.notes]
-    lines += ["", "## Timeline", ""]
+    return lines
+
+
+def _timeline(run: Run, events: Sequence[Event], zone: ZoneInfo) -> list[str]:
+    lines = []
     printer = Printer()
     for event in events:
         text = printer.describe(run, event)
@@ -85,4 +103,4 @@ def report(run: Run, events: Sequence[Event], site: SiteConfig) -> str:
             if line.strip() and not line.startswith("──") and line.strip() != CHOICES
         ]
         lines.append(f"- {_when(event.at, zone)} {' '.join(kept)}")
-    return "\n".join(lines) + "\n"
+    return lines

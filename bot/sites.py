@@ -17,8 +17,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.ssh import Unit
+from state.actions import EfdWaitForStates
 from state.duration import Duration
-from state.procedure import SITES, Site
+from state.procedure import SITES, Procedure, Site, Step
 
 
 class _Model(BaseModel):
@@ -124,6 +125,11 @@ class SiteConfig(_Model):
     principals: dict[str, str] = Field(
         default_factory=dict, description="CSC name -> the system principal to contact."
     )
+    deadlines: dict[str, Duration] = Field(
+        default_factory=dict,
+        description="Per watch step id (efd.wait_for_states), this site's deadline instead of "
+        "the procedure's (30m for the end states).",
+    )
     remind_after: Duration = Field(
         default="20m",
         validate_default=True,
@@ -154,6 +160,29 @@ class SiteConfig(_Model):
                 channels += [c for c in audience.channels if c not in channels]
                 groups += [g for g in audience.groups if g not in groups]
         return channels, groups
+
+    def adapt(self, steps: Sequence[Step]) -> tuple[Step, ...]:
+        """The run's steps with this site's watch deadlines (the run keeps them as its own)."""
+        return tuple(
+            step.model_copy(
+                update={
+                    "action": step.action.model_copy(update={"deadline": self.deadlines[step.id]})
+                }
+            )
+            if step.id in self.deadlines and isinstance(step.action, EfdWaitForStates)
+            else step
+            for step in steps
+        )
+
+    def unknown_deadlines(self, procedure: Procedure) -> list[str]:
+        """``deadlines`` that name no watch step of the procedure (a typo must not be ignored)."""
+        watches = {s.id for s in procedure.steps if isinstance(s.action, EfdWaitForStates)}
+        return [
+            f"{self.name}: deadlines: {step_id!r} is not a watch step of the procedure "
+            f"(one of: {', '.join(sorted(watches))})"
+            for step_id in self.deadlines
+            if step_id not in watches
+        ]
 
     def bridge_units(self) -> tuple[Unit, ...]:
         """The camera bridges as units to stop and start."""

@@ -16,6 +16,7 @@ from bot.timeline import clock_text, duration_text
 from state.events import (
     Acknowledged,
     Announced,
+    AnnouncementHeld,
     BaselineRecorded,
     Event,
     LeadHandedOver,
@@ -124,6 +125,11 @@ class Printer:
                 return f"  ↺ {event.step_id} reopened by {event.actor}"
             case Announced():
                 return None  # the announcer prints the announcement itself
+            case AnnouncementHeld():
+                return (
+                    f"  ⏳ {event.actor} holds {event.key} back until {event.until:%H:%M} UTC "
+                    "(integration testing goes on); the bot reminds them then"
+                )
             case Acknowledged():
                 return f"  ✔ {event.actor} acknowledged {event.key}"
             case BaselineRecorded():

@@ -16,9 +16,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest, AsyncResp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.notices import DM_ACTION
-from bot.operations import Answer, AskReason, AskStart, Operations, Reply, mentions
-from bot.render import reason_form, start_form
+from bot.notices import DM_ACTION, RELEASE_ACTION
+from bot.operations import Answer, AskReason, AskStart, AskWindow, Operations, Reply, mentions
+from bot.render import hold_form, reason_form, start_form
 from bot.sites import SiteConfig
 from handlers.parse import KINDS, MAX_TEXT
 from state.errors import RunError
@@ -64,6 +64,9 @@ class Shower:
             ):
                 view = reason_form(what, {"run": run_id, "step": step_id, "rev": rev})
                 await client.views_open(trigger_id=trigger_id, view=view)
+            case AskWindow(label=label, window=window) if trigger_id and client:
+                meta = {"run": answer.run_id, "step": answer.step_id, "rev": answer.revision}
+                await client.views_open(trigger_id=trigger_id, view=hold_form(label, window, meta))
 
 
 def register(app: AsyncApp, ops: Operations, sites: Mapping[Site, SiteConfig]) -> None:
@@ -98,6 +101,14 @@ def register(app: AsyncApp, ops: Operations, sites: Mapping[Site, SiteConfig]) -
     ) -> None:
         await ack()
         answer = await ops.acknowledge(body["user"]["id"], action.get("value", ""))
+        await show(answer, respond, None, None)
+
+    @app.action(RELEASE_ACTION)
+    async def release(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        answer = await ops.release(body["user"]["id"], action.get("value", ""))
         await show(answer, respond, None, None)
 
     @app.action(DM_ACTION)
@@ -142,6 +153,17 @@ def register_forms(app: AsyncApp, ops: Operations) -> None:
                 await ops.abort(user, meta["run"], text)
         except RunError as e:
             await ack(response_action="errors", errors={"reason": mentions(str(e))[:MAX_TEXT]})
+            return
+        await ack()
+
+    @app.view("upgrade.hold")
+    async def hold(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = json.loads(view["private_metadata"])
+        window = (_values(view)["window"] or "").strip()
+        try:
+            await ops.hold(body["user"]["id"], meta["run"], meta["step"], int(meta["rev"]), window)
+        except RunError as e:
+            await ack(response_action="errors", errors={"window": mentions(str(e))[:MAX_TEXT]})
             return
         await ack()
 

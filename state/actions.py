@@ -136,6 +136,19 @@ class PreflightCheck(_Automated):
     )
 
 
+class HoldOption(BaseModel):
+    """The lead may hold the announcement back for a window (integration testing goes on)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str = Field(
+        default="Continue integration testing", min_length=1, description="The button."
+    )
+    window: Duration = Field(
+        default="2h", validate_default=True, description="The window offered first."
+    )
+
+
 class Announce(_Automated):
     """Post an announcement (once: its key is recorded) to the site channel and its audiences."""
 
@@ -153,6 +166,11 @@ class Announce(_Automated):
     )
     acknowledge: bool = Field(
         default=False, description="Offer the audience a button to acknowledge (records who, when)."
+    )
+    hold: HoldOption | None = Field(
+        default=None,
+        description="Offer the lead to hold it back for a window, then remind them (needs "
+        "needs_approval: the step waits for the lead's choice).",
     )
     timeout: Duration = Field(
         default="5m",

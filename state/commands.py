@@ -15,6 +15,7 @@ Commands are not stored; the events they produce are.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from state.procedure import RunKind, Site, Step
 
@@ -73,6 +74,16 @@ class Skip(_StepCommand):
     """Leave the step out, saying why."""
 
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hold(_StepCommand):
+    """Hold an announcement back until ``until``: integration testing goes on.
+
+    The step is skipped, and the bot reminds the lead when the window ends.
+    """
+
+    until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +189,7 @@ class RecordBaseline:
     cscs: tuple[str, ...]
 
 
-StepCommand = Approve | Retry | MarkDone | Skip | Cancel | Reopen
+StepCommand = Approve | Retry | MarkDone | Skip | Hold | Cancel | Reopen
 
 
 @dataclass(frozen=True, slots=True)

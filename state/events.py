@@ -155,6 +155,15 @@ class Announced(_Event):
     step_id: str | None = None
 
 
+class AnnouncementHeld(_Event):
+    """The lead held an announcement back until a time (integration testing goes on)."""
+
+    type: Literal["run.announcement_held"] = "run.announcement_held"
+    key: str
+    until: AwareDatetime
+    step_id: str
+
+
 class Acknowledged(_Event):
     """Someone (the camera team) acknowledged an announcement: who and when, nothing moves."""
 
@@ -199,6 +208,7 @@ Event = Annotated[
     | RunTakenOver
     | NoteAdded
     | Announced
+    | AnnouncementHeld
     | Acknowledged
     | BaselineRecorded
     | RunAborted

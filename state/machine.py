@@ -11,11 +11,11 @@ deterministic.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
-from state.actions import EfdWaitForStates, Manual
+from state.actions import Announce, EfdWaitForStates, Manual
 from state.commands import (
     Abort,
     Acknowledge,
@@ -28,6 +28,7 @@ from state.commands import (
     Cancel,
     Command,
     HandOver,
+    Hold,
     MarkDone,
     Pause,
     RecordAnnouncement,
@@ -58,6 +59,7 @@ from state.events import (
     BOT,
     Acknowledged,
     Announced,
+    AnnouncementHeld,
     BaselineRecorded,
     Event,
     LeadHandedOver,
@@ -91,6 +93,7 @@ _VERB: dict[type[StepCommand], str] = {
     Retry: "retry",
     MarkDone: "mark_done",
     Skip: "skip",
+    Hold: "skip",  # held back is skipped (with the window): a repeat is told by this verb
     Cancel: "cancel",
     Reopen: "reopen",
 }
@@ -131,7 +134,7 @@ def start(open_run: Run | None, command: StartRun, now: datetime) -> tuple[Run, 
 def decide(run: Run, command: Command, now: datetime) -> list[Event]:
     """The events ``command`` causes in ``run`` (empty if it was already applied)."""
     _aware(now)
-    if isinstance(command, Approve | Retry | MarkDone | Skip | Cancel | Reopen):
+    if isinstance(command, Approve | Retry | MarkDone | Skip | Hold | Cancel | Reopen):
         events = _step_command(run, command, now)
     elif isinstance(command, Pause | Resume | HandOver | TakeOver | AddNote | Abort | Acknowledge):
         events = _run_command(run, command, now)
@@ -244,6 +247,8 @@ def _step_command(run: Run, command: StepCommand, now: datetime) -> list[Event]:
         return [
             StepDoneByHand(at=now, actor=user, step_id=state.id, attempt=state.attempt, note=note)
         ]
+    if isinstance(command, Hold):
+        return _hold(state, command, now)
     if isinstance(command, Skip):
         if status not in _DECIDING and not manual_running:
             raise NotAllowedNow(state.id, verb, status.value, _hint(state))
@@ -260,6 +265,37 @@ def _step_command(run: Run, command: StepCommand, now: datetime) -> list[Event]:
             error=f"cancelled by {user}",
             cancelled=True,
         )
+    ]
+
+
+HOLD_LIMIT = timedelta(days=7)
+"""The longest an announcement may be held back (a typo in the window must not hide it)."""
+
+
+def _hold(state: StepState, command: Hold, now: datetime) -> list[Event]:
+    """Skip the announcement for now and remember until when (the bot reminds the lead)."""
+    action = state.step.action
+    if (
+        state.status is not StepStatus.AWAITING_APPROVAL
+        or not isinstance(action, Announce)
+        or action.hold is None
+    ):
+        raise NotAllowedNow(
+            state.id,
+            "hold",
+            state.status.value,
+            "Only an announcement that offers it can be held back, while it awaits approval.",
+        )
+    until = command.until
+    if until is None or until.tzinfo is None or until <= now:
+        raise BadInput("Give the end of the testing window: a time to come (e.g. 2h, or 17:30).")
+    if until - now > HOLD_LIMIT:
+        raise BadInput("A testing window of more than 7 days: that looks like a typo.")
+    user = command.actor.user
+    reason = f"{action.hold.label} until {until:%Y-%m-%d %H:%M} UTC: {action.key} is held back"
+    return [
+        AnnouncementHeld(at=now, actor=user, key=action.key, until=until, step_id=state.id),
+        StepSkipped(at=now, actor=user, step_id=state.id, reason=reason),
     ]
 
 
@@ -559,6 +595,8 @@ def _evolve_run(run: Run, event: Event) -> Run:  # one case per event type
             return run.model_copy(update={"notes": (*run.notes, note)})
         case Announced():
             return run.model_copy(update={"announced": {**run.announced, event.key: at}})
+        case AnnouncementHeld():
+            return run.model_copy(update={"held": {**run.held, event.key: event.until}})
         case Acknowledged():
             by = (*run.acknowledged.get(event.key, ()), actor)
             return run.model_copy(update={"acknowledged": {**run.acknowledged, event.key: by}})

@@ -90,6 +90,13 @@ def _step_rules(step: Step) -> Iterator[Problem]:
             f"{action.type} changes the observatory, so the lead must approve it (the page: "
             "no one does anything without the lead's consent)",
         )
+    if isinstance(action, Announce) and action.hold is not None and not step.needs_approval:
+        yield Problem(
+            step.id,
+            "needs_approval",
+            "an announcement the lead may hold back waits for the lead's choice: "
+            "needs_approval must be true",
+        )
     summit_only = sorted(set(action.touches()) & SUMMIT_ONLY_SYSTEMS)
     if summit_only and set(step.sites) != {"summit"}:
         yield Problem(

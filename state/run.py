@@ -126,6 +126,10 @@ class Run(BaseModel):
     announced: dict[str, AwareDatetime] = Field(
         default_factory=dict, description="Announcement keys made, so each is made once."
     )
+    held: dict[str, AwareDatetime] = Field(
+        default_factory=dict,
+        description="Announcements the lead held back (integration testing), until when.",
+    )
     acknowledged: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="Per announcement key, who acknowledged it, in order."
     )

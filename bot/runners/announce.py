@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from bot.runners.context import Outcome, StepContext
+from bot.sites import SiteConfig
+from integrations.announce import Announcer
 from state.actions import Announce
+from state.run import Run
 
 
-def text(ctx: StepContext, action: Announce) -> str:
+def text(run: Run, site: SiteConfig, action: Announce) -> str:
     """The message with the run's facts filled in."""
-    run = ctx.run
     return action.message.format(
-        site=ctx.site.title, kind=run.kind, cycle=run.cycle or "n/a", lead=run.lead
+        site=site.title, kind=run.kind, cycle=run.cycle or "n/a", lead=run.lead
     ).strip()
 
 
-async def announce(ctx: StepContext, action: Announce) -> Outcome:
-    """Post the announcement unless this run made it already (a retried step, a restart)."""
+def poster(
+    announcer: Announcer, run: Run, site: SiteConfig, action: Announce
+) -> Callable[[], Awaitable[None]]:
+    """What posts the announcement (the step, or the lead's button after a hold)."""
 
     async def post() -> None:
-        await ctx.systems.announcer.announce(
-            site=ctx.site.name,
+        await announcer.announce(
+            site=site.name,
             key=action.key,
-            text=text(ctx, action),
+            text=text(run, site, action),
             audiences=action.audiences,
             acknowledge=action.acknowledge,
         )
 
-    made = await ctx.once(action.key, post)
+    return post
+
+
+async def announce(ctx: StepContext, action: Announce) -> Outcome:
+    """Post the announcement unless this run made it already (a retried step, a restart)."""
+    made = await ctx.once(action.key, poster(ctx.systems.announcer, ctx.run, ctx.site, action))
     if made is not None:
         return Outcome(f"already announced at {made:%H:%M} UTC ({action.key})")
     audiences = f" and {', '.join(action.audiences)}" if action.audiences else ""

@@ -168,11 +168,11 @@ def verbose_details(text: str) -> dict[str, tuple[Any, list[str]]]:
 
 
 def summary_rows(text: str) -> dict[str, list[str]]:
-    """The rows of the demo's end-of-run summary table, by step id: result, attempts, ..."""
-    table = text[text.index("\nSummary of run ") :]
+    """The rows of the end-of-run summary the demo posts, by step id: result, attempts, ..."""
+    table = text[text.index("| Summary of run ") :]
     rows = {}
     for line in table.splitlines()[2:]:
-        fields = line.split()
+        fields = line.replace("|", " ", 1).split()  # a posted line: "           |   1 preflight"
         if len(fields) >= 4 and fields[0].isdigit():  # #, step, result, att
             rows[fields[1]] = fields[2:]
     return rows

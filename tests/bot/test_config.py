@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.config import ConfigError, load_config
+from bot.engine import Engine
 from bot.settings import Settings
+from bot.sites import default_site_fields, load_sites
+from integrations.clock import WallClock
+from state.actions import EfdWaitForStates
+from state.procedure import load_procedure
 
 ROOT = Path(__file__).parents[2]
 
@@ -76,5 +82,22 @@ def test_the_manifest_declares_what_the_bot_uses() -> None:
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == [
-        "chat:write", "chat:write.public", "commands",
+        "chat:write", "chat:write.public", "commands", "im:write",
     ]  # fmt: skip
+
+
+def test_a_site_sets_its_own_watch_deadline_and_a_typo_is_refused() -> None:
+    """``deadlines``: the run's watch step carries the site's deadline; an unknown id stops."""
+    procedure = load_procedure()
+    fields = default_site_fields()
+    fields["tts"]["deadlines"] = {"verify-end-states": "45m"}
+    sites = load_sites(fields)
+    steps = sites["tts"].adapt(procedure.for_run("tts", "cycle-upgrade"))
+    deadlines = {s.id: s.action.deadline for s in steps if isinstance(s.action, EfdWaitForStates)}
+    assert deadlines == {
+        "verify-offline": timedelta(minutes=10), "verify-end-states": timedelta(minutes=45),
+    }  # fmt: skip
+    fields["bts"]["deadlines"] = {"verify-end-state": "45m"}
+    sites = load_sites(fields)
+    with pytest.raises(ValueError, match="bts: deadlines: 'verify-end-state' is not a watch step"):
+        Engine(store=None, procedure=procedure, sites=sites, systems={}, clock=WallClock())  # type: ignore[arg-type]  # refused before the store is used

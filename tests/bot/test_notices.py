@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -30,12 +31,13 @@ from bot.slack_front import SlackAnnouncer, SlackFront, Updates
 from integrations.clock import ScaledClock
 from integrations.efd import EfdClient, SummaryState
 from integrations.sim import SimObservatory
-from state.commands import Approve
+from state.commands import Approve, Hold
 from state.procedure import parse_procedure
-from state.run import Run, StepStatus
+from state.run import Run, RunStatus, StepStatus
 from state.store import Store, sqlite_url
 from tests.support.influxdb import Influxd, heartbeat_line, module_influxd, summary_state_line
 from tests.support.observatory import RELEASE
+from tests.support.runs import HELD
 from tests.support.slack_api import TOKEN, FakeSlack
 from tests.support.slack_bot import CHANNELS
 from tests.support.waiting import until
@@ -318,9 +320,11 @@ async def test_downtime_beats_reminders_and_the_summary_are_each_said_once(
     """A CSC beating while the site should be down; the lead reminded; the run summed up."""
     async with rig(tmp_path, DOWNTIME, efd) as make:
         bot: Rig = await make()
-        # Both beat when the run starts; MTMount's last beat is 7 s old (alive, for 3 s more).
-        await efd.write({("MTMount", 0): SummaryState.STANDBY}, {("MTMount", 0)}, ago=7)
-        await efd.write({("ATDome", 0): SummaryState.STANDBY}, {("ATDome", 0)})
+        # ATDome and MTMount beat when the run starts, their last beats 7 s old (alive for 3 s
+        # more); MTM1M3, on the site's ignore list, beats on (so the EFD stays fresh).
+        ignored = {("MTM1M3", 0): SummaryState.ENABLED}
+        await efd.write(dict(TROUBLE_STATES), {("ATDome", 0), ("MTMount", 0)}, ago=7)
+        await efd.write(ignored, set(ignored))
         written = time.monotonic()
         run = await bot.engine.open_run(LEAD, "summit", "cycle-upgrade")
         lead = bot.engine.actor(LEAD)
@@ -329,12 +333,17 @@ async def test_downtime_beats_reminders_and_the_summary_are_each_said_once(
         await bot.when("sync-telescope", StepStatus.AWAITING_APPROVAL)
         now = bot.clock.now()
 
-        # Down: the ScriptQueues are OFFLINE and nothing is brought back yet. MTMount is silent
-        # by now (> 10 s); ATDome beats on.
+        # Down: the ScriptQueues are OFFLINE and nothing is brought back yet; by now (> 10 s)
+        # ATDome and MTMount are silent. Then ATDome beats again: said once, in the thread.
         await asyncio.sleep(max(0.0, written + 3.5 - time.monotonic()))
-        await efd.write({("ATDome", 0): SummaryState.STANDBY}, {("ATDome", 0)})
+        await efd.write(ignored, set(ignored))
         await bot.engine.tick(now)
+        await efd.write({("ATDome", 0): SummaryState.STANDBY, **ignored}, {("ATDome", 0), *ignored})
+        await bot.engine.tick(now + timedelta(seconds=10))  # sooner than downtime_poll: no read
+        await bot.settled()
+        assert bot.said("is beating again") == []
         await bot.engine.tick(now + timedelta(minutes=1))
+        await bot.engine.tick(now + timedelta(minutes=2))
         await bot.settled()
         back, *more = bot.said("is beating again")
         assert more == [], [m["text"] for m in more]
@@ -346,7 +355,7 @@ async def test_downtime_beats_reminders_and_the_summary_are_each_said_once(
         await bot.engine.tick(now + timedelta(minutes=19))
         await bot.settled()
         assert bot.said("has been waiting for you") == []
-        await efd.write({("ATDome", 0): SummaryState.STANDBY}, {("ATDome", 0)})
+        await efd.write({("ATDome", 0): SummaryState.STANDBY, **ignored}, {("ATDome", 0), *ignored})
         await bot.engine.tick(now + timedelta(minutes=21))
         await bot.engine.tick(now + timedelta(minutes=40))
         await bot.settled()
@@ -372,3 +381,47 @@ def header_ts(bot: Rig, header: dict[str, Any]) -> str:
     """The ``ts`` Slack gave the run's header message."""
     call = next(c for c in bot.fake.calls if c.params is header)
     return str(call.answer["ts"])
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_held_announcement_is_recalled_at_the_end_of_the_window(
+    tmp_path: Path, efd: Efd
+) -> None:
+    """Integration testing goes on: no announcement until the lead says so.
+
+    At the window's end one reminder, whose button makes the announcement, once.
+    """
+    async with rig(tmp_path, HELD, efd) as make:
+        bot: Rig = await make()
+        run = await bot.engine.open_run(LEAD, "summit", "cycle-upgrade")
+        step = "announce-nublado-available"
+        rev = await bot.when(step, StepStatus.AWAITING_APPROVAL)
+        now = bot.clock.now()
+        hold = Hold(bot.engine.actor(LEAD), step, rev, until=now + timedelta(hours=2))
+        await bot.engine.execute(run.run_id, hold)
+        assert (await bot.run()).status is RunStatus.COMPLETED
+        await bot.engine.tick(now + timedelta(hours=1))
+        await bot.settled()
+        assert bot.said(":white_check_mark: *Summit*: Nublado can be used again.") == []
+        assert bot.said("integration-testing window") == []
+
+        await bot.engine.tick(now + timedelta(hours=2, seconds=1))
+        await bot.engine.tick(now + timedelta(hours=3))
+        await bot.settled()
+        [reminder] = bot.said("integration-testing window")
+        assert reminder["text"].startswith(f":alarm_clock: <@{LEAD}> the integration-testing")
+        assert reminder["thread_ts"]
+        [buttons] = [b for b in reminder["blocks"] if b["type"] == "actions"]
+        [release] = buttons["elements"]
+        assert release["text"]["text"] == "Announce it now"
+        assert json.loads(release["value"]) == {"run": run.run_id, "key": "nublado-available"}
+
+        assert await bot.engine.release(run.run_id, "nublado-available") is None
+        assert await bot.engine.release(run.run_id, "nublado-available") is not None
+        posted = bot.said(":white_check_mark: *Summit*: Nublado can be used again.")
+        assert [p["channel"] for p in posted] == ["#summit-announce"]
+        await bot.engine.tick(now + timedelta(hours=4))  # announced: no more reminders
+        await bot.settled()
+        assert len(bot.said("integration-testing window")) == 1
+        [summary] = bot.said("run is over")
+        assert "Continue integration testing until" in summary["text"]

@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.config import ConfigError
 from bot.serve import RunOptions, health_app, running_bot
 from bot.settings import Settings
 from state.run import RunStatus, StepStatus
+from tests.support.runs import HELD
 from tests.support.slack_bot import LEAD, OTHER, Slack, slack_and_bot
 
 
@@ -429,3 +431,48 @@ async def test_check_pings_every_system_of_a_site(slack: Slack) -> None:
     for name in ("LOVE", "EFD", "SSH hosts", "Kubernetes", "GitHub", "ArgoCD"):
         assert f":white_check_mark: {name}" in text
     assert await slack.bot.store.open_run("summit") is None
+
+
+@pytest.mark.asyncio
+async def test_the_lead_holds_nublado_back_and_announces_it_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hold button asks for how long; at the end the reminder's button announces."""
+    procedure = tmp_path / "held.yaml"
+    procedure.write_text(HELD)
+    async with slack_and_bot(tmp_path, monkeypatch, procedure=procedure) as slack:
+        await started(slack)
+        [hold] = slack.buttons(lambda b: b["action_id"] == "step.hold")
+        assert hold["text"]["text"] == "Continue integration testing…"
+        await slack.click(hold, user=OTHER)
+        await slack.settled()
+        assert "Only the lead" in ephemeral(slack)[-1]
+        await slack.click(hold)
+        await slack.settled()
+        view = slack.fake.of("views.open")[-1]["view"]
+        assert view["callback_id"] == "upgrade.hold"
+        assert view["blocks"][0]["element"]["initial_value"] == "2h"
+        refused = await slack.submit(view, {"window": "two hours"})
+        assert "not a duration: 'two hours'" in (await refused.json())["errors"]["window"]
+        await slack.submit(view, {"window": "90m"})
+        await slack.settled()
+        run = (await slack.bot.store.recent("summit", 1))[0]
+        assert run.status is RunStatus.COMPLETED
+        until = run.held["nublado-available"]
+
+        await slack.bot.engine.tick(until + timedelta(seconds=1))
+        await slack.settled()
+        [release] = slack.buttons(lambda b: b["action_id"] == "announce.release")
+        await slack.click(release, user=OTHER)
+        await slack.settled()
+        assert "Only the lead" in ephemeral(slack)[-1]
+        await slack.click(release)
+        await slack.click(release)
+        await slack.settled()
+        said = [p for p in slack.fake.of("chat.postMessage") if "Nublado can be" in p["text"]]
+        assert [p["channel"] for p in said if p["text"].startswith(":white_check_mark:")] == [
+            "#summit-announce"
+        ]
+        public = [r["text"] for r in slack.fake.responses if r.get("response_type") == "in_channel"]
+        assert any(t.startswith("<@U0LEAD> announced nublado-available at ") for t in public)
+        assert "nublado-available was announced already" in ephemeral(slack)[-1]

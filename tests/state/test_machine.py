@@ -18,6 +18,7 @@ from state.commands import (
     Command,
     DeadlineReached,
     HandOver,
+    Hold,
     MarkDone,
     Pause,
     RecordAnnouncement,
@@ -43,8 +44,9 @@ from state.errors import (
 )
 from state.events import BOT, RunTakenOver
 from state.machine import decide, fold, handle, interrupt_running, start
+from state.procedure import parse_procedure
 from state.run import Run, RunStatus, StepStatus
-from tests.support.runs import ADMIN, LEAD, OTHER, T0, at, start_command, started
+from tests.support.runs import ADMIN, HELD, LEAD, OTHER, T0, at, start_command, started
 
 
 def rev(run: Run, step_id: str) -> int:
@@ -529,3 +531,45 @@ def test_anyone_acknowledges_an_announcement_once() -> None:
     run, _ = handle(run, Acknowledge(LEAD, "camera-stage-1"), at(4))
     assert run.acknowledged["camera-stage-1"] == (OTHER.user, LEAD.user)
     assert run.current is not None  # nothing moved
+
+
+# ----------------------------------------------------------------- holding an announcement
+
+
+def at_announcement() -> Run:
+    """A run whose only step, an announcement the lead may hold back, awaits the lead."""
+    steps = parse_procedure(HELD, "held").steps
+    run, _ = start(None, start_command(steps=steps), T0)
+    assert status(run, "announce-nublado-available") is StepStatus.AWAITING_APPROVAL
+    return run
+
+
+def test_holding_an_announcement_skips_it_and_keeps_the_window() -> None:
+    """The lead continues testing: the step is skipped saying until when, the run ends."""
+    run = at_announcement()
+    step = "announce-nublado-available"
+    hold = Hold(LEAD, step, rev(run, step), until=at(120))
+    run = do(run, hold, at(1))
+    state = run.step(step)
+    assert state is not None
+    assert state.status is StepStatus.SKIPPED
+    assert state.reason == (
+        "Continue integration testing until 2026-11-25 14:00 UTC: nublado-available is held back"
+    )
+    assert run.held == {"nublado-available": at(120)}
+    assert run.status is RunStatus.COMPLETED
+    assert decide(run, hold, at(2)) == []  # a double click
+
+
+def test_holding_is_refused_when_it_cannot_be_meant() -> None:
+    """Not the lead, a window in the past or of weeks, a step that offers no hold."""
+    run = at_announcement()
+    step = "announce-nublado-available"
+    with pytest.raises(NotLead):
+        decide(run, Hold(OTHER, step, rev(run, step), until=at(60)), at(1))
+    for until in (None, at(0), at(60 * 24 * 8)):
+        with pytest.raises(BadInput):
+            decide(run, Hold(LEAD, step, rev(run, step), until=until), at(1))
+    other = at_sync()
+    with pytest.raises(NotAllowedNow, match="Only an announcement that offers it"):
+        decide(other, Hold(LEAD, "sync", rev(other, "sync"), until=at(60)), at(1))

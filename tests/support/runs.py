@@ -37,6 +37,23 @@ steps:
 """
 
 
+HELD = """
+name: held
+steps:
+  - id: announce-nublado-available
+    title: Announce that Nublado can be used again
+    phase: verification
+    needs_approval: true
+    action:
+      type: announce
+      key: nublado-available
+      audiences: [nublado-users]
+      hold: {label: Continue integration testing, window: 2h}
+      message: ":white_check_mark: *{site}*: Nublado can be used again."
+"""
+"""One step: the end-of-run announcement the lead may hold back (integration testing)."""
+
+
 def small_steps() -> tuple[Step, ...]:
     """Four steps: automated, manual, approved automated, watch."""
     return parse_procedure(SMALL, "small").steps

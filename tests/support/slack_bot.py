@@ -188,6 +188,7 @@ async def slack_and_bot(
     *,
     speed: float = 1.0,
     config: Path | None = None,
+    procedure: Path | None = None,
 ) -> AsyncIterator[Slack]:
     """The fake Slack API and the bot over HTTP, both on loopback (``config``: its file)."""
     fake = FakeSlack(channels=dict(CHANNELS))
@@ -202,7 +203,9 @@ async def slack_and_bot(
         monkeypatch.delenv("UPGRADE_BOT_CONFIG", raising=False)
     else:
         monkeypatch.setenv("UPGRADE_BOT_CONFIG", str(config))
-    options = RunOptions(simulate=True, http=("127.0.0.1", 0), db=tmp_path / "bot.db")
+    options = RunOptions(
+        simulate=True, http=("127.0.0.1", 0), db=tmp_path / "bot.db", procedure=procedure
+    )
     clock = ScaledClock(speed=speed)
     try:
         async with running_bot(

@@ -115,10 +115,16 @@ def test_set_summary_state_is_shown_with_data_and_with_targets() -> None:
 
 def test_checker_refuses_broken_examples() -> None:
     """The check above is not blind: a misspelt key or a dropped approval is reported."""
-    changing = next(raw for raw in STEP_EXAMPLES if raw.get("needs_approval"))
+    changing = next(
+        raw for raw in STEP_EXAMPLES if raw.get("needs_approval") and "timeout" in raw["action"]
+    )
     misspelt = copy.deepcopy(changing)
     misspelt["action"]["timout"] = misspelt["action"].pop("timeout")
     assert f"step {changing['id']!r}, action.timout: unknown field" in step_problems(misspelt)
     unapproved = copy.deepcopy(changing)
     del unapproved["needs_approval"]
     assert any(", needs_approval: " in problem for problem in step_problems(unapproved))
+    held = next(raw for raw in STEP_EXAMPLES if "hold" in raw["action"])
+    unasked = copy.deepcopy(held)
+    del unasked["needs_approval"]
+    assert any("waits for the lead's choice" in problem for problem in step_problems(unasked))

@@ -133,7 +133,9 @@ async def test_a_watch_ends_at_its_deadline_from_tick(
     run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
     await h.wait_for(lambda: started(h, "watch-offline"))
     await h.engine.tick(clock.now() + timedelta(minutes=9))  # before the deadline: nothing
-    assert (await h.store.get(run.run_id)).step("watch-offline").status is StepStatus.RUNNING
+    watch = (await h.store.get(run.run_id)).step("watch-offline")
+    assert watch is not None
+    assert watch.status is StepStatus.RUNNING
 
     await h.engine.tick(clock.now() + timedelta(minutes=11))
 

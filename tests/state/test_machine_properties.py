@@ -23,6 +23,7 @@ from state.commands import (
     Command,
     DeadlineReached,
     HandOver,
+    Hold,
     MarkDone,
     Pause,
     RecordAnnouncement,
@@ -36,11 +37,14 @@ from state.commands import (
 from state.errors import RunError
 from state.events import BOT, Event, RunStarted, RunTakenOver, StepReopened, StepStarted
 from state.machine import evolve, fold, handle, interrupt_running, replay, start
+from state.procedure import parse_procedure
 from state.run import Run, StepStatus
-from tests.support.runs import ADMIN, LEAD, OTHER, at, start_command
+from tests.support.runs import ADMIN, HELD, LEAD, OTHER, at, small_steps, start_command
 
 ACTORS = (LEAD, OTHER, ADMIN, Actor("U_NEW"))
-STEP_VERBS = ("approve", "retry", "mark_done", "skip", "cancel", "reopen")
+STEPS = (*small_steps(), *parse_procedure(HELD, "held").steps)
+"""One step of each shape, and last an announcement the lead may hold back."""
+STEP_VERBS = ("approve", "retry", "mark_done", "skip", "hold", "cancel", "reopen")
 RUN_VERBS = ("pause", "resume", "note", "handover", "takeover", "abort")
 BOT_VERBS = ("succeed", "fail", "deadline", "announce", "baseline", "restart")
 
@@ -82,11 +86,12 @@ def command_for(run: Run, move: Move) -> Command | None:
     else:
         actor, state, delta = run_lead(run), current, 0
     revision = max(0, state.revision + delta)
-    step_commands = {
+    step_commands: dict[str, Command] = {
         "approve": Approve(actor, state.id, revision),
         "retry": Retry(actor, state.id, revision),
         "mark_done": MarkDone(actor, state.id, revision),
         "skip": Skip(actor, state.id, revision, reason="generated"),
+        "hold": Hold(actor, state.id, revision, until=at(600 + move.delta * 30)),
         "cancel": Cancel(actor, state.id, revision),
         "reopen": Reopen(actor, state.id, revision),
     }
@@ -116,7 +121,7 @@ def run_lead(run: Run) -> Actor:
 
 def play(sequence: list[Move]) -> tuple[Run, list[Event]]:
     """Apply the moves in order, as the engine would, keeping every event."""
-    run, history = start(None, start_command(), at(0))
+    run, history = start(None, start_command(steps=STEPS), at(0))
     for minute, move in enumerate(sequence, start=1):
         command = command_for(run, move)
         if command is None:

@@ -359,7 +359,11 @@ class FakeArgoCD:
         app.phase, app.op_message = None, ""
         start = time.monotonic() + self.pickup
         ended = start + self.run_seconds
-        running = {"phase": "Running", "op_message": "one or more tasks are running"}
+        running: dict[str, Any] = {
+            "phase": "Running",
+            "op_message": "one or more tasks are running",
+        }
+        end: dict[str, Any]
         if app.fail is not None:
             end = {"phase": "Failed", "op_message": app.fail, "operation": None, "fail": None}
             app.timeline = [(start, running), (ended, end)]

@@ -49,6 +49,9 @@ from typing import Any
 
 from aiohttp import web
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+"""An aiohttp handler, as a middleware is given it."""
+
 TOKEN = "kube-test-token"  # noqa: S105  # a test value, not a secret
 READ_ONLY_TOKEN = "kube-read-only-token"  # noqa: S105  # known, but may not delete anything
 LABEL = "upgrade-bot.lsst.io/cluster"
@@ -196,7 +199,7 @@ class FakeKube:
         if namespace not in self.namespaces:
             self.add_namespace(namespace)
         labels = labels or {"app.kubernetes.io/name": name}
-        template = {
+        template: dict[str, Any] = {
             "metadata": {"labels": labels},
             "spec": {"containers": [{"name": name, "image": f"lsstts/{name}:c0040"}]},
         }
@@ -282,7 +285,7 @@ class FakeKube:
                 await asyncio.wait_for(self._release.wait(), seconds)
 
     @web.middleware
-    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         body: dict[str, Any] | None = None
         if request.can_read_body:
             raw = await request.text()

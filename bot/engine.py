@@ -7,10 +7,11 @@ the new events say: a step started -> its runner runs as an asyncio task; a step
 the run aborted -> the task is cancelled *and* the integration asked to stop the real
 operation; a step awaiting approval -> its preview is computed for the lead.
 
-Time-driven work (timeouts, watch deadlines) is data in the store (``timeout_at``,
-``deadline_at``) and is done by :meth:`Engine.tick`, which a scheduler wakes and tests call
-with a chosen ``now``. After a crash, :meth:`Engine.start` marks steps found running as
-interrupted; nothing is re-run without the lead.
+Time-driven work (timeouts, watch deadlines, what the bot says by itself: see
+:mod:`bot.speaker`) is data in the store (``timeout_at``, ``deadline_at``, the keys of what was
+posted) and is done by :meth:`Engine.tick`, which a scheduler wakes and tests call with a chosen
+``now``. After a crash, :meth:`Engine.start` marks steps found running as interrupted; nothing
+is re-run without the lead, but a watch (it only reads) goes on to its deadline.
 """
 
 from __future__ import annotations
@@ -31,13 +32,12 @@ from bot.runners import (
     Preview,
     SiteSystems,
     StepContext,
-    announce,
     efd,
     system_of,
 )
-from integrations.announce import Notice
+from bot.speaker import Speaker
 from integrations.errors import IntegrationError
-from state.actions import Announce, EfdWaitForStates
+from state.actions import EfdWaitForStates
 from state.commands import (
     ActionFailed,
     ActionSucceeded,
@@ -126,8 +126,8 @@ class Engine:
         self._listeners: list[Listener] = []
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._once_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._downtime_read: dict[str, datetime] = {}
-        self._silent: dict[str, set[str]] = {}
+        self.speaker = Speaker(store=store, sites=sites, systems=systems, once=self._once)
+        """What the bot says by itself (notices), and the buttons under them."""
         self._log = structlog.get_logger("upgrade_bot.engine")
 
     @property
@@ -231,96 +231,8 @@ class Engine:
                 await self._deadline(run, step)
             elif step is not None and step.timeout_at is not None and now >= step.timeout_at:
                 await self._timeout(run, step)
-            await self._speak(run, now)
-        for site in self._systems:  # a run just over: its summary; a held announcement
-            for run in await self._store.recent(site, 1):
-                if run.status.open:
-                    continue
-                if "summary" not in run.announced:
-                    events = await self._store.events(run.run_id)
-                    await self._tell(run, notices.run_summary(run, events, self._sites[site]))
-                for notice in notices.window_ended(run, now):
-                    await self._tell(run, notice)
-
-    async def _speak(self, run: Run, now: datetime) -> None:
-        """What the bot says by itself about an open run at ``now``, each thing once."""
-        site = self._sites[run.site]
-        remind = notices.reminder(run, site, now)
-        for notice in (*([remind] if remind else []), *notices.window_ended(run, now)):
-            await self._tell(run, notice)
-        if not notices.down(run):
-            return
-        last = self._downtime_read.get(run.run_id)
-        if last is not None and now - last < site.downtime_poll:
-            return
-        self._downtime_read[run.run_id] = now
-        try:
-            states = await self._systems[run.site].efd.states()
-        except IntegrationError as e:
-            self._log.warning("Downtime watch: EFD not read", run=run.run_id, error=str(e))
-            return
-        if not states.fresh:
-            text = (
-                f":warning: The EFD of {site.title} is not receiving data: a CSC restarted "
-                "during the downtime would not be seen. Watch LOVE meanwhile."
-            )
-            await self._tell(run, Notice(run.run_id, "downtime-efd-stale", text, in_thread=True))
-            return
-        ignore = set(site.ignore)
-        watched = [ref for ref in run.baseline or () if ref.partition(":")[0] not in ignore]
-        beating = {ref for ref in watched if (c := states.cscs.get(ref)) is not None and c.alive}
-        # *Again*: silent at the previous read. A CSC that never went down (a straggler) was
-        # named at the shutdown's deadline; the first read of the downtime only looks.
-        silent_before = self._silent.get(run.run_id)
-        self._silent[run.run_id] = set(watched) - beating
-        for ref in sorted(beating & (silent_before or set())):
-            await self._tell(run, notices.beating_again(run, site, states.cscs[ref]))
-
-    async def release(self, run_id: str, key: str) -> datetime | None:
-        """Make an announcement the lead held back (once): when it was made before, if so."""
-        run = await self._store.get(run_id)
-        if key not in run.held:
-            raise RunError(f"No announcement {key!r} was held back in run {run_id}.")
-        state, action = next(
-            (s, a) for s in run.steps if isinstance(a := s.step.action, Announce) and a.key == key
-        )
-        site = self._sites[run.site]
-        post = announce.poster(self._systems[run.site].announcer, run, site, action)
-        return await self._once(run_id, key, state.id, post)
-
-    async def message_principals(self, run_id: str, step_id: str) -> list[str]:
-        """DM each principal of the CSCs the step left in trouble, once each; a line per one."""
-        run = await self._store.get(run_id)
-        state = run.step(step_id)
-        if state is None:
-            raise RunError(f"The run has no step {step_id!r}.")
-        announcer = self._systems[run.site].announcer
-        said = []
-        for user, text in notices.principal_messages(run, state, self._sites[run.site]).items():
-
-            async def post(user: str = user, text: str = text) -> None:
-                await announcer.direct(user=user, text=text)
-
-            try:
-                made = await self._once(run_id, f"dm:{step_id}#{state.attempt}:{user}", None, post)
-            except IntegrationError as e:
-                said.append(f"<@{user}>: not sent ({e})")
-            else:
-                when = f"already sent at {made:%H:%M} UTC" if made else "sent"
-                said.append(f"<@{user}>: {when}")
-        return said
-
-    async def _tell(self, run: Run, notice: Notice) -> None:
-        """Post a notice once; a front end that cannot post is logged, the run goes on."""
-        announcer = self._systems[run.site].announcer
-
-        async def post() -> None:
-            await announcer.tell(site=run.site, notice=notice)
-
-        try:
-            await self._once(run.run_id, notice.key, None, post)
-        except (IntegrationError, TimeoutError, OSError) as e:
-            self._log.warning("Notice not posted", run=run.run_id, key=notice.key, error=str(e))
+            await self.speaker.speak(run, now)
+        await self.speaker.after_the_end(now)
 
     # -------------------------------------------------------------------- acting on it
 
@@ -474,7 +386,7 @@ class Engine:
             trouble = verdict.trouble
             if trouble:
                 report = notices.deadline_report(run, state, self._sites[run.site], verdict)
-                await self._tell(run, report)
+                await self.speaker.tell(run, report)
         task = self._tasks.pop((run.run_id, state.id), None)
         if task is not None:
             task.cancel()

@@ -66,7 +66,7 @@ def deadline_report(run: Run, state: StepState, site: SiteConfig, verdict: Verdi
             f":warning: {title}, but {verdict.line}. Which CSCs are in trouble is unknown: "
             "check LOVE's summary state view or Chronograf's heartbeats."
         )
-        return Notice(run.run_id, f"deadline:{state.id}", text, in_thread=False)
+        return Notice(run.run_id, _deadline_key(state), text, in_thread=False)
     rows = [_row(site, ref, csc) for ref, csc in verdict.found]
     text = (
         f":warning: {title} with {len(rows)} CSC(s) still in trouble ({verdict.line}):\n"
@@ -76,7 +76,12 @@ def deadline_report(run: Run, state: StepState, site: SiteConfig, verdict: Verdi
     if any(_principal(site, ref) for ref, _ in verdict.found):
         value = json.dumps({"run": run.run_id, "step": state.id})
         choices = (Choice("DM the principals", DM_ACTION, value),)
-    return Notice(run.run_id, f"deadline:{state.id}", text, in_thread=False, choices=choices)
+    return Notice(run.run_id, _deadline_key(state), text, in_thread=False, choices=choices)
+
+
+def _deadline_key(state: StepState) -> str:
+    """Once per attempt: a watch reopened and run again reports again at its new deadline."""
+    return f"deadline:{state.id}#{state.attempt}"
 
 
 def principal_messages(run: Run, state: StepState, site: SiteConfig) -> dict[str, str]:
@@ -126,6 +131,15 @@ def beating_again(run: Run, site: SiteConfig, csc: CscState) -> Notice:
         f"it?{who}"
     )
     return Notice(run.run_id, f"beating:{csc.ref}", text, in_thread=True, mention=(run.lead,))
+
+
+def downtime_blind(run: Run, site: SiteConfig) -> Notice:
+    """The EFD is not receiving data during the downtime: a CSC coming back would not be seen."""
+    text = (
+        f":warning: The EFD of {site.title} is not receiving data: a CSC restarted during the "
+        "downtime would not be seen. Watch LOVE meanwhile."
+    )
+    return Notice(run.run_id, "downtime-efd-stale", text, in_thread=True)
 
 
 def waiting_on_lead(state: StepState) -> str | None:

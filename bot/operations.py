@@ -268,7 +268,7 @@ class Operations:
         """The lead pressed "Announce it now" after holding an announcement back."""
 
         async def act(run_id: str, key: str) -> Reply:
-            made = await self._engine.release(run_id, key)
+            made = await self._engine.speaker.release(run_id, key)
             if made is not None:
                 return Reply(f"{key} was announced already, at {_hm(made)}.")
             return Reply(f"<@{user}> announced {key} at {_hm(self._engine.now())}", public=True)
@@ -298,7 +298,7 @@ class Operations:
         """The lead pressed "DM the principals" under a deadline report."""
 
         async def act(run_id: str, step_id: str) -> Reply:
-            said = await self._engine.message_principals(run_id, step_id)
+            said = await self._engine.speaker.message_principals(run_id, step_id)
             if not said:
                 return Reply("No principal is configured for the CSCs in trouble.")
             return Reply(f"Direct messages by <@{user}>: " + "; ".join(said), public=True)

@@ -284,9 +284,9 @@ async def test_the_deadline_report_names_the_cscs_in_trouble_once_across_a_resta
         assert watch.status is StepStatus.DONE_WITH_ISSUES
 
         # The lead presses "DM the principals": MTMount's principal gets one message, once.
-        said = await bot.engine.message_principals(run.run_id, "verify-end-states")
+        said = await bot.engine.speaker.message_principals(run.run_id, "verify-end-states")
         assert said == [f"<@{MTMOUNT_PRINCIPAL}>: sent"]
-        again = await bot.engine.message_principals(run.run_id, "verify-end-states")
+        again = await bot.engine.speaker.message_principals(run.run_id, "verify-end-states")
         assert again[0].startswith(f"<@{MTMOUNT_PRINCIPAL}>: already sent at ")
         assert bot.fake.of("conversations.open") == [{"users": MTMOUNT_PRINCIPAL}]
         [dm] = bot.posts(lambda p: p["channel"] == "D01MTMOUNT01")
@@ -416,8 +416,8 @@ async def test_a_held_announcement_is_recalled_at_the_end_of_the_window(
         assert release["text"]["text"] == "Announce it now"
         assert json.loads(release["value"]) == {"run": run.run_id, "key": "nublado-available"}
 
-        assert await bot.engine.release(run.run_id, "nublado-available") is None
-        assert await bot.engine.release(run.run_id, "nublado-available") is not None
+        assert await bot.engine.speaker.release(run.run_id, "nublado-available") is None
+        assert await bot.engine.speaker.release(run.run_id, "nublado-available") is not None
         posted = bot.said(":white_check_mark: *Summit*: Nublado can be used again.")
         assert [p["channel"] for p in posted] == ["#summit-announce"]
         await bot.engine.tick(now + timedelta(hours=4))  # announced: no more reminders

@@ -61,7 +61,7 @@ def deadline_report(run: Run, state: StepState, site: SiteConfig, verdict: Verdi
     are OFFLINE. Principals, if any are configured for the CSCs named, can be messaged.
     """
     title = f"*{site.title}*, {state.step.title}: the deadline is reached"
-    if not verdict.expected:  # the EFD could not be read, or is not receiving data
+    if not verdict.known:  # the EFD could not be read, or is not receiving data
         text = (
             f":warning: {title}, but {verdict.line}. Which CSCs are in trouble is unknown: "
             "check LOVE's summary state view or Chronograf's heartbeats."

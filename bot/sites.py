@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from integrations.ssh import Unit
 from state.actions import EfdWaitForStates
@@ -82,6 +82,39 @@ class Endpoints(_Model):
     argocd_url: str | None = Field(
         default=None, description="ArgoCD's root if not https://<fqdn>/argo-cd."
     )
+    ssh_addresses: dict[str, str] = Field(
+        default_factory=dict,
+        description="Where a host is reached if not at its name on port 22 (a forwarded port): "
+        "host -> address[:port], [v6-address]:port; the host key checked is still the host's.",
+    )
+
+    def ssh_address(self, host: str) -> tuple[str, int] | None:
+        """``(address, port)`` of a host reached elsewhere than ``host:22``, if configured."""
+        where = self.ssh_addresses.get(host)
+        return None if where is None else _address(where)
+
+    @field_validator("ssh_addresses")
+    @classmethod
+    def _parsed(cls, value: dict[str, str]) -> dict[str, str]:
+        for host, where in value.items():
+            try:
+                _address(where)
+            except ValueError as e:
+                raise ValueError(f"{host}: {e}") from e
+        return value
+
+
+def _address(where: str) -> tuple[str, int]:
+    """``address[:port]`` or ``[v6-address]:port`` as (address, port); port 22 if none."""
+    if where.startswith("["):  # [2001:db8::1]:2222
+        address, _, port = where[1:].partition("]:")
+    else:
+        address, colon, port = where.rpartition(":")
+        if not colon or ":" in address:  # no port, or a bare IPv6 address
+            return where, 22
+    if not port.isdigit():
+        raise ValueError(f"{where!r} is not address[:port]")
+    return address, int(port)
 
 
 class Audience(_Model):

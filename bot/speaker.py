@@ -134,11 +134,17 @@ class Speaker:
         except IntegrationError as e:
             self._log.warning("Downtime watch: EFD not read", run=run.run_id, error=str(e))
             return
-        if not states.fresh:
-            await self.tell(run, notices.downtime_blind(run, site))
-            return
         ignore = set(site.ignore)
-        watched = [ref for ref in run.baseline or () if ref.partition(":")[0] not in ignore]
+        baseline = run.baseline or ()
+        watched = [ref for ref in baseline if ref.partition(":")[0] not in ignore]
+        if not states.fresh:
+            # With nothing kept up (no ignore list), a whole site down is silent by design:
+            # stale and all-silent look alike, and a CSC beating again would make it fresh.
+            if len(watched) == len(baseline):
+                self._silent[run.run_id] = set(watched)
+            else:
+                await self.tell(run, notices.downtime_blind(run, site))
+            return
         beating = {ref for ref in watched if (c := states.cscs.get(ref)) is not None and c.alive}
         # *Again*: silent at the previous read. A CSC that never went down (a straggler) was
         # named at the shutdown's deadline; the first read of the downtime only looks.

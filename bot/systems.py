@@ -58,7 +58,7 @@ def prefix(site: str) -> str:
 
 
 REQUIRED = ("love_password", "argocd_token", "kube_token", "ssh_key")
-"""Secrets a real run cannot do without (the EFD may run without auth)."""
+"""Secrets a real run cannot do without (the EFD's only if it has a user: it may run open)."""
 
 
 def missing(site: SiteConfig, secrets: SiteSecrets, shared: SharedSecrets) -> list[str]:
@@ -71,6 +71,11 @@ def missing(site: SiteConfig, secrets: SiteSecrets, shared: SharedSecrets) -> li
     if shared.github_token is None:
         out.append("UPGRADE_BOT_GITHUB_TOKEN is not set")
     ends = site.endpoints
+    if ends.efd_username is not None and secrets.efd_password is None:
+        out.append(
+            f"{prefix(site.name)}EFD_PASSWORD is not set (endpoints.efd_username is "
+            f"{ends.efd_username!r}; set it to null for an EFD without authentication)"
+        )
     if ends.kube_api is None:
         out.append("endpoints.kube_api: the API server of the site's cluster is not configured")
     if ends.known_hosts is None:
@@ -125,8 +130,10 @@ def real_site(site: SiteConfig, announcer: Announcer) -> RealSite:
         username=ends.efd_username,
         password=secrets.efd_password,
     )
+    names = sorted({u.host for u in (*site.bridge_units(), *site.bare_metal_units())})
     hosts = SshHosts(
-        hosts=sorted({u.host for u in (*site.bridge_units(), *site.bare_metal_units())}),
+        hosts=names,
+        addresses={h: where for h in names if (where := ends.ssh_address(h)) is not None},
         username=ends.ssh_user,
         client_key=_need(secrets.ssh_key),
         key_passphrase=secrets.ssh_key_passphrase,

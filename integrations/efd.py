@@ -464,9 +464,26 @@ class EfdClient:
         )
 
     async def ping(self) -> None:
-        """``GET /ping``: 204 when InfluxDB is up (it checks no credentials: states() does)."""
+        """``GET /ping`` (204: InfluxDB is up), then one tiny query of the database.
+
+        ``/ping`` checks no credentials and knows no database: alone it would pass a check
+        whose first real read then fails with 401, or "database not found".
+        """
         status, body = await self._get("ping")
         self._check(status, body, 204, 200)  # 200: /ping?verbose, and some proxies
+        named = self._db.replace("\\", "\\\\").replace('"', '\\"')
+        show = f'SHOW RETENTION POLICIES ON "{named}"'  # a read of the database: "not found" if so
+        status, body = await self._get("query", {"db": self._db, "q": show})
+        self._check(status, body, 200)
+        try:
+            results = json.loads(body).get("results", [])
+        except (ValueError, AttributeError) as e:
+            raise IntegrationError(
+                "EFD", "not an InfluxDB answer", host=self._host, detail=body[:200].decode()
+            ) from e
+        refused = next((r["error"] for r in results if isinstance(r, dict) and "error" in r), None)
+        if refused is not None:
+            raise IntegrationError("EFD", f"database {self._db!r}: {refused}", host=self._host)
 
     async def cancel(self) -> None:
         """Nothing to stop: this client only reads, and an unfinished read changes nothing."""

@@ -433,6 +433,9 @@ class ArgocdSync(_Automated):
     parallel: int = Field(default=4, ge=1, le=32)
     prune: bool = False
     show_diff: bool = Field(default=False, description="Show the out-of-sync resources first.")
+    poll: Duration = Field(
+        default="10s", validate_default=True, description="How often a syncing app is read."
+    )
     changes: ClassVar[bool] = True
     systems: ClassVar[tuple[System, ...]] = ("argocd",)
 

@@ -40,5 +40,6 @@ async def announce(ctx: StepContext, action: Announce) -> Outcome:
     made = await ctx.once(action.key, poster(ctx.systems.announcer, ctx.run, ctx.site, action))
     if made is not None:
         return Outcome(f"already announced at {made:%H:%M} UTC ({action.key})")
-    audiences = f" and {', '.join(action.audiences)}" if action.audiences else ""
-    return Outcome(f"announced {action.key} in {ctx.site.channel}{audiences}")
+    channels, groups = ctx.site.recipients(action.audiences)
+    mentioned = f", mentioning {', '.join(groups)}" if groups else ""
+    return Outcome(f"announced {action.key} in {', '.join(channels)}{mentioned}")

@@ -12,9 +12,6 @@ from bot.runners.context import Outcome, StepContext
 from integrations.errors import IntegrationError
 from state.actions import ArgocdSync
 
-POLL = 10.0
-"""Seconds between looks at a syncing application."""
-
 
 async def _apps(ctx: StepContext, action: ArgocdSync) -> tuple[list[str], list[str]]:
     """(one by one, then in parallel)."""
@@ -49,12 +46,12 @@ async def live(ctx: StepContext, action: ArgocdSync) -> str:
     return "Now in ArgoCD:\n" + "\n".join(lines)
 
 
-async def _sync_one(ctx: StepContext, app: str, *, prune: bool) -> str | None:
+async def _sync_one(ctx: StepContext, app: str, action: ArgocdSync) -> str | None:
     """Sync and follow one app; ``None`` when Synced and Healthy, else why not."""
     argocd = ctx.systems.argocd
-    await argocd.sync(app, prune=prune)
+    await argocd.sync(app, prune=action.prune)
     while True:
-        await ctx.clock.sleep(POLL)
+        await ctx.clock.sleep(action.poll.total_seconds())
         status = await argocd.status(app)
         if status.operation in {"Failed", "Error"}:
             return f"{app}: sync {status.operation}" + (
@@ -81,7 +78,7 @@ async def sync(ctx: StepContext, action: ArgocdSync) -> Outcome:
         async with limit:
             running.add(app)
             await ctx.report(_line(done, failed, running, total))
-            problem = await _sync_one(ctx, app, prune=action.prune)
+            problem = await _sync_one(ctx, app, action)
             running.discard(app)
             (failed if problem else done).append(problem or app)
             await ctx.report(_line(done, failed, running, total))

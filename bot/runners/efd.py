@@ -26,6 +26,8 @@ class Verdict:
     line: str
     found: tuple[tuple[str, CscState | None], ...] = ()
     """The CSCs in trouble as read (``Name:index``, what the EFD holds), for the report."""
+    known: bool = True
+    """False when the EFD could not be read or is stale: who is where is unknown."""
 
 
 def _name(ref: str) -> str:
@@ -62,9 +64,8 @@ def _describe(ref: str, csc: CscState | None) -> str:
 def judge(ctx: StepContext, states: SiteStates, expect: str) -> Verdict:
     """Compare a reading with what the step expects."""
     if not states.fresh:
-        return Verdict(
-            0, 0, ("EFD not fresh: cannot tell",), "EFD is not receiving data: cannot tell"
-        )
+        said = "EFD is not receiving data: cannot tell"
+        return Verdict(0, 0, ("EFD not fresh: cannot tell",), said, known=False)
     if expect == "offline":
         refs = _targets(ctx, states, shutdown=True)
         found = tuple((r, states.cscs.get(r)) for r in refs if not _offline(states.cscs.get(r)))
@@ -107,7 +108,7 @@ async def at_deadline(ctx: StepContext, action: EfdWaitForStates) -> Verdict:
         states = await ctx.systems.efd.states()
     except IntegrationError as e:
         said = f"EFD unreachable at the deadline: {e}"
-        return Verdict(0, 0, (said,), said)
+        return Verdict(0, 0, (said,), said, known=False)
     return judge(ctx, states, action.expect)
 
 
@@ -118,8 +119,9 @@ async def wait_for_states(ctx: StepContext, action: EfdWaitForStates) -> Outcome
         try:
             verdict = judge(ctx, await ctx.systems.efd.states(), action.expect)
         except IntegrationError as e:
-            verdict = Verdict(0, 0, (str(e),), f"EFD unreachable, retrying: {e.message}")
-        if verdict.expected and not verdict.trouble:
+            said = f"EFD unreachable, retrying: {e.message}"
+            verdict = Verdict(0, 0, (str(e),), said, known=False)
+        if verdict.known and not verdict.trouble:  # none to watch is done at once
             return Outcome(verdict.line)
         shown = (
             f"{verdict.line}: {', '.join(verdict.trouble[:5])}" if verdict.trouble else verdict.line

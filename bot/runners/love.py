@@ -145,7 +145,8 @@ async def run_script(ctx: StepContext, action: ScriptAction) -> Outcome:
                 detail=e.detail,
             ) from e
         raise
-    count = f", {len(config['data'])} target(s)" if "data" in config else ""
+    entries = len(config.get("data", ()))  # an entry may be Name:* (every running index)
+    count = f", {entries} in data" if entries else ""
     return Outcome(
         f"{action.script} ended {result.final_state} (script {result.script_index} "
         f"on ScriptQueue {result.queue}{count}){resumed}"

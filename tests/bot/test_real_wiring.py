@@ -18,6 +18,7 @@ SECRETS = {
     "UPGRADE_BOT_TTS_LOVE_PASSWORD": "love-pw-secret",
     "UPGRADE_BOT_TTS_ARGOCD_TOKEN": "argo-token-secret",
     "UPGRADE_BOT_TTS_KUBE_TOKEN": "kube-token-secret",
+    "UPGRADE_BOT_TTS_EFD_PASSWORD": "efd-pw-secret",
     "UPGRADE_BOT_GITHUB_TOKEN": "gh-token-secret",
 }
 

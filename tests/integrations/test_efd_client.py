@@ -459,7 +459,8 @@ async def test_wrong_password_is_refused_with_401() -> None:
         try:
             error = await expect_error(wrong.states())
             states = await right.states()
-            await anonymous.ping()  # /ping needs no credentials
+            await right.ping()
+            ping_error = await expect_error(anonymous.ping())  # /ping passes; the query not
             anonymous_error = await expect_error(anonymous.states())
         finally:
             for efd in (wrong, right, anonymous):
@@ -471,6 +472,7 @@ async def test_wrong_password_is_refused_with_401() -> None:
     assert "hunter2" not in str(error)
     assert "hunter2" not in repr(error.detail)
     assert anonymous_error.status == 401
+    assert ping_error.status == 401
     assert states.cscs["ATDome:0"].alive
 
 
@@ -601,6 +603,17 @@ async def test_unavailable_is_retried_once_then_reported() -> None:
     assert len(seen_down) == 2
     assert error.status == 503
     assert error.detail == "upstream connect error"
+
+
+@module_loop
+async def test_ping_of_a_missing_database_is_an_error(influxd: Influxd) -> None:
+    """InfluxDB is up, but the configured database is not there: said by the check."""
+    efd = EfdClient(url=influxd.url, database="no_such_efd")
+    try:
+        error = await expect_error(efd.ping())
+    finally:
+        await efd.aclose()
+    assert error.message == "database 'no_such_efd': database not found: no_such_efd"
 
 
 @module_loop

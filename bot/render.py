@@ -251,7 +251,7 @@ def site_status(site: SiteConfig, run: Run | None, last: Run | None, now: dateti
     ended = sum(n for status, n in run.counts().items() if status.ended)
     idle = idle_for(run, site, now)
     flag = (
-        f" :zzz: *idle*: nothing has happened for {elapsed(idle.total_seconds())}"
+        f"; :zzz: *idle*: nothing has happened for {elapsed(idle.total_seconds())}"
         if idle is not None
         else ""
     )

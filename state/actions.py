@@ -404,6 +404,11 @@ class GithubPullRequest(_Automated):
     merge: bool = Field(
         default=False, description="Merge it from the bot (needs the site's opt-in)."
     )
+    poll: Duration = Field(
+        default="1m",
+        validate_default=True,
+        description="How often an open pull request is read (people merge it, not the bot).",
+    )
     systems: ClassVar[tuple[System, ...]] = ("github",)
 
     def changes_observatory(self) -> bool:

@@ -6,9 +6,6 @@ from bot.runners.context import Outcome, StepContext
 from integrations.errors import IntegrationError
 from state.actions import GithubBranches, GithubPullRequest
 
-POLL = 60.0
-"""Seconds between looks at an open pull request (people merge it, not us)."""
-
 
 async def pull_request(ctx: StepContext, action: GithubPullRequest) -> Outcome:
     """Wait until the run's branch has a merged pull request (merging it if opted in)."""
@@ -34,7 +31,7 @@ async def pull_request(ctx: StepContext, action: GithubPullRequest) -> Outcome:
         await ctx.report(
             f"{action.repo}#{pr.number} open, checks {pr.checks}: waiting for it to be merged"
         )
-        await ctx.clock.sleep(POLL)
+        await ctx.clock.sleep(action.poll.total_seconds())
 
 
 async def branches(ctx: StepContext, _action: GithubBranches) -> Outcome:

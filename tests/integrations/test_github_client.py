@@ -398,7 +398,7 @@ async def test_runner_waits_while_checks_are_pending(
         f"{PHALANX}#{pull.number} open, checks pending: waiting for it to be merged"
     ]
     assert fake.of("PUT") == []
-    assert slept == [runner.POLL]
+    assert slept == [60.0]  # the default poll: a minute
 
 
 @pytest.mark.asyncio

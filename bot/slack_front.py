@@ -46,6 +46,12 @@ class MessageRef:
     ts: str
 
 
+async def saved_ref(store: Store, key: str) -> MessageRef | None:
+    """A message posted earlier, as kept in the store (a restarted bot edits the same one)."""
+    saved = await store.get_blob(key)
+    return MessageRef(**json.loads(saved)) if saved else None
+
+
 class Updates:
     """``chat.update`` through one budget: the latest edit of a message wins, paced, 429-aware."""
 
@@ -173,8 +179,7 @@ class SlackFront:
             await self._show_step(run, step_id)
 
     async def _ref(self, key: str) -> MessageRef | None:
-        saved = await self._store.get_blob(key)
-        return MessageRef(**json.loads(saved)) if saved else None
+        return await saved_ref(self._store, key)
 
     async def _keep(self, key: str, ref: MessageRef) -> None:
         await self._store.put_blob(key, json.dumps({"channel": ref.channel, "ts": ref.ts}))
@@ -236,11 +241,9 @@ class SlackAnnouncer:
     async def tell(self, *, site: str, notice: Notice) -> None:
         """Post the notice; in the run's thread if it goes there and the run has one."""
         channel, thread = self._sites[site].channel, None  # type: ignore[index]  # ours
-        if notice.in_thread:
-            saved = await self._store.get_blob(f"slack/{notice.run_id}/header")
-            if saved:
-                header = json.loads(saved)
-                channel, thread = header["channel"], header["ts"]
+        header = await saved_ref(self._store, f"slack/{notice.run_id}/header")
+        if notice.in_thread and header is not None:
+            channel, thread = header.channel, header.ts
         blocks = [section(notice.text)]
         if notice.choices:
             blocks.append({"type": "actions", "block_id": f"notice:{notice.key}", "elements": [

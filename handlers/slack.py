@@ -95,29 +95,19 @@ def register(app: AsyncApp, ops: Operations, sites: Mapping[Site, SiteConfig]) -
         answer = await ops.button(body["user"]["id"], action["action_id"], action.get("value", ""))
         await show(answer, respond, client, body.get("trigger_id"))
 
-    @app.action("announce.ack")
-    async def acknowledged(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        answer = await ops.acknowledge(body["user"]["id"], action.get("value", ""))
-        await show(answer, respond, None, None)
+    answers: dict[str, Callable[[str, str], Awaitable[Reply]]] = {
+        "announce.ack": ops.acknowledge,  # the camera team, under an announcement
+        RELEASE_ACTION: ops.release,  # the lead, under a held announcement's reminder
+        DM_ACTION: ops.message_principals,  # the lead, under a deadline report
+    }
 
-    @app.action(RELEASE_ACTION)
-    async def release(
+    @app.action(re.compile("^(" + "|".join(re.escape(a) for a in answers) + ")$"))
+    async def answered(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        answer = await ops.release(body["user"]["id"], action.get("value", ""))
-        await show(answer, respond, None, None)
-
-    @app.action(DM_ACTION)
-    async def principals(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        answer = await ops.message_principals(body["user"]["id"], action.get("value", ""))
-        await show(answer, respond, None, None)
+        reply = answers[action["action_id"]](body["user"]["id"], action.get("value", ""))
+        await show(await reply, respond, None, None)
 
     @app.event("app_home_opened")
     async def home(event: dict[str, Any], client: AsyncWebClient) -> None:

@@ -24,7 +24,7 @@ from state.events import (
     StepSucceeded,
 )
 from state.procedure import Procedure, Site, load_procedure, parse_procedure
-from state.run import RunStatus, StepStatus
+from state.run import Run, RunStatus, StepStatus
 from tests.support.observatory import Harness, harness
 
 WATCH = """
@@ -120,6 +120,14 @@ def succeeded(h: Harness, step_id: str) -> StepSucceeded | None:
     )
 
 
+async def shutdown_approved(h: Harness) -> Run:
+    """A summit run (the SHUTDOWN procedure) whose lead approved the shutdown script."""
+    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
+    await h.wait_for(lambda: awaiting(h, "shutdown-cscs"))
+    await h.engine.execute(run.run_id, Approve(h.engine.actor("U_LEAD"), "shutdown-cscs", 1))
+    return run
+
+
 def started(h: Harness, step_id: str) -> bool:
     return any(isinstance(e, StepStarted) and e.step_id == step_id for _, e in h.events)
 
@@ -182,10 +190,8 @@ async def test_cancel_stops_the_script_in_the_simulated_queue(
     """The lead cancels the shutdown midway: the task ends and the script stops for real."""
     h, _ = await make(closing, tmp_path, parse_procedure(SHUTDOWN, "shutdown"), speed=60)
     observatory = h.observatories["summit"]
-    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
-    await h.wait_for(lambda: awaiting(h, "shutdown-cscs"))
+    run = await shutdown_approved(h)
     lead = h.engine.actor("U_LEAD")
-    await h.engine.execute(run.run_id, Approve(lead, "shutdown-cscs", 1))
     await h.wait_for(lambda: gone(h, "shutdown-cscs") >= 10)
 
     await h.engine.execute(run.run_id, Cancel(lead, "shutdown-cscs", 2))
@@ -292,9 +298,7 @@ async def test_a_queue_paused_by_a_failed_script_is_resumed_only_with_the_leads_
     observatory = h.observatories["summit"]
     await observatory.inject("csc-stuck:MTDome:0")
     lead = h.engine.actor("U_LEAD")
-    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
-    await h.wait_for(lambda: awaiting(h, "shutdown-cscs"))
-    await h.engine.execute(run.run_id, Approve(lead, "shutdown-cscs", 1))
+    run = await shutdown_approved(h)
     await h.wait_for(lambda: any("Retry resumes it" in t for _, _, t in h.progress))
     live = next(t for _, _, t in h.progress if "Retry resumes it" in t)
     assert live.startswith(

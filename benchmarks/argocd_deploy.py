@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
-from bot.runners import argocd
+from bot.engine.runners import argocd
 from integrations.argocd import ArgoCDClient
 from integrations.clock import ScaledClock
 from integrations.sim.catalog import TELESCOPE_APPS

@@ -29,10 +29,10 @@ from aiohttp.test_utils import TestServer
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.lead import SimulatedLead
+from bot.config.settings import Settings
 from bot.logs import configure_logging
 from bot.serve import Bot, RunOptions, running_bot
-from bot.settings import Settings
+from bot.terminal.leads import SimulatedLead
 from integrations.clock import ScaledClock
 from tests.support.slack_api import TOKEN, FakeSlack
 from tests.support.slack_bot import CHANNELS, LEAD, SECRET, sign

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.config.procedures import load_procedure
 from state.commands import (
     ActionSucceeded,
     Actor,
@@ -31,7 +32,6 @@ from state.commands import (
     MarkDone,
     StartRun,
 )
-from state.procedure import load_procedure
 from state.run import Run, StepStatus
 from state.store import Store, sqlite_url
 

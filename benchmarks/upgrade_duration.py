@@ -29,8 +29,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.demo import DemoOptions, run_demo
 from bot.logs import configure_logging
+from bot.terminal.demo import DemoOptions, run_demo
 from state.events import Event
 from state.run import Run
 from state.store import Store, sqlite_url
@@ -44,7 +44,7 @@ def serial_procedure(path: Path) -> Path:
 
     Its timeout is raised too: one by one, the apps take longer than the step's 45 minutes.
     """
-    text = resources.files("state").joinpath("data", "procedure.yaml").read_text("utf-8")
+    text = resources.files("bot.config").joinpath("data", "procedure.yaml").read_text("utf-8")
     raw = yaml.safe_load(text)
     for step in raw["steps"]:
         if step["action"]["type"] == "argocd.sync" and "project" in step["action"]:

@@ -18,30 +18,21 @@ from typing import TextIO, get_args
 
 import yaml
 
-from bot import demo
-from bot.config import ConfigError, load_config
+from bot.config.file import ConfigError, load_config
+from bot.config.procedures import load_procedure
+from bot.config.settings import Settings
+from bot.engine.runners.preflight import ping_all
 from bot.logs import configure_logging
-from bot.report import report
-from bot.runners.preflight import ping_all
+from bot.reports.report import report
 from bot.serve import RunOptions, parse_http, serve
-from bot.settings import Settings
-from bot.systems import NotConfigured, SharedSecrets, SiteSecrets, missing, real_site
+from bot.terminal import demo
+from bot.wiring.real import NotConfigured, SharedSecrets, SiteSecrets, missing, real_site
 from integrations.announce import Notice
 from integrations.sim import FAULTS, FaultError
 from state.duration import format_duration
 from state.errors import RunError
-from state.procedure import (
-    PHASES,
-    RUN_KINDS,
-    SITES,
-    Procedure,
-    ProcedureError,
-    RunKind,
-    Site,
-    Step,
-    load_procedure,
-    procedure_schema,
-)
+from state.names import PHASES, RUN_KINDS, SITES, RunKind, Site
+from state.procedure import Procedure, ProcedureError, Step, procedure_schema
 from state.store import Store, StoreError
 
 USAGE_ERROR = 2

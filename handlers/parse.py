@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import get_args
 
-from state.procedure import RunKind, Site
+from state.names import RunKind, Site
 
 SITE_NAMES: tuple[str, ...] = get_args(Site)
 KINDS: tuple[str, ...] = get_args(RunKind)

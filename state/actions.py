@@ -32,9 +32,7 @@ from pydantic import (
 )
 
 from state.duration import Duration
-
-SummaryState = Literal["OFFLINE", "STANDBY", "DISABLED", "ENABLED"]
-"""The states ``set_summary_state.py`` accepts (it refuses FAULT)."""
+from state.scripts import SetSummaryStateConfig, SystemWideShutdownConfig
 
 System = Literal[
     "love",
@@ -52,9 +50,6 @@ System = Literal[
 
 SUMMIT_ONLY_SYSTEMS: frozenset[System] = frozenset({"bare-metal", "ess-controllers"})
 """Systems that exist at the summit only (the page marks their steps "Summit only")."""
-
-CSC_REF = re.compile(r"^[A-Z][A-Za-z0-9_]*(:(\d+|\*))?$")
-"""``Name``, ``Name:index`` or ``Name:*`` (every running index), as set_summary_state.py takes."""
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 
@@ -186,73 +181,6 @@ class Announce(_Automated):
         if unknown:
             raise ValueError(f"unknown placeholder(s): {', '.join(sorted(unknown))}")
         return value
-
-
-class SystemWideShutdownConfig(BaseModel):
-    """``system_wide_shutdown.py``'s configuration (ts_standardscripts).
-
-    ``user`` and ``reason`` are filled in from the run when the script is queued.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    start_with: tuple[str, ...] = Field(default=(), description="CSCs sent OFFLINE first.")
-    end_with: tuple[str, ...] = Field(default=(), description="CSCs sent OFFLINE last.")
-    ignore: tuple[str, ...] = Field(
-        default=(), description="CSCs left as they are, added to the site's configured ignore list."
-    )
-
-
-SummaryStateEntry = tuple[str, SummaryState] | tuple[str, SummaryState, str]
-
-
-class SetSummaryStateConfig(BaseModel):
-    """``set_summary_state.py``'s configuration: explicit ``data`` or symbolic ``targets``.
-
-    Targets are resolved at run time: the stragglers the EFD still sees, the site's ScriptQueues,
-    the CSCs the site keeps ENABLED.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    data: tuple[SummaryStateEntry, ...] = Field(
-        default=(),
-        description='Explicit entries: ["CSC[:index]", STATE] or with a config override.',
-    )
-    targets: Literal["stragglers", "scriptqueues", "keep-enabled"] | None = Field(
-        default=None, description="Resolved when the step runs, from the EFD or the site's config."
-    )
-    state: SummaryState | None = Field(default=None, description="The state sent to ``targets``.")
-    mute_alarms: bool = True
-    mute_duration: float = Field(default=30.0, gt=0, description="Minutes.")
-
-    @field_validator("data")
-    @classmethod
-    def _csc_refs(cls, value: tuple[SummaryStateEntry, ...]) -> tuple[SummaryStateEntry, ...]:
-        for entry in value:
-            if not CSC_REF.match(entry[0]):
-                raise ValueError(
-                    f"{entry[0]!r} is not a CSC reference (Name, Name:index or Name:*)"
-                )
-        return value
-
-    @model_validator(mode="after")
-    def _data_xor_targets(self) -> SetSummaryStateConfig:
-        if bool(self.data) == (self.targets is not None):
-            raise ValueError("give either data (explicit entries) or targets, not both or neither")
-        if (self.targets is None) != (self.state is None):
-            raise ValueError("targets and state go together")
-        return self
-
-    def states_sent(self) -> set[str]:
-        """Every state this configuration sends."""
-        return {self.state} if self.state else {entry[1] for entry in self.data}
-
-    def only_scriptqueues(self) -> bool:
-        """Whether every target is a ScriptQueue."""
-        if self.targets is not None:
-            return self.targets == "scriptqueues"
-        return all(entry[0].split(":")[0] == "ScriptQueue" for entry in self.data)
 
 
 class _LoveScript(_Automated):

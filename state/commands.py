@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from state.procedure import RunKind, Site, Step
+from state.names import RunKind, Site
+from state.procedure import Step
 
 
 @dataclass(frozen=True, slots=True)

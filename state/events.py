@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
-from state.procedure import RunKind, Site, Step
+from state.names import RunKind, Site
+from state.procedure import Step
 
 BOT = "bot"
 """The actor of the bot's own events (action outcomes, activation of the next step)."""

@@ -1,9 +1,10 @@
-"""The rules of a run, as pure functions: (run, command, now) -> events, and events -> run.
+"""The rules of a run, as pure functions: (run, command, now) -> the events it causes.
 
 ``decide`` checks a command against the run and returns the events it causes, or raises a
-:class:`state.errors.RunError` saying why not; it never changes anything. ``evolve`` folds one
-event into a run. The store persists what ``decide`` returned and the folded snapshot in one
-transaction; replaying the events through ``evolve`` gives the snapshot back, exactly.
+:class:`state.errors.RunError` saying why not; it never changes anything. ``evolve`` (in
+:mod:`state.evolve`, the other half) folds one event into a run. The store persists what
+``decide`` returned and the folded snapshot in one transaction; replaying the events through
+``evolve`` gives the snapshot back, exactly.
 
 No clock, no I/O, no Slack: ``now`` is passed in, so tests choose the time and a replay is
 deterministic.
@@ -12,8 +13,7 @@ deterministic.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import reduce
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from state.actions import Announce, EfdWaitForStates, Manual
 from state.commands import (
@@ -80,10 +80,8 @@ from state.events import (
     StepStarted,
     StepSucceeded,
 )
-from state.run import Note, Run, RunStatus, StepState, StepStatus
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
+from state.evolve import evolve, fold
+from state.run import Run, RunStatus, StepState, StepStatus
 
 NOTE_LIMIT = 2000
 """Longest note or reason kept (characters); Slack shows 3000 a section, with room for the rest."""
@@ -166,21 +164,6 @@ def interrupt_running(run: Run, now: datetime) -> list[Event]:
         for s in run.steps
         if s.status is StepStatus.RUNNING and not s.step.action.survives_restart()
     ]
-
-
-def replay(events: Iterable[Event]) -> Run:
-    """The run the events describe, folded from nothing."""
-    run: Run | None = None
-    for event in events:
-        run = evolve(run, event)
-    if run is None:
-        raise ValueError("no events to replay")
-    return run
-
-
-def fold(run: Run, events: Iterable[Event]) -> Run:
-    """``run`` with ``events`` applied in order."""
-    return reduce(evolve, events, run)
 
 
 # ---------------------------------------------------------------------------- deciding
@@ -465,174 +448,3 @@ def _advance(run: Run, now: datetime) -> list[Event]:
     if current.step.needs_approval:
         return [StepAwaitingApproval(at=now, actor=BOT, step_id=current.id)]
     return [_started(current, now, BOT, "activate")]
-
-
-# ----------------------------------------------------------------------------- folding
-
-
-def evolve(run: Run | None, event: Event) -> Run:
-    """``run`` after ``event``; ``None`` before the run's first event."""
-    if isinstance(event, RunStarted):
-        if run is not None:
-            raise ValueError(f"run {run.run_id} has already started")
-        return Run(
-            run_id=event.run_id,
-            site=event.site,
-            kind=event.kind,
-            lead=event.actor,
-            started_by=event.actor,
-            cycle=event.cycle,
-            phalanx_branch=event.phalanx_branch,
-            procedure=event.procedure,
-            started_at=event.at,
-            steps=tuple(StepState(step=step) for step in event.steps),
-            version=1,
-        )
-    if run is None:
-        raise ValueError(f"{event.type} before run.started")
-    run = _evolve_run(run, event)
-    return run.model_copy(update={"version": run.version + 1, "changed_at": event.at})
-
-
-def _evolve_run(run: Run, event: Event) -> Run:  # one case per event type
-    at, actor = event.at, event.actor
-    match event:
-        case StepAwaitingApproval():
-            return _step(run, event.step_id, "activate", at, status=StepStatus.AWAITING_APPROVAL)
-        case StepStarted():
-            return _step(
-                run,
-                event.step_id,
-                event.verb,
-                at,
-                status=StepStatus.RUNNING,
-                attempt=event.attempt,
-                started_at=at,
-                ended_at=None,
-                timeout_at=event.timeout_at,
-                deadline_at=event.deadline_at,
-                approved_by=None if event.verb == "activate" else actor,
-                ended_by=None,
-                outcome=None,
-                issues=(),
-                reason=None,
-                cancelled=False,
-                timed_out=False,
-            )
-        case StepSucceeded():
-            return _ended(
-                run,
-                event.step_id,
-                "succeed",
-                StepStatus.SUCCEEDED,
-                at,
-                actor,
-                outcome=event.summary or None,
-            )
-        case StepFailed():
-            return _ended(
-                run,
-                event.step_id,
-                "cancel" if event.cancelled else "fail",
-                StepStatus.FAILED,
-                at,
-                actor,
-                outcome=event.error,
-                cancelled=event.cancelled,
-                timed_out=event.timed_out,
-            )
-        case StepDoneWithIssues():
-            return _ended(
-                run,
-                event.step_id,
-                "deadline",
-                StepStatus.DONE_WITH_ISSUES,
-                at,
-                actor,
-                issues=event.issues,
-                outcome=f"{len(event.issues)} still in trouble at the deadline",
-            )
-        case StepDoneByHand():
-            return _ended(
-                run,
-                event.step_id,
-                "mark_done",
-                StepStatus.DONE_BY_HAND,
-                at,
-                actor,
-                reason=event.note,
-            )
-        case StepSkipped():
-            return _ended(
-                run, event.step_id, "skip", StepStatus.SKIPPED, at, actor, reason=event.reason
-            )
-        case StepInterrupted():
-            return _ended(
-                run,
-                event.step_id,
-                "interrupt",
-                StepStatus.INTERRUPTED,
-                at,
-                actor,
-                outcome="the bot stopped while this step ran; it may have half happened",
-            )
-        case StepReopened():
-            reopened = run.index(event.step_id)
-            for later in run.steps[reopened + 1 :]:
-                if later.status is StepStatus.AWAITING_APPROVAL:  # back in the queue
-                    run = _step(run, later.id, "requeue", at, status=StepStatus.PENDING)
-            return _step(run, event.step_id, "reopen", at, status=StepStatus.AWAITING_APPROVAL)
-        case RunPausedEvent():
-            return run.model_copy(update={"status": RunStatus.PAUSED})
-        case RunResumed():
-            return run.model_copy(update={"status": RunStatus.ACTIVE})
-        case LeadHandedOver():
-            return run.model_copy(update={"lead": event.to})
-        case RunTakenOver():
-            return run.model_copy(update={"lead": actor})
-        case NoteAdded():
-            note = Note(at=at, by=actor, text=event.text, step_id=event.step_id)
-            return run.model_copy(update={"notes": (*run.notes, note)})
-        case Announced():
-            return run.model_copy(update={"announced": {**run.announced, event.key: at}})
-        case AnnouncementHeld():
-            return run.model_copy(update={"held": {**run.held, event.key: event.until}})
-        case Acknowledged():
-            by = (*run.acknowledged.get(event.key, ()), actor)
-            return run.model_copy(update={"acknowledged": {**run.acknowledged, event.key: by}})
-        case BaselineRecorded():
-            return run.model_copy(update={"baseline": event.cscs})
-        case RunAborted():
-            return run.model_copy(
-                update={"status": RunStatus.ABORTED, "ended_at": at, "abort_reason": event.reason}
-            )
-        case RunCompleted():
-            return run.model_copy(update={"status": RunStatus.COMPLETED, "ended_at": at})
-        case RunStarted():
-            raise ValueError(f"run {run.run_id} has already started")
-
-
-def _ended(
-    run: Run,
-    step_id: str,
-    verb: str,
-    status: StepStatus,
-    at: datetime,
-    actor: str,
-    **changes: Any,  # noqa: ANN401  # StepState fields
-) -> Run:
-    return _step(run, step_id, verb, at, status=status, ended_at=at, ended_by=actor, **changes)
-
-
-def _step(run: Run, step_id: str, verb: str, at: datetime, **changes: Any) -> Run:  # noqa: ANN401  # StepState fields
-    index = run.index(step_id)
-    state = run.steps[index]
-    updated = state.model_copy(
-        update={
-            **changes,
-            "revision": state.revision + 1,
-            "history": (*state.history, verb),
-            "since": at,
-        }
-    )
-    return run.model_copy(update={"steps": (*run.steps[:index], updated, *run.steps[index + 1 :])})

@@ -1,38 +1,23 @@
-"""The procedure as data: steps in four phases, loaded from YAML and checked before use.
+"""The procedure as data: steps in four phases, parsed from YAML text and checked before use.
 
 The T&S team edits the procedure every cycle; they should not need Python for it. So the file
 is plain YAML, its schema is published (``upgrade-bot procedure schema``) for editors, and a
 broken file is refused with every problem at once, each naming the file, the step id and the
-field, so the author can fix them in one pass.
+field, so the author can fix them in one pass. Reading the file is the caller's (the
+configuration, ``bot.config.procedures``): this module turns text into a checked model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib import resources
-from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from state.actions import Action
+from state.names import RUN_KINDS, SITES, Phase, RunKind, Site
 from state.rules import Problem, check_rules
-
-Site = Literal["summit", "tts", "bts"]
-"""The three sites: the summit, the Tucson test stand, the base test stand."""
-SITES: tuple[Site, ...] = get_args(Site)
-
-RunKind = Literal["cycle-upgrade", "system-restart"]
-"""A cycle upgrade (the camera team starts its own services) or a system restart (we do)."""
-RUN_KINDS: tuple[RunKind, ...] = get_args(RunKind)
-
-Phase = Literal["shutdown", "configuration", "deployment", "verification"]
-"""The page's four phases, in order."""
-PHASES: tuple[Phase, ...] = get_args(Phase)
-
-DEFAULT_PROCEDURE = "procedure.yaml"
-"""The procedure shipped in the package (``state/data/procedure.yaml``)."""
 
 
 class Step(BaseModel):
@@ -137,18 +122,6 @@ def parse_procedure(text: str, source: str) -> Procedure:
     if problems:
         raise ProcedureError(source, problems)
     return procedure
-
-
-def load_procedure(path: Path | None = None) -> Procedure:
-    """Load the procedure from ``path``, or the one shipped with the package."""
-    if path is None:
-        text = resources.files("state").joinpath("data", DEFAULT_PROCEDURE).read_text("utf-8")
-        return parse_procedure(text, f"(built-in) {DEFAULT_PROCEDURE}")
-    try:
-        text = path.read_text("utf-8")
-    except OSError as e:
-        raise ProcedureError(str(path), [Problem(None, "", f"cannot read: {e.strerror}")]) from e
-    return parse_procedure(text, str(path))
 
 
 def procedure_schema() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from state.actions import (
     ArgocdSync,
     RunShutdownScript,
 )
+from state.names import PHASES, RUN_KINDS, SITES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -42,8 +43,6 @@ class Problem:
 
 def check_rules(procedure: Procedure) -> list[Problem]:
     """Every rule broken by the procedure, each problem once, in file order."""
-    from state.procedure import PHASES, RUN_KINDS, SITES  # noqa: PLC0415  # procedure imports us
-
     problems = list(dict.fromkeys(_whole_file(procedure.steps, PHASES)))
     runs = [f"{site}/{kind}" for site in SITES for kind in RUN_KINDS]
     found: dict[Problem, list[str]] = {}

@@ -13,7 +13,8 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from state.procedure import Phase, RunKind, Site, Step
+from state.names import Phase, RunKind, Site
+from state.procedure import Step
 
 
 class StepStatus(StrEnum):

@@ -48,7 +48,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from state.errors import RunAlreadyActive, RunError
 from state.events import EVENT_ADAPTER, Event
-from state.machine import decide, fold, interrupt_running, start
+from state.evolve import fold
+from state.machine import decide, interrupt_running, start
 from state.run import Run
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
     from sqlalchemy.pool import ConnectionPoolEntry
 
     from state.commands import Command, StartRun
-    from state.procedure import Site
+    from state.names import Site
 
 DEFAULT_URL = "sqlite+aiosqlite:///upgrade-bot.db"
 """Where runs are kept unless ``UPGRADE_BOT_DATABASE_URL`` or ``--db`` say otherwise."""

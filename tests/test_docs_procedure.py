@@ -13,7 +13,8 @@ import yaml
 from pydantic import ValidationError
 
 from state.actions import ACTION_TAGS, ACTION_TYPES, RunSetSummaryState
-from state.procedure import PHASES, Procedure, Step, _problems_from, parse_procedure
+from state.names import PHASES
+from state.procedure import Procedure, Step, _problems_from, parse_procedure
 from state.rules import _whole_file
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "procedure.md"

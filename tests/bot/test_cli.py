@@ -25,10 +25,12 @@ import structlog
 import yaml
 
 from bot.cli import MAX_SPEED, main
+from bot.config.procedures import load_procedure
 from state.actions import ACTION_TYPES
-from state.procedure import PHASES, Procedure, load_procedure
+from state.names import PHASES
+from state.procedure import Procedure
 
-SHIPPED = Path(str(resources.files("state").joinpath("data", "procedure.yaml")))
+SHIPPED = Path(str(resources.files("bot.config").joinpath("data", "procedure.yaml")))
 SUMMIT_ONLY = ("bare-metal-shutdown", "bare-metal-config", "ess-controllers", "bare-metal-startup")
 ANNOUNCEMENTS = ("nublado-going-down", "camera-stage-1", "camera-stage-2", "nublado-available")
 

@@ -24,25 +24,20 @@ import pytest_asyncio
 import yaml
 from aiohttp.test_utils import TestServer
 
-from bot.config import load_config
-from bot.engine import Change, Engine, RunChanged
-from bot.lead import SimulatedLead
-from bot.scheduler import Ticker
-from bot.sites import SiteConfig, default_site_fields
-from bot.systems import real_site
+from bot.config.file import load_config
+from bot.config.procedures import DEFAULT_PROCEDURE, load_procedure
+from bot.config.sites import SiteConfig, default_site_fields
+from bot.engine.engine import Change, Engine, RunChanged
+from bot.engine.ticker import Ticker
+from bot.terminal.leads import SimulatedLead
+from bot.wiring.real import real_site
 from integrations.clock import ScaledClock, WallClock
 from integrations.efd import SummaryState
 from integrations.kube import PROPAGATION
 from integrations.sim.catalog import LOVE_DEPLOYMENTS, TELESCOPE_APPS, CscSpec, cscs
 from state.events import Event, StepFailed
-from state.procedure import (
-    DEFAULT_PROCEDURE,
-    Procedure,
-    RunKind,
-    Site,
-    load_procedure,
-    parse_procedure,
-)
+from state.names import RunKind, Site
+from state.procedure import Procedure, parse_procedure
 from state.run import Run, RunStatus, StepStatus
 from state.store import Store, sqlite_url
 from tests.support.coupling import USER_JOB, CameraTeam, SiteAnnouncements, World
@@ -86,7 +81,7 @@ def procedure() -> Procedure:
     watches' waits (10 and 15 s between polls, 10 and 30 minutes to their deadlines) would
     make the test long or, if the site never got there, hang.
     """
-    text = resources.files("state").joinpath("data", DEFAULT_PROCEDURE).read_text("utf-8")
+    text = resources.files("bot.config").joinpath("data", DEFAULT_PROCEDURE).read_text("utf-8")
     raw = yaml.safe_load(text)
     for step in raw["steps"]:
         if step["action"]["type"] == "efd.wait_for_states":

@@ -14,7 +14,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
-from bot.runners import argocd as runner
+from bot.engine.runners import argocd as runner
 from integrations.argocd import AppStatus, ArgoCDClient
 from integrations.clock import ScaledClock
 from integrations.errors import IntegrationError, IntegrationTimeout

@@ -15,7 +15,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
-from bot.runners import github as runner
+from bot.engine.runners import github as runner
 from integrations.clock import ScaledClock
 from integrations.errors import IntegrationError, IntegrationTimeout
 from integrations.github import GitHubClient, PullRequest, RateLimited

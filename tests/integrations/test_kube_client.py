@@ -16,8 +16,8 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
-from bot.runners import kube as runner
-from bot.runners.context import StepContext
+from bot.engine.runners import kube as runner
+from bot.engine.runners.context import StepContext
 from integrations.errors import IntegrationError, IntegrationTimeout
 from integrations.kube import (
     JOB_NAMESPACES,

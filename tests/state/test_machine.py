@@ -43,7 +43,8 @@ from state.errors import (
     UnknownStep,
 )
 from state.events import BOT, RunTakenOver
-from state.machine import decide, fold, handle, interrupt_running, start
+from state.evolve import fold
+from state.machine import decide, handle, interrupt_running, start
 from state.procedure import parse_procedure
 from state.run import Run, RunStatus, StepStatus
 from tests.support.runs import ADMIN, HELD, LEAD, OTHER, T0, at, start_command, started

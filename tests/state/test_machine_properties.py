@@ -36,7 +36,8 @@ from state.commands import (
 )
 from state.errors import RunError
 from state.events import BOT, Event, RunStarted, RunTakenOver, StepReopened, StepStarted
-from state.machine import evolve, fold, handle, interrupt_running, replay, start
+from state.evolve import evolve, fold, replay
+from state.machine import handle, interrupt_running, start
 from state.procedure import parse_procedure
 from state.run import Run, StepStatus
 from tests.support.runs import ADMIN, HELD, LEAD, OTHER, at, small_steps, start_command

@@ -12,19 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.config.procedures import load_procedure
 from state.actions import ACTION_TYPES, Announce
-from state.procedure import (
-    PHASES,
-    RUN_KINDS,
-    SITES,
-    Procedure,
-    ProcedureError,
-    load_procedure,
-    procedure_schema,
-)
+from state.names import PHASES, RUN_KINDS, SITES
+from state.procedure import Procedure, ProcedureError, procedure_schema
 from state.rules import Problem
 
-DEFAULT_PATH = Path(str(resources.files("state").joinpath("data", "procedure.yaml")))
+DEFAULT_PATH = Path(str(resources.files("bot.config").joinpath("data", "procedure.yaml")))
 SUMMIT_ONLY = {"bare-metal-shutdown", "bare-metal-config", "ess-controllers", "bare-metal-startup"}
 
 

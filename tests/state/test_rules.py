@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from state.procedure import ProcedureError, load_procedure, parse_procedure
+from bot.config.procedures import load_procedure
+from state.procedure import ProcedureError, parse_procedure
 from state.rules import Problem, check_rules
 
 SOURCE = "broken.yaml"
 RAW: dict[str, Any] = yaml.safe_load(
-    resources.files("state").joinpath("data", "procedure.yaml").read_text("utf-8")
+    resources.files("bot.config").joinpath("data", "procedure.yaml").read_text("utf-8")
 )
 
 

@@ -13,7 +13,7 @@ import pytest_asyncio
 from state.commands import ActionSucceeded, Approve, MarkDone, Pause, Skip
 from state.errors import RunAlreadyActive, RunError, StaleCommand
 from state.events import StepStarted
-from state.machine import replay
+from state.evolve import replay
 from state.run import RunStatus, StepStatus
 from state.store import Store, StoreError, VersionConflict, sqlite_url
 from tests.support.runs import LEAD, T0, at, start_command

@@ -44,7 +44,7 @@ from typing import Any
 import yaml
 from pydantic import SecretStr
 
-from bot.sites import SiteConfig
+from bot.config.sites import SiteConfig
 from integrations.base import no_report
 from integrations.efd import SummaryState
 from integrations.sim.catalog import LOVE_DEPLOYMENTS, NUBLADO_USERS, TELESCOPE_APPS, CscSpec

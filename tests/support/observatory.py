@@ -6,15 +6,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.engine import Change, Engine, RunChanged
-from bot.runners import SiteSystems
-from bot.simulated import sim_site
-from bot.sites import default_sites
+from bot.config.sites import default_sites
+from bot.engine.engine import Change, Engine, RunChanged
+from bot.engine.runners import SiteSystems
+from bot.wiring.simulated import sim_site
 from integrations.announce import Notice
 from integrations.clock import Clock
 from integrations.sim import Release, SimObservatory
 from state.events import Event
-from state.procedure import Procedure, Site
+from state.names import Site
+from state.procedure import Procedure
 from state.store import Store, sqlite_url
 from tests.support.waiting import until
 

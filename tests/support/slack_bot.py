@@ -22,8 +22,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.config.settings import Settings
 from bot.serve import Bot, RunOptions, running_bot
-from bot.settings import Settings
 from integrations.clock import ScaledClock
 from tests.support.slack_api import TOKEN, FakeSlack
 

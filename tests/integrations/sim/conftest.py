@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.simulated import sim_site
-from bot.sites import default_sites
+from bot.config.sites import default_sites
+from bot.wiring.simulated import sim_site
 from integrations.efd import CscState
 from integrations.sim import Release, SimObservatory, SimSite
 from integrations.sim.catalog import SiteName
@@ -65,7 +65,7 @@ Build = Callable[..., SimObservatory]
 
 
 def site_of(name: SiteName) -> SimSite:
-    """The simulated observatory's view of a site as bot/data/sites.yaml configures it."""
+    """The simulated observatory's view of a site as bot/config/data/sites.yaml configures it."""
     return sim_site(default_sites()[name])
 
 

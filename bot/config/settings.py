@@ -1,0 +1,59 @@
+"""The bot's settings: one pydantic-settings model, read from the environment.
+
+Built by the CLI and passed down, never at import time. Secrets come from the environment
+only (``SLACK_BOT_TOKEN``, ``SLACK_APP_TOKEN``, ``SLACK_SIGNING_SECRET``), typed ``SecretStr`` so
+they print as ``**********``; the sites, people and groups are in the YAML file named by
+``UPGRADE_BOT_CONFIG`` (see ``bot/config/file.py``), which refuses secrets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from state.store import DEFAULT_URL, sqlite_url
+
+
+class Settings(BaseSettings):
+    """Settings from ``UPGRADE_BOT_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="UPGRADE_BOT_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL of the store (default: upgrade-bot.db here, SQLite).",
+    )
+
+    config: Path | None = Field(
+        default=None, description="The YAML file with the sites, admins and who may start runs."
+    )
+    health_port: int = Field(
+        default=8080, ge=0, le=65535, description="Port of /healthz and /metrics (0: none)."
+    )
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="SLACK_BOT_TOKEN",
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="SLACK_APP_TOKEN",
+        description="App-level token (xapp-...) for Socket Mode.",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias="SLACK_SIGNING_SECRET",
+        description="Verifies requests in HTTP mode.",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        validation_alias="SLACK_API_URL",
+        description="The Slack Web API's base URL (a test points it at a local fake).",
+    )
+
+    def store_url(self, db: Path | None = None) -> str:
+        """The store to use: ``--db PATH`` wins, then the environment, then the default."""
+        if db is not None:
+            return sqlite_url(str(db))
+        return self.database_url or DEFAULT_URL

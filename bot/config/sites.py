@@ -1,0 +1,265 @@
+"""What the bot knows of each site: hosts, units, ScriptQueues, CSCs that stay up or come up.
+
+The procedure names these symbolically (``hosts: camera-bridges``, ``targets: scriptqueues``)
+and the engine resolves them here, so one procedure serves the three sites. The embedded
+defaults (``bot/config/data/sites.yaml``) hold what the reference pages say of each site; a site's
+configuration file overrides them field by field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from integrations.ssh import Unit
+from state.actions import EfdWaitForStates
+from state.duration import Duration
+from state.names import SITES, Site
+from state.procedure import Procedure, Step
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CameraBridge(_Model):
+    """The OCS bridge of one camera on its mcm machine."""
+
+    camera: str = Field(description="The camera CSC (ATCamera, MTCamera, CCCamera).")
+    host: str
+    unit: str = Field(description="The systemd unit of the bridge.")
+
+
+class ServiceUnit(_Model):
+    """A systemd service on a bare-metal machine."""
+
+    host: str
+    unit: str
+    placeholder: bool = Field(
+        default=False, description="Not a real service: operations must list the real ones."
+    )
+
+
+class Endpoints(_Model):
+    """How the real clients reach the site's systems (no secrets: those are in the environment).
+
+    LOVE, the EFD and ArgoCD live under ``https://<fqdn>/`` (``/love``, ``/influxdb``,
+    ``/argo-cd``) unless a URL here says otherwise; the Kubernetes API server and the SSH trust
+    are per site.
+    """
+
+    love_username: str = Field(default="upgrade-bot", description="A LOVE user who may command.")
+    efd_username: str | None = Field(default="upgrade-bot", description="A read-only EFD user.")
+    efd_database: str = "efd"
+    kube_api: str | None = Field(
+        default=None, description="The API server URL of the site's cluster (required)."
+    )
+    kube_ca_file: Path | None = Field(default=None, description="The cluster's CA certificate.")
+    kube_identity_label: str | None = Field(
+        default="upgrade-bot.lsst.io/cluster",
+        description="Label on kube-system whose value must be the site's cluster name.",
+    )
+    kube_cluster_uid: str | None = Field(
+        default=None, description="metadata.uid of kube-system, if ops pin it too."
+    )
+    ssh_user: str = Field(default="upgrade-bot", description="Login on the mcm/bare-metal hosts.")
+    known_hosts: Path | None = Field(
+        default=None, description="known_hosts with the hosts' keys (required: keys are verified)."
+    )
+    github_api: str = "https://api.github.com"
+    love_url: str | None = Field(
+        default=None, description="LOVE's root if not https://<fqdn>/love."
+    )
+    efd_url: str | None = Field(
+        default=None,
+        description="The EFD's InfluxDB HTTP API if not https://<fqdn>/influxdb (the summit's "
+        "EFD may be served elsewhere: ask the EFD team).",
+    )
+    argocd_url: str | None = Field(
+        default=None, description="ArgoCD's root if not https://<fqdn>/argo-cd."
+    )
+    ssh_addresses: dict[str, str] = Field(
+        default_factory=dict,
+        description="Where a host is reached if not at its name on port 22 (a forwarded port): "
+        "host -> address[:port], [v6-address]:port; the host key checked is still the host's.",
+    )
+
+    def ssh_address(self, host: str) -> tuple[str, int] | None:
+        """``(address, port)`` of a host reached elsewhere than ``host:22``, if configured."""
+        where = self.ssh_addresses.get(host)
+        return None if where is None else _address(where)
+
+    @field_validator("ssh_addresses")
+    @classmethod
+    def _parsed(cls, value: dict[str, str]) -> dict[str, str]:
+        for host, where in value.items():
+            try:
+                _address(where)
+            except ValueError as e:
+                raise ValueError(f"{host}: {e}") from e
+        return value
+
+
+def _address(where: str) -> tuple[str, int]:
+    """``address[:port]`` or ``[v6-address]:port`` as (address, port); port 22 if none."""
+    if where.startswith("["):  # [2001:db8::1]:2222
+        address, _, port = where[1:].partition("]:")
+    else:
+        address, colon, port = where.rpartition(":")
+        if not colon or ":" in address:  # no port, or a bare IPv6 address
+            return where, 22
+    if not port.isdigit():
+        raise ValueError(f"{where!r} is not address[:port]")
+    return address, int(port)
+
+
+class Audience(_Model):
+    """Who else hears an announcement: extra channels and Slack user groups to mention."""
+
+    channels: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+class SiteConfig(_Model):
+    """One site."""
+
+    name: Site
+    title: str = Field(
+        description="How people call it: Summit, Tucson test stand, Base test stand."
+    )
+    phalanx_env: str = Field(
+        description="The Phalanx environment (summit, tucson-teststand, base)."
+    )
+    fqdn: str = Field(description="LOVE, ArgoCD and the EFD live under https://<fqdn>/.")
+    timezone: str = Field(description="The site's local time zone, for reports.")
+    channel: str = Field(description="The site's Slack channel, where its runs are driven.")
+    cluster: str = Field(description="What identifies the site's Kubernetes cluster.")
+    scriptqueues: tuple[int, ...] = Field(description="The site's ScriptQueue indices.")
+    ignore: tuple[str, ...] = Field(
+        default=(),
+        description="CSCs left as they are through the shutdown (system_wide_shutdown ignore).",
+    )
+    auto_enabled: tuple[str, ...] = Field(
+        default=(), description="CSCs (Name:index) that come up ENABLED by themselves."
+    )
+    keep_enabled: tuple[str, ...] = Field(
+        default=(), description="CSCs (Name:index or Name:*) enabled at the end of the run."
+    )
+    camera_bridges: tuple[CameraBridge, ...] = ()
+    bare_metal: tuple[ServiceUnit, ...] = ()
+    config_repos: tuple[str, ...] = Field(
+        default=(), description="Configuration repositories whose run branch must be pushed."
+    )
+    audiences: dict[str, Audience] = Field(default_factory=dict)
+    principals: dict[str, str] = Field(
+        default_factory=dict, description="CSC name -> the system principal to contact."
+    )
+    deadlines: dict[str, Duration] = Field(
+        default_factory=dict,
+        description="Per watch step id (efd.wait_for_states), this site's deadline instead of "
+        "the procedure's (30m for the end states).",
+    )
+    remind_after: Duration = Field(
+        default="20m",
+        validate_default=True,
+        description="A step waiting on the lead this long gets one reminder in its thread.",
+    )
+    idle_after: Duration = Field(
+        default="2h",
+        validate_default=True,
+        description="An open run with nothing happening this long is flagged idle.",
+    )
+    downtime_poll: Duration = Field(
+        default="30s",
+        validate_default=True,
+        description="How often the EFD is read during the downtime for CSCs beating again.",
+    )
+    endpoints: Endpoints = Field(default_factory=Endpoints)
+
+    def recipients(self, audiences: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Where an announcement goes, and the user groups it mentions (each once, in order).
+
+        The site channel first, then each audience's channels.
+        """
+        channels = [self.channel]
+        groups: list[str] = []
+        for name in audiences:
+            audience = self.audiences.get(name)
+            if audience is not None:
+                channels += [c for c in audience.channels if c not in channels]
+                groups += [g for g in audience.groups if g not in groups]
+        return channels, groups
+
+    def adapt(self, steps: Sequence[Step]) -> tuple[Step, ...]:
+        """The run's steps with this site's watch deadlines (the run keeps them as its own)."""
+        return tuple(
+            step.model_copy(
+                update={
+                    "action": step.action.model_copy(update={"deadline": self.deadlines[step.id]})
+                }
+            )
+            if step.id in self.deadlines and isinstance(step.action, EfdWaitForStates)
+            else step
+            for step in steps
+        )
+
+    def unknown_deadlines(self, procedure: Procedure) -> list[str]:
+        """``deadlines`` that name no watch step of the procedure (a typo must not be ignored)."""
+        watches = {s.id for s in procedure.steps if isinstance(s.action, EfdWaitForStates)}
+        return [
+            f"{self.name}: deadlines: {step_id!r} is not a watch step of the procedure "
+            f"(one of: {', '.join(sorted(watches))})"
+            for step_id in self.deadlines
+            if step_id not in watches
+        ]
+
+    def bridge_units(self) -> tuple[Unit, ...]:
+        """The camera bridges as units to stop and start."""
+        return tuple(Unit(b.host, b.unit) for b in self.camera_bridges)
+
+    def bare_metal_units(self) -> tuple[Unit, ...]:
+        """The bare-metal services as units to stop and start."""
+        return tuple(Unit(s.host, s.unit) for s in self.bare_metal)
+
+    @property
+    def love_url(self) -> str:
+        """LOVE's root (the client's base URL, and links)."""
+        return self.endpoints.love_url or f"https://{self.fqdn}/love"
+
+    @property
+    def efd_url(self) -> str:
+        """The EFD's InfluxDB HTTP API."""
+        return self.endpoints.efd_url or f"https://{self.fqdn}/influxdb"
+
+    @property
+    def argocd_url(self) -> str:
+        """ArgoCD's root path."""
+        return self.endpoints.argocd_url or f"https://{self.fqdn}/argo-cd"
+
+
+def default_site_fields() -> dict[str, dict[str, Any]]:
+    """The embedded defaults, as the mapping a configuration file overrides field by field."""
+    text = resources.files("bot.config").joinpath("data", "sites.yaml").read_text("utf-8")
+    fields: dict[str, dict[str, Any]] = yaml.safe_load(text)
+    return fields
+
+
+def default_sites() -> dict[Site, SiteConfig]:
+    """The three sites as the reference pages describe them."""
+    return load_sites(default_site_fields())
+
+
+def load_sites(raw: dict[str, Any]) -> dict[Site, SiteConfig]:
+    """Sites from a mapping of site name to fields (a configuration file's ``sites``)."""
+    sites = {
+        name: SiteConfig.model_validate({"name": name, **fields}) for name, fields in raw.items()
+    }
+    missing = set(SITES) - set(sites)
+    if missing:
+        raise ValueError(f"no configuration for site(s): {', '.join(sorted(missing))}")
+    return sites  # type: ignore[return-value]  # keys validated as Site by the model

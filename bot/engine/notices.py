@@ -1,0 +1,221 @@
+"""What the bot says by itself, and when: the texts of its notices and the rules that make them due.
+
+No I/O here: a run, its site, what the EFD read and the time in; :class:`Notice` out. The
+engine posts each once (its key is recorded in the run), so a restart or a second tick never
+repeats one. Users appear as Slack mentions (``<@U0123>``); the terminal shows them as names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bot.config.sites import SiteConfig
+from bot.engine.runners.efd import Verdict
+from bot.reports.timeline import duration_text, summary
+from integrations.announce import Choice, Notice
+from integrations.efd import CscState
+from state.actions import Manual
+from state.events import Event
+from state.run import Run, RunStatus, StepState, StepStatus
+
+DM_ACTION = "principals.dm"
+"""The button under a deadline report that sends each principal a direct message."""
+
+RELEASE_ACTION = "announce.release"
+"""The button under a held announcement's reminder that makes the announcement now."""
+
+
+def at(user: str) -> str:
+    """A user as a Slack mention."""
+    return f"<@{user}>"
+
+
+def _principal(site: SiteConfig, ref: str) -> str | None:
+    return site.principals.get(ref.partition(":")[0])
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "no heartbeat in the EFD"
+    return f"last heartbeat {duration_text(seconds)} ago"
+
+
+def _row(site: SiteConfig, ref: str, csc: CscState | None) -> str:
+    name, _, index = ref.partition(":")
+    if csc is None:
+        said = "never seen in the EFD"
+    else:
+        state = csc.summary_state.name if csc.summary_state else "no summaryState"
+        said = f"last state {state}, {_age(csc.heartbeat_age)}"
+    principal = _principal(site, ref)
+    who = f"contact {at(principal)}" if principal else "no principal configured"
+    return f"• *{name}* index {index}: {said}; {who}"
+
+
+def deadline_report(run: Run, state: StepState, site: SiteConfig, verdict: Verdict) -> Notice:
+    """The CSCs still in trouble at a watch's deadline, for the site channel.
+
+    With a stale or unreachable EFD it says that the states are unknown, never that the CSCs
+    are OFFLINE. Principals, if any are configured for the CSCs named, can be messaged.
+    """
+    title = f"*{site.title}*, {state.step.title}: the deadline is reached"
+    if not verdict.known:  # the EFD could not be read, or is not receiving data
+        text = (
+            f":warning: {title}, but {verdict.line}. Which CSCs are in trouble is unknown: "
+            "check LOVE's summary state view or Chronograf's heartbeats."
+        )
+        return Notice(run.run_id, _deadline_key(state), text, in_thread=False)
+    rows = [_row(site, ref, csc) for ref, csc in verdict.found]
+    text = (
+        f":warning: {title} with {len(rows)} CSC(s) still in trouble ({verdict.line}):\n"
+        + "\n".join(rows)
+    )
+    choices: tuple[Choice, ...] = ()
+    if any(_principal(site, ref) for ref, _ in verdict.found):
+        value = json.dumps({"run": run.run_id, "step": state.id})
+        choices = (Choice("DM the principals", DM_ACTION, value),)
+    return Notice(run.run_id, _deadline_key(state), text, in_thread=False, choices=choices)
+
+
+def _deadline_key(state: StepState) -> str:
+    """Once per attempt: a watch reopened and run again reports again at its new deadline."""
+    return f"deadline:{state.id}#{state.attempt}"
+
+
+def principal_messages(run: Run, state: StepState, site: SiteConfig) -> dict[str, str]:
+    """Per principal, a short direct message naming their CSCs in trouble (from the step)."""
+    theirs: dict[str, list[str]] = {}
+    for issue in state.issues:
+        principal = _principal(site, issue.partition(" ")[0])
+        if principal:
+            theirs.setdefault(principal, []).append(issue)
+    return {
+        principal: (
+            f"Hello from the upgrade bot. In the {run.kind} of {site.title} (run {run.run_id}, "
+            f'lead {at(run.lead)}), at "{state.step.title}" these CSCs of yours are not '
+            f"where they should be: {'; '.join(issues)}. Could you have a look? "
+            f"The run is followed in {site.channel}."
+        )
+        for principal, issues in theirs.items()
+    }
+
+
+def down(run: Run) -> bool:
+    """Whether the site should be down now (no CSC beating).
+
+    That is from the end of the ScriptQueues' step (the last CSCs down) until a step that
+    brings CSCs back (the telescope sync, the camera bridges) begins.
+    """
+    if run.status is not RunStatus.ACTIVE:
+        return False
+    queues = [i for i, s in enumerate(run.steps) if s.step.action.is_scriptqueue_shutdown()]
+    if not queues or not run.steps[queues[-1]].status.ended:
+        return False
+    later = run.steps[queues[-1] + 1 :]
+    return not any(s.step.action.starts_cscs() and s.status not in _NOT_BEGUN for s in later)
+
+
+_NOT_BEGUN = frozenset({StepStatus.PENDING, StepStatus.AWAITING_APPROVAL})
+
+
+def beating_again(run: Run, site: SiteConfig, csc: CscState) -> Notice:
+    """A CSC heard again, after it fell silent, while the site should be down."""
+    state = csc.summary_state.name if csc.summary_state else "no summaryState"
+    principal = _principal(site, csc.ref)
+    who = f" Its principal: {at(principal)}." if principal else ""
+    text = (
+        f":rotating_light: {at(run.lead)} *{csc.ref}* is beating again ({state}, "
+        f"{_age(csc.heartbeat_age)}) while {site.title} should be down. Did someone restart "
+        f"it?{who}"
+    )
+    return Notice(run.run_id, f"beating:{csc.ref}", text, in_thread=True, mention=(run.lead,))
+
+
+def downtime_blind(run: Run, site: SiteConfig) -> Notice:
+    """The EFD is not receiving data during the downtime: a CSC coming back would not be seen."""
+    text = (
+        f":warning: The EFD of {site.title} is not receiving data: a CSC restarted during the "
+        "downtime would not be seen. Watch LOVE meanwhile."
+    )
+    return Notice(run.run_id, "downtime-efd-stale", text, in_thread=True)
+
+
+def waiting_on_lead(state: StepState) -> str | None:
+    """What the lead is expected to do for this step, if it waits on them."""
+    if state.status is StepStatus.AWAITING_APPROVAL:
+        return "approve, skip or cancel it"
+    if state.status in {StepStatus.FAILED, StepStatus.INTERRUPTED}:
+        return "retry it, mark it done or skip it"
+    if state.status is StepStatus.RUNNING and isinstance(state.step.action, Manual):
+        return "mark it done when it is done"
+    return None
+
+
+def reminder(run: Run, site: SiteConfig, now: datetime) -> Notice | None:
+    """One reminder per waiting spell of the current step, once it waited ``remind_after``."""
+    state = run.current
+    if run.status is not RunStatus.ACTIVE or state is None or state.since is None:
+        return None
+    todo = waiting_on_lead(state)
+    waited = now - state.since
+    if todo is None or waited < site.remind_after:
+        return None
+    text = (
+        f":hourglass: {at(run.lead)} *{state.step.title}* has been waiting for you for "
+        f"{duration_text(waited)}: {todo}."
+    )
+    key = f"remind:{state.id}:{state.revision}"
+    return Notice(run.run_id, key, text, in_thread=True, mention=(run.lead,))
+
+
+def window_ended(run: Run, now: datetime) -> list[Notice]:
+    """The lead held an announcement back (integration testing): its window has ended."""
+    due = [
+        (key, until) for key, until in run.held.items() if now >= until and key not in run.announced
+    ]
+    return [
+        Notice(
+            run.run_id,
+            f"{key}:window-ended",
+            (
+                f":alarm_clock: {at(run.lead)} the integration-testing window you set ended at "
+                f"{until:%H:%M} UTC, and *{key}* has not been announced. When testing is "
+                "over, announce it:"
+            ),
+            in_thread=True,
+            mention=(run.lead,),
+            choices=(
+                Choice(
+                    "Announce it now",
+                    RELEASE_ACTION,
+                    json.dumps({"run": run.run_id, "key": key}),
+                ),
+            ),
+        )
+        for key, until in due
+    ]
+
+
+def idle_for(run: Run, site: SiteConfig, now: datetime) -> timedelta | None:
+    """How long an open run has had nothing happen, once that is ``idle_after`` or more."""
+    if not run.status.open:
+        return None
+    idle = now - (run.changed_at or run.started_at)
+    return idle if idle >= site.idle_after else None
+
+
+def run_summary(run: Run, events: Sequence[Event], site: SiteConfig) -> Notice:
+    """The end of a run, for the site channel: per step who did what, durations, trouble."""
+    lines = [f"*{site.title}*: the {run.kind} run is over ({run.status.value})."]
+    skipped = [s for s in run.steps if s.status is StepStatus.SKIPPED]
+    if skipped:
+        why = "; ".join(f"{s.id} by {s.ended_by}: {s.reason}" for s in skipped)
+        lines.append(f"Skipped: {why}")
+    lines += [f"In trouble at {s.id}: {'; '.join(s.issues)}" for s in run.steps if s.issues]
+    for key, by in run.acknowledged.items():
+        lines.append(f"{key} acknowledged by {', '.join(at(u) for u in by)}")
+    lines.append(f"```\n{summary(run, events)}\n```")
+    lines.append(f"The logbook report: `upgrade-bot report --site {run.site} --run {run.run_id}`")
+    return Notice(run.run_id, "summary", "\n".join(lines), in_thread=False)

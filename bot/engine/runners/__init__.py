@@ -1,0 +1,109 @@
+"""One runner per action type: the step's symbolic action made concrete for its site.
+
+Runners only talk to the integration interfaces, so the same code drives the simulated
+observatory and the real one. A runner returns an :class:`Outcome` or raises
+:class:`integrations.errors.IntegrationError` with the real error; the engine turns either into
+the step's result. Some actions also have a *preview*, shown while the step waits for the
+lead's approval: the exact script configuration, the commands, what will be deleted, the diff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from bot.engine.runners import announce, argocd, efd, github, hosts, kube, love, preflight
+from bot.engine.runners.context import Outcome, SiteSystems, StepContext
+from integrations.base import Integration
+from state.actions import (
+    Announce,
+    ArgocdSync,
+    EfdWaitForStates,
+    GithubBranches,
+    GithubPullRequest,
+    KubeCleanup,
+    LoveCommand,
+    PreflightCheck,
+    RunOtherScript,
+    RunSetSummaryState,
+    RunShutdownScript,
+    SshSystemctl,
+)
+
+Runner = Callable[[StepContext, Any], Awaitable[Outcome]]
+Preview = Callable[[StepContext, Any], Awaitable[str]]
+
+RUNNERS: dict[type, Runner] = {
+    PreflightCheck: preflight.check,
+    Announce: announce.announce,
+    RunShutdownScript: love.run_script,
+    RunSetSummaryState: love.run_script,
+    RunOtherScript: love.run_script,
+    LoveCommand: love.command,
+    EfdWaitForStates: efd.wait_for_states,
+    SshSystemctl: hosts.systemctl,
+    KubeCleanup: kube.cleanup,
+    GithubPullRequest: github.pull_request,
+    GithubBranches: github.branches,
+    ArgocdSync: argocd.sync,
+}
+"""The runner of each action type (``manual`` has none: a person does it)."""
+
+PREVIEWS: dict[type, Preview] = {
+    RunShutdownScript: love.preview_script,
+    RunSetSummaryState: love.preview_script,
+    RunOtherScript: love.preview_script,
+    SshSystemctl: hosts.preview,
+    KubeCleanup: kube.preview,
+    ArgocdSync: argocd.preview,
+}
+"""What the lead sees before approving, where there is more to see than the instructions."""
+
+LIVE: dict[type, Preview] = {
+    ArgocdSync: argocd.live,
+    RunShutdownScript: love.live_queue,
+    RunSetSummaryState: love.live_queue,
+    RunOtherScript: love.live_queue,
+}
+"""What the lead sees of the real state when a step was interrupted or failed, before Retry."""
+
+
+_SYSTEM: dict[type, str] = {
+    RunShutdownScript: "love",
+    RunSetSummaryState: "love",
+    RunOtherScript: "love",
+    LoveCommand: "love",
+    EfdWaitForStates: "efd",
+    SshSystemctl: "hosts",
+    KubeCleanup: "cluster",
+    GithubPullRequest: "github",
+    GithubBranches: "github",
+    ArgocdSync: "argocd",
+}
+"""The attribute of :class:`SiteSystems` each action type operates through."""
+
+
+def uses_system(action: object) -> bool:
+    """Whether the action operates an outside system (one that can be asked to stop)."""
+    return type(action) in _SYSTEM
+
+
+def system_of(action: object, systems: SiteSystems) -> Integration | None:
+    """The integration a running action uses, to stop its real operation on cancel."""
+    name = _SYSTEM.get(type(action))
+    return None if name is None else cast("Integration", getattr(systems, name))
+
+
+__all__ = [
+    "LIVE",
+    "PREVIEWS",
+    "RUNNERS",
+    "Outcome",
+    "Preview",
+    "Runner",
+    "SiteSystems",
+    "StepContext",
+    "efd",
+    "system_of",
+    "uses_system",
+]

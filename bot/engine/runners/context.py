@@ -1,0 +1,67 @@
+"""What a runner gets to do one step: the run, the site, its systems, the clock, a progress line."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.config.sites import SiteConfig
+from integrations.announce import Announcer
+from integrations.argocd import ArgoCD
+from integrations.base import Integration, Report
+from integrations.clock import Clock
+from integrations.efd import Efd
+from integrations.github import GitHub
+from integrations.kube import Cluster
+from integrations.love import Love
+from integrations.ssh import Hosts
+from state.run import Run, StepState
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSystems:
+    """One site's outside systems (the real clients, or the simulated observatory)."""
+
+    love: Love
+    efd: Efd
+    hosts: Hosts
+    cluster: Cluster
+    github: GitHub
+    argocd: ArgoCD
+    announcer: Announcer
+
+    def named(self) -> dict[str, Integration]:
+        """The systems a pre-flight check pings, by the name shown to the lead."""
+        return {
+            "LOVE": self.love,
+            "EFD": self.efd,
+            "SSH hosts": self.hosts,
+            "Kubernetes": self.cluster,
+            "GitHub": self.github,
+            "ArgoCD": self.argocd,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a step's action ended well: a one-line summary, and the baseline if it read one."""
+
+    summary: str
+    baseline: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    """Everything a runner needs for one attempt of one step."""
+
+    run: Run
+    state: StepState
+    site: SiteConfig
+    systems: SiteSystems
+    clock: Clock
+    report: Report
+    once: Callable[[str, Callable[[], Awaitable[None]]], Awaitable[datetime | None]] = field(
+        repr=False
+    )
+    """``once(key, post)``: post and record, unless the run made ``key`` already (then: when)."""

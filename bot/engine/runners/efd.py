@@ -1,0 +1,134 @@
+"""Judge the CSCs from the EFD: who is OFFLINE, who is where they should be, who is in trouble.
+
+The rules of the page: a silent CSC is OFFLINE whatever its last summaryState says; a beating
+CSC reporting OFFLINE is OFFLINE too. Silence proves nothing while the EFD itself is stale.
+The CSCs that matter are those beating when the run started (its baseline); the site's ignore
+list is left alone; the ScriptQueues come down in their own, later step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.engine.runners.context import Outcome, StepContext
+from integrations.efd import CscState, SiteStates, SummaryState
+from integrations.errors import IntegrationError
+from state.actions import EfdWaitForStates
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One reading of the watch: how many are where they should be, and who is not."""
+
+    expected: int
+    good: int
+    trouble: tuple[str, ...]
+    line: str
+    found: tuple[tuple[str, CscState | None], ...] = ()
+    """The CSCs in trouble as read (``Name:index``, what the EFD holds), for the report."""
+    known: bool = True
+    """False when the EFD could not be read or is stale: who is where is unknown."""
+
+
+def _name(ref: str) -> str:
+    return ref.partition(":")[0]
+
+
+def _targets(ctx: StepContext, states: SiteStates, *, shutdown: bool) -> list[str]:
+    """The CSC instances the watch judges."""
+    known = ctx.run.baseline if ctx.run.baseline is not None else tuple(states.cscs)
+    ignore = set(ctx.site.ignore)
+    refs = [ref for ref in known if _name(ref) not in ignore]
+    if shutdown:  # the ScriptQueues come down last, in their own step
+        refs = [ref for ref in refs if _name(ref) != "ScriptQueue"]
+    return sorted(refs)
+
+
+def _offline(csc: CscState | None) -> bool:
+    return csc is None or not csc.alive or csc.summary_state is SummaryState.OFFLINE
+
+
+def _describe(ref: str, csc: CscState | None) -> str:
+    if csc is None:
+        return f"{ref} never seen in the EFD"
+    state = csc.summary_state.name if csc.summary_state else "no state"
+    if csc.heartbeat_age is None:
+        beat = "never beat"
+    elif csc.alive:
+        beat = "beating"
+    else:
+        beat = f"silent {csc.heartbeat_age:.0f}s"
+    return f"{ref} {state}, {beat}"
+
+
+def judge(ctx: StepContext, states: SiteStates, expect: str) -> Verdict:
+    """Compare a reading with what the step expects."""
+    if not states.fresh:
+        said = "EFD is not receiving data: cannot tell"
+        return Verdict(0, 0, ("EFD not fresh: cannot tell",), said, known=False)
+    if expect == "offline":
+        refs = _targets(ctx, states, shutdown=True)
+        found = tuple((r, states.cscs.get(r)) for r in refs if not _offline(states.cscs.get(r)))
+        trouble = tuple(_describe(r, c) for r, c in found)
+        good = len(refs) - len(trouble)
+        line = f"{good}/{len(refs)} OFFLINE (by heartbeat)"
+        return Verdict(len(refs), good, trouble, line, found)
+    auto = set(ctx.site.auto_enabled)
+    refs = _targets(ctx, states, shutdown=False)
+    found_list: list[tuple[str, CscState | None]] = []
+    enabled = 0
+    for ref in refs:
+        csc = states.cscs.get(ref)
+        want = SummaryState.ENABLED if ref in auto else SummaryState.STANDBY
+        if csc is not None and csc.alive and csc.summary_state is want:
+            enabled += want is SummaryState.ENABLED
+        else:
+            found_list.append((ref, csc))
+    good = len(refs) - len(found_list)
+    line = (
+        f"{good - enabled}/{len(refs) - len(auto & set(refs))} STANDBY, "
+        f"{enabled} ENABLED as expected, {len(found_list)} not yet"
+    )
+    trouble = tuple(_describe(r, c) for r, c in found_list)
+    return Verdict(len(refs), good, trouble, line, tuple(found_list))
+
+
+async def stragglers(ctx: StepContext) -> list[CscState]:
+    """The CSCs the shutdown should have taken down that are still running."""
+    states = await ctx.systems.efd.states()
+    if not states.fresh:
+        raise IntegrationError("EFD", "not receiving data: cannot tell which CSCs are still up")
+    refs = _targets(ctx, states, shutdown=True)
+    return [c for r in refs if (c := states.cscs.get(r)) is not None and not _offline(c)]
+
+
+async def at_deadline(ctx: StepContext, action: EfdWaitForStates) -> Verdict:
+    """Who is not where they should be now (read at the deadline)."""
+    try:
+        states = await ctx.systems.efd.states()
+    except IntegrationError as e:
+        said = f"EFD unreachable at the deadline: {e}"
+        return Verdict(0, 0, (said,), said, known=False)
+    return judge(ctx, states, action.expect)
+
+
+async def wait_for_states(ctx: StepContext, action: EfdWaitForStates) -> Outcome:
+    """Poll until every CSC is where it should be; the deadline is the engine's (``tick``)."""
+    last = ""
+    while True:
+        try:
+            verdict = judge(ctx, await ctx.systems.efd.states(), action.expect)
+        except IntegrationError as e:
+            said = f"EFD unreachable, retrying: {e.message}"
+            verdict = Verdict(0, 0, (str(e),), said, known=False)
+        if verdict.known and not verdict.trouble:  # none to watch is done at once
+            return Outcome(verdict.line)
+        shown = (
+            f"{verdict.line}: {', '.join(verdict.trouble[:5])}" if verdict.trouble else verdict.line
+        )
+        if len(verdict.trouble) > 5:  # noqa: PLR2004  # a line, not a list
+            shown += f" and {len(verdict.trouble) - 5} more"
+        if shown != last:
+            await ctx.report(shown)
+            last = shown
+        await ctx.clock.sleep(action.poll.total_seconds())

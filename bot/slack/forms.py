@@ -1,0 +1,82 @@
+"""The modals: open a run, say why (skip, abort), hold an announcement back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from bot.config.sites import SiteConfig
+from bot.slack.blocks import Block
+from state.duration import format_duration
+
+
+def start_form(
+    site: SiteConfig, kinds: Sequence[str], cycle: str | None, branch: str | None
+) -> Block:
+    """The modal that opens a run: kind, cycle tag, Phalanx branch."""
+    options = [{"text": {"type": "plain_text", "text": k}, "value": k} for k in kinds]
+
+    def text_input(block_id: str, label: str, initial: str | None, hint: str) -> Block:
+        element: Block = {"type": "plain_text_input", "action_id": "value", "max_length": 100}
+        if initial:
+            element["initial_value"] = initial
+        return {"type": "input", "block_id": block_id, "optional": True, "element": element,
+                "label": {"type": "plain_text", "text": label},
+                "hint": {"type": "plain_text", "text": hint}}  # fmt: skip
+
+    return {
+        "type": "modal",
+        "callback_id": "upgrade.start",
+        "private_metadata": json.dumps({"site": site.name}),
+        "title": {"type": "plain_text", "text": f"Upgrade {site.name}"[:24]},
+        "submit": {"type": "plain_text", "text": "Open the run"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "input", "block_id": "kind", "label": {"type": "plain_text", "text": "Kind"},
+             "element": {"type": "static_select", "action_id": "value", "options": options,
+                         "initial_option": options[0]}},
+            text_input("cycle", "Cycle tag", cycle, "e.g. c0040"),
+            text_input("branch", "Phalanx branch", branch, "the branch of the Phalanx PR"),
+        ],
+    }  # fmt: skip
+
+
+def hold_form(label: str, window: timedelta, metadata: dict[str, Any]) -> Block:
+    """The modal asking for how long an announcement is held back (integration testing)."""
+    return {
+        "type": "modal",
+        "callback_id": "upgrade.hold",
+        "private_metadata": json.dumps(metadata),
+        "title": {"type": "plain_text", "text": label[:24]},
+        "submit": {"type": "plain_text", "text": "Hold it back"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "input", "block_id": "window",
+             "label": {"type": "plain_text", "text": "For how long? (30m, 2h, 1h30m)"},
+             "hint": {"type": "plain_text",
+                      "text": "When it ends, the bot reminds you, with a button to announce."},
+             "element": {"type": "plain_text_input", "action_id": "value",
+                         "initial_value": format_duration(window), "max_length": 20}},
+        ],
+    }  # fmt: skip
+
+
+def reason_form(what: str, metadata: dict[str, Any]) -> Block:
+    """The modal asking why (``skip`` a step, ``abort`` the run)."""
+    title = "Skip this step" if what == "skip" else "Abort the run"
+    return {
+        "type": "modal",
+        "callback_id": f"upgrade.{what}",
+        "private_metadata": json.dumps(metadata),
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": "Skip it" if what == "skip" else "Abort"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "input", "block_id": "reason",
+             "label": {"type": "plain_text", "text": "Why? (kept in the run's record)"},
+             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                         "min_length": 3, "max_length": 2000}},
+        ],
+    }  # fmt: skip

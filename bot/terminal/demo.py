@@ -1,0 +1,191 @@
+"""``upgrade-bot demo``: a whole site upgrade against the simulated observatory, in the terminal.
+
+The real procedure, the real state machine, store and engine; only the observatory is
+simulated and the clock runs fast. With ``--db PATH`` everything (the run, the observatory, the
+clock) is kept in that file, so a demo killed at any moment resumes where it was: the step that
+was running shows as interrupted and the lead decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from bot.config.procedures import load_procedure
+from bot.config.sites import default_sites
+from bot.engine.engine import Change, Engine, RunChanged
+from bot.engine.runners import SiteSystems, system_of, uses_system
+from bot.engine.ticker import Ticker
+from bot.terminal.announcer import TerminalAnnouncer
+from bot.terminal.leads import SimulatedLead, TerminalLead
+from bot.terminal.printer import Printer
+from bot.wiring.simulated import simulated_site
+from integrations.clock import ScaledClock
+from integrations.sim import Release, SimObservatory, parse_fault
+from state.events import StepStarted
+from state.run import Run, RunStatus
+from state.store import Store, sqlite_url
+
+if TYPE_CHECKING:
+    from state.names import RunKind, Site
+    from state.procedure import Procedure, Step
+
+LEAD = "demo-lead"
+"""The simulated lead's user name."""
+
+DEFAULT_SPEED = 400.0
+"""Clock speed at which a whole summit upgrade runs in well under a minute."""
+
+TICK = 0.05
+"""Seconds of real time between the engine's ticks in the demo."""
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What ``upgrade-bot demo`` was asked."""
+
+    site: Site = "summit"
+    kind: RunKind = "cycle-upgrade"
+    speed: float = DEFAULT_SPEED
+    interactive: bool = False
+    faults: tuple[str, ...] = ()
+    procedure: Path | None = None
+    db: Path | None = None
+    cycle: str = "c0040"
+    phalanx_branch: str = "tickets/DM-48000"
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+
+
+def check_faults(faults: Sequence[str], steps: Sequence[Step]) -> None:
+    """Refuse unknown faults before anything starts (``hang:`` takes a step of the run)."""
+    hangable = {step.id for step in steps if uses_system(step.action)}
+    for fault in faults:
+        kind, _, target = fault.partition(":")
+        if kind != "hang":
+            parse_fault(fault)
+        elif target not in hangable:
+            raise ValueError(
+                f"hang:{target}: not a step of this run with an outside operation "
+                f"(one of: {', '.join(sorted(hangable))})"
+            )
+
+
+class Hangs:
+    """Arms the ``hang:STEP`` faults: the step's first attempt hangs until its timeout."""
+
+    def __init__(
+        self, *, steps: set[str], observatory: SimObservatory, systems: SiteSystems
+    ) -> None:
+        """Arm each of ``steps`` once, as it starts (before its runner runs)."""
+        self._steps = set(steps)
+        self._observatory = observatory
+        self._systems = systems
+
+    async def __call__(self, change: Change) -> None:
+        """The engine's listener."""
+        if not isinstance(change, RunChanged):
+            return
+        for event in change.events:
+            if isinstance(event, StepStarted) and event.step_id in self._steps:
+                self._steps.discard(event.step_id)
+                state = change.run.step(event.step_id)
+                system = system_of(state.step.action, self._systems) if state else None
+                if system is not None:
+                    self._observatory.arm_hang(system)
+
+
+async def run_demo(options: DemoOptions) -> int:
+    """Run (or resume) the demo; the exit code: 0 completed, 1 failed or aborted."""
+    procedure = load_procedure(options.procedure)
+    check_faults(options.faults, procedure.for_run(options.site, options.kind))
+    with tempfile.TemporaryDirectory(prefix="upgrade-bot-demo-") as scratch:
+        db = options.db or Path(scratch) / "demo.db"
+        store = await Store.open(sqlite_url(str(db)))
+        try:
+            return await _run(options, procedure, store)
+        finally:
+            await store.aclose()
+
+
+async def _run(options: DemoOptions, procedure: Procedure, store: Store) -> int:
+    out = options.out
+    sites = default_sites()
+    site = sites[options.site]
+    saved_clock = await store.get_blob("demo/clock")
+    origin = datetime.fromisoformat(saved_clock) if saved_clock else None
+    clock = ScaledClock(speed=options.speed, origin=origin)
+    hangs = {f.partition(":")[2] for f in options.faults if f.startswith("hang:")}
+    faults = [f for f in options.faults if not f.startswith("hang:")]
+    observatory, systems = await simulated_site(
+        site,
+        clock=clock,
+        store=store,
+        release=Release(cycle=options.cycle, phalanx_branch=options.phalanx_branch),
+        announcer=TerminalAnnouncer(out=out, sites=sites),
+    )
+    if await store.open_run(site.name) is None:  # a new run: the faults asked for now
+        for fault in faults:
+            await observatory.inject(fault)
+    elif faults:
+        out.write("(resuming: the faults given when this run began still apply)\n")
+    engine = Engine(
+        store=store, procedure=procedure, sites=sites, systems={site.name: systems}, clock=clock
+    )
+    lead_type = TerminalLead if options.interactive else SimulatedLead
+    lead = lead_type(engine=engine, clock=clock, user=LEAD)
+
+    async def keep_time(_change: Change) -> None:
+        await store.put_blob("demo/clock", clock.now().isoformat())
+
+    engine.subscribe(Printer(out=out))
+    engine.subscribe(keep_time)
+    engine.subscribe(Hangs(steps=hangs, observatory=observatory, systems=systems))
+    engine.subscribe(lead)
+    given = f", faults: {', '.join(options.faults)}" if options.faults else ""
+    out.write(
+        f"upgrade-bot demo: {options.kind} of {site.name} ({site.title}) against the simulated "
+        f"observatory, clock x{options.speed:g}{given}\n"
+    )
+    ticker = Ticker(engine=engine, interval=TICK)
+    try:
+        final = await _drive(options, engine, lead, store, ticker)
+        await ticker.aclose()
+        await engine.tick()  # the run is over: its summary is posted (kept in the store)
+    finally:
+        await ticker.aclose()
+        await engine.aclose()
+    return 0 if final.status is RunStatus.COMPLETED else 1
+
+
+async def _drive(
+    options: DemoOptions, engine: Engine, lead: SimulatedLead, store: Store, ticker: Ticker
+) -> Run:
+    """Open the run (or pick the open one up) and wait for its end."""
+    await engine.start()
+    run = await store.open_run(options.site)
+    if run is None:
+        await engine.open_run(
+            LEAD,
+            options.site,
+            options.kind,
+            cycle=options.cycle,
+            phalanx_branch=options.phalanx_branch,
+        )
+    else:
+        current = run.current
+        where = f"{current.id} ({current.status.value})" if current else "its end"
+        options.out.write(f"Resuming run {run.run_id} at step {where}\n")
+        lead.resume(run)
+    ticker.start()
+    return await lead.finished
+
+
+def main(options: DemoOptions) -> int:
+    """Entry point for the CLI."""
+    return asyncio.run(run_demo(options))

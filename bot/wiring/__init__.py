@@ -1,0 +1,1 @@
+"""Each site's systems, wired: the real clients, or the simulated observatory (demo, rehearsals)."""

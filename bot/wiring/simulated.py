@@ -1,0 +1,125 @@
+"""A site's simulated observatory wired as the engine's systems, kept in the store.
+
+Shared by ``upgrade-bot demo`` (the terminal) and ``upgrade-bot run --simulate`` (a rehearsal
+in a real Slack workspace): the observatory's whole state is a document in the store, saved
+as it changes, so either resumes against the same observatory after a restart. The simulated
+camera team answers the Stage 2 announcement by starting the bridges, as the real one does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+from bot.config.sites import SiteConfig
+from bot.engine.engine import Change, RunChanged
+from bot.engine.runners import SiteSystems
+from integrations.announce import Announcer, Notice
+from integrations.clock import Clock
+from integrations.sim import Release, SimObservatory, SimSite
+from state.events import RunStarted
+from state.names import Site
+from state.store import Store
+
+CAMERA_TEAM_DELAY = 900.0
+"""Seconds the simulated camera team takes after "proceed to Stage 2" to start the bridges."""
+
+
+def sim_site(site: SiteConfig) -> SimSite:
+    """The simulated observatory's view of a site's configuration."""
+    return SimSite(
+        name=site.name,
+        fqdn=site.fqdn,
+        cluster=site.cluster,
+        scriptqueues=site.scriptqueues,
+        ignore=site.ignore,
+        auto_enabled=site.auto_enabled,
+        camera_bridges=tuple((b.camera, b.host, b.unit) for b in site.camera_bridges),
+        bare_metal=tuple((u.host, u.unit) for u in site.bare_metal),
+        config_repos=site.config_repos,
+    )
+
+
+class CameraTeam:
+    """Passes announcements on; after the Stage 2 call, the camera team starts the bridges."""
+
+    def __init__(self, announcer: Announcer, observatory: SimObservatory) -> None:
+        """Announce through ``announcer``."""
+        self._announcer = announcer
+        self._observatory = observatory
+
+    async def announce(
+        self, *, site: str, key: str, text: str, audiences: Sequence[str], acknowledge: bool
+    ) -> None:
+        """Announce, then play the camera team's part."""
+        await self._announcer.announce(
+            site=site, key=key, text=text, audiences=audiences, acknowledge=acknowledge
+        )
+        if key == "camera-stage-2":
+            await self._observatory.camera_team_starts_bridges(after=CAMERA_TEAM_DELAY)
+
+    async def tell(self, *, site: str, notice: Notice) -> None:
+        """Notices are passed on as they are."""
+        await self._announcer.tell(site=site, notice=notice)
+
+    async def direct(self, *, user: str, text: str) -> None:
+        """Direct messages are passed on as they are."""
+        await self._announcer.direct(user=user, text=text)
+
+
+async def simulated_site(
+    site: SiteConfig,
+    *,
+    clock: Clock,
+    store: Store,
+    release: Release,
+    announcer: Announcer,
+) -> tuple[SimObservatory, SiteSystems]:
+    """The site's observatory (the saved one, or a new one) and its systems."""
+    key = f"sim/{site.name}"
+    saved = await store.get_blob(key)
+
+    async def persist(state: dict[str, object]) -> None:
+        await store.put_blob(key, json.dumps(state))
+
+    observatory = SimObservatory(
+        site=sim_site(site),
+        release=release,
+        clock=clock,
+        state=json.loads(saved) if saved else None,
+        persist=persist,
+    )
+    if saved is None:
+        await persist(observatory.world.doc)
+    systems = SiteSystems(
+        love=observatory.love,
+        efd=observatory.efd,
+        hosts=observatory.hosts,
+        cluster=observatory.cluster,
+        github=observatory.github,
+        argocd=observatory.argocd,
+        announcer=CameraTeam(announcer, observatory),
+    )
+    return observatory, systems
+
+
+REHEARSAL = Release(cycle="rehearsal", phalanx_branch="tickets/rehearsal")
+"""What the simulated GitHub holds in a ``--simulate`` rehearsal until a run names its own."""
+
+
+class Rehearsal:
+    """In a rehearsal, the simulated GitHub holds the cycle and branch each run names."""
+
+    def __init__(self, observatories: Mapping[Site, SimObservatory]) -> None:
+        """One observatory per site."""
+        self._observatories = observatories
+
+    async def __call__(self, change: Change) -> None:
+        """The engine's listener: a run started."""
+        if isinstance(change, RunChanged) and any(isinstance(e, RunStarted) for e in change.events):
+            run = change.run
+            release = Release(
+                cycle=run.cycle or REHEARSAL.cycle,
+                phalanx_branch=run.phalanx_branch or REHEARSAL.phalanx_branch,
+            )
+            await self._observatories[run.site].set_release(release)

@@ -1,0 +1,329 @@
+"""The engine at work against the simulated observatory: sites in parallel, cancel, time."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.config.procedures import load_procedure
+from bot.engine.ticker import Ticker
+from bot.terminal.leads import SimulatedLead
+from integrations.clock import ScaledClock
+from integrations.efd import SummaryState
+from state.commands import Approve, Cancel, MarkDone
+from state.events import (
+    StepAwaitingApproval,
+    StepDoneWithIssues,
+    StepFailed,
+    StepStarted,
+    StepSucceeded,
+)
+from state.names import Site
+from state.procedure import Procedure, parse_procedure
+from state.run import Run, RunStatus, StepStatus
+from tests.support.observatory import Harness, harness
+
+WATCH = """
+name: watch
+steps:
+  - id: preflight
+    title: Pre-flight
+    phase: shutdown
+    action: {type: preflight.check, timeout: 2m}
+  - id: watch-offline
+    title: Everything OFFLINE
+    phase: shutdown
+    action: {type: efd.wait_for_states, expect: offline, deadline: 10m, poll: 30s}
+"""
+
+SYNC = """
+name: sync
+steps:
+  - id: sync-nublado
+    title: Sync nublado
+    phase: deployment
+    needs_approval: true
+    action: {type: argocd.sync, apps: [nublado], timeout: 20m}
+"""
+
+SHUTDOWN = """
+name: shutdown
+steps:
+  - id: preflight
+    title: Pre-flight
+    phase: shutdown
+    action: {type: preflight.check, timeout: 2m}
+  - id: shutdown-cscs
+    title: Everything OFFLINE
+    phase: shutdown
+    needs_approval: true
+    action:
+      type: love.run_script
+      script: system_wide_shutdown.py
+      queue: 1
+      timeout: 30m
+      config: {start_with: [Watcher]}
+  - id: scriptqueues-offline
+    title: ScriptQueues OFFLINE
+    phase: shutdown
+    needs_approval: true
+    action:
+      type: love.run_script
+      script: set_summary_state.py
+      queue: 1
+      timeout: 10m
+      config: {targets: scriptqueues, state: OFFLINE, mute_alarms: false}
+"""
+
+
+@pytest_asyncio.fixture
+async def closing() -> AsyncIterator[list[Harness]]:
+    """Harnesses made in a test, closed after it."""
+    made: list[Harness] = []
+    yield made
+    for h in made:
+        await h.engine.aclose()
+        await h.store.aclose()
+
+
+async def make(
+    closing: list[Harness],
+    tmp_path: Path,
+    procedure: Procedure,
+    sites: Sequence[Site] = ("summit",),
+    speed: float = 1.0,
+) -> tuple[Harness, ScaledClock]:
+    clock = ScaledClock(speed=speed)
+    h = await harness(tmp_path, procedure, clock, sites)
+    closing.append(h)
+    return h, clock
+
+
+def gone(h: Harness, step_id: str) -> int:
+    """How many targets the step's last progress line says are done."""
+    lines = [t for _, s, t in h.progress if s == step_id]
+    found = re.search(r"(\d+)/\d+ done", lines[-1]) if lines else None
+    return int(found.group(1)) if found else 0
+
+
+def awaiting(h: Harness, step_id: str) -> bool:
+    return any(isinstance(e, StepAwaitingApproval) and e.step_id == step_id for _, e in h.events)
+
+
+def succeeded(h: Harness, step_id: str) -> StepSucceeded | None:
+    return next(
+        (e for _, e in h.events if isinstance(e, StepSucceeded) and e.step_id == step_id), None
+    )
+
+
+async def shutdown_approved(h: Harness) -> Run:
+    """A summit run (the SHUTDOWN procedure) whose lead approved the shutdown script."""
+    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
+    await h.wait_for(lambda: awaiting(h, "shutdown-cscs"))
+    await h.engine.execute(run.run_id, Approve(h.engine.actor("U_LEAD"), "shutdown-cscs", 1))
+    return run
+
+
+def started(h: Harness, step_id: str) -> bool:
+    return any(isinstance(e, StepStarted) and e.step_id == step_id for _, e in h.events)
+
+
+@pytest.mark.asyncio
+async def test_a_watch_ends_at_its_deadline_from_tick(
+    closing: list[Harness], tmp_path: Path
+) -> None:
+    """At ``tick(now)`` past the deadline the watch ends naming who is in trouble; no sleep."""
+    h, clock = await make(closing, tmp_path, parse_procedure(WATCH, "watch"))
+    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
+    await h.wait_for(lambda: started(h, "watch-offline"))
+    await h.engine.tick(clock.now() + timedelta(minutes=9))  # before the deadline: nothing
+    watch = (await h.store.get(run.run_id)).step("watch-offline")
+    assert watch is not None
+    assert watch.status is StepStatus.RUNNING
+
+    await h.engine.tick(clock.now() + timedelta(minutes=11))
+
+    run = await h.store.get(run.run_id)
+    state = run.step("watch-offline")
+    assert state is not None
+    assert state.status is StepStatus.DONE_WITH_ISSUES
+    issues = next(e for _, e in h.events if isinstance(e, StepDoneWithIssues)).issues
+    # 150 beating at the baseline, less the 2 ignored and the 3 ScriptQueues: all still up.
+    assert len(issues) == 145
+    assert "MTDome:0 " in " ".join(issues)
+    assert not any(ref.startswith(("ScriptQueue", "MTM1M3")) for ref in issues)
+    assert run.status is RunStatus.COMPLETED
+    assert h.engine._tasks == {}  # the polling runner was stopped
+
+
+@pytest.mark.asyncio
+async def test_a_hung_step_times_out_from_tick_and_its_operation_is_stopped(
+    closing: list[Harness], tmp_path: Path
+) -> None:
+    """Past the timeout, ``tick`` fails the step and asks the integration to stop."""
+    h, clock = await make(closing, tmp_path, parse_procedure(SYNC, "sync"))
+    observatory = h.observatories["summit"]
+    observatory.arm_hang(observatory.argocd)
+    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
+    await h.engine.execute(run.run_id, Approve(h.engine.actor("U_LEAD"), "sync-nublado", 1))
+    await h.wait_for(lambda: observatory.argocd._held)  # the sync call is hanging
+
+    await h.engine.tick(clock.now() + timedelta(minutes=21))
+
+    failed = next(e for _, e in h.events if isinstance(e, StepFailed))
+    assert failed.timed_out
+    assert failed.error == "timed out after 20m"
+    assert not observatory.argocd._held
+    state = (await h.store.get(run.run_id)).step("sync-nublado")
+    assert state is not None
+    assert state.status is StepStatus.FAILED
+
+
+@pytest.mark.asyncio
+async def test_cancel_stops_the_script_in_the_simulated_queue(
+    closing: list[Harness], tmp_path: Path
+) -> None:
+    """The lead cancels the shutdown midway: the task ends and the script stops for real."""
+    h, _ = await make(closing, tmp_path, parse_procedure(SHUTDOWN, "shutdown"), speed=60)
+    observatory = h.observatories["summit"]
+    run = await shutdown_approved(h)
+    lead = h.engine.actor("U_LEAD")
+    await h.wait_for(lambda: gone(h, "shutdown-cscs") >= 10)
+
+    await h.engine.execute(run.run_id, Cancel(lead, "shutdown-cscs", 2))
+
+    world = observatory.world
+    script = world.doc["scripts"]["100001"]
+    assert script["state"] == "STOPPED"
+    assert not [p for p in world.doc["pending"] if p[5] == "script:100001"]
+    beating = sum(world.beating(ref) for ref in world.doc["cscs"])
+    assert 5 < beating < 145  # stopped midway: some went, some did not
+    await asyncio.sleep(0.5)  # 30 s of clock: nothing more goes down
+    assert sum(observatory.world.beating(ref) for ref in world.doc["cscs"]) == beating
+    failed = next(e for _, e in h.events if isinstance(e, StepFailed))
+    assert failed.cancelled
+    assert h.engine._tasks == {}
+
+
+async def run_with_lead(h: Harness, site: Site, user: str) -> RunStatus:
+    """Open a full run of ``site`` and let a simulated lead take it to the end."""
+    lead = SimulatedLead(engine=h.engine, clock=h.engine._clock, user=user)
+    h.engine.subscribe(lead)
+    if site == "summit":  # the camera team answers the Stage 2 call
+        observatory = h.observatories[site]
+        await observatory.camera_team_starts_bridges(after=3 * 3600)
+    await h.engine.open_run(user, site, "cycle-upgrade", cycle="c0040",
+                            phalanx_branch="tickets/DM-48000")  # fmt: skip
+    return (await lead.finished).status
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_three_sites_run_at_the_same_time(closing: list[Harness], tmp_path: Path) -> None:
+    """Summit, TTS and BTS upgrade side by side, each against its own observatory."""
+    h, _ = await make(
+        closing, tmp_path, load_procedure(), sites=("summit", "tts", "bts"), speed=4000
+    )
+    ticker = Ticker(engine=h.engine, interval=0.02)
+    ticker.start()
+    try:
+        async with asyncio.timeout(120):
+            results = await asyncio.gather(
+                *(run_with_lead(h, s, f"U_{s}") for s in ("summit", "tts", "bts"))
+            )
+    finally:
+        await ticker.aclose()
+    assert results == [RunStatus.COMPLETED] * 3
+    runs = {run.site: run for run in await h.store.recent(limit=3)}
+    assert {site: len(run.steps) for site, run in runs.items()} == {
+        "summit": 24, "tts": 20, "bts": 20,
+    }  # fmt: skip
+    # The runs overlapped in time: each started before the others ended.
+    for run in runs.values():
+        for other in runs.values():
+            assert run.started_at < (other.ended_at or run.started_at)
+    # Each site's announcements were made once, in its own name.
+    for site in ("summit", "tts", "bts"):
+        keys = [k for s, k in h.announcements.posted if s == site]
+        assert keys == [
+            "nublado-going-down", "camera-stage-1", "camera-stage-2", "nublado-available",
+        ]  # fmt: skip
+    # Each observatory went through its own upgrade: ScriptQueues back ENABLED, summit-only
+    # bare-metal services handled at the summit only.
+    for site, observatory in h.observatories.items():
+        world = observatory.world
+        assert world.state("ScriptQueue:1") is SummaryState.ENABLED
+        assert world.beating("ScriptQueue:1")
+        assert world.doc["scripts"], site
+    assert h.observatories["summit"].world.doc["units"][
+        "summit-bare-metal-1.cp.lsst.org:ts-bare-metal.service"
+    ] == "active"  # fmt: skip
+    succeeded = {(r, e.step_id) for r, e in h.events if isinstance(e, StepSucceeded)}
+    assert (runs["summit"].run_id, "bare-metal-shutdown") in succeeded
+    assert not any(s == "bare-metal-shutdown" for r, s in succeeded if r != runs["summit"].run_id)
+
+
+@pytest.mark.asyncio
+async def test_a_failed_sync_shows_the_apps_live_state(
+    closing: list[Harness], tmp_path: Path
+) -> None:
+    """After a sync fails (Degraded), the lead sees each app's state now, before Retry."""
+    h, _ = await make(closing, tmp_path, parse_procedure(SYNC, "sync"), speed=2000)
+    await h.observatories["summit"].inject("app-degraded:nublado")
+    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
+    await h.engine.execute(run.run_id, Approve(h.engine.actor("U_LEAD"), "sync-nublado", 1))
+    await h.wait_for(lambda: any(t.startswith("Now in ArgoCD:") for _, _, t in h.progress))
+    failed = next(e for _, e in h.events if isinstance(e, StepFailed))
+    assert "nublado: Degraded" in failed.error
+    live = next(t for _, _, t in h.progress if t.startswith("Now in ArgoCD:"))
+    assert "nublado: Synced, Degraded, operation Succeeded: Pod nublado/" in live
+
+
+async def revision(h: Harness, run_id: str, step_id: str) -> int:
+    state = (await h.store.get(run_id)).step(step_id)
+    assert state is not None
+    return state.revision
+
+
+@pytest.mark.asyncio
+async def test_a_queue_paused_by_a_failed_script_is_resumed_only_with_the_leads_consent(
+    closing: list[Harness], tmp_path: Path
+) -> None:
+    """ts_scriptqueue pauses after a failure; the lead is told, and approving resumes it."""
+    h, _ = await make(closing, tmp_path, parse_procedure(SHUTDOWN, "shutdown"), speed=2000)
+    observatory = h.observatories["summit"]
+    await observatory.inject("csc-stuck:MTDome:0")
+    lead = h.engine.actor("U_LEAD")
+    run = await shutdown_approved(h)
+    await h.wait_for(lambda: any("Retry resumes it" in t for _, _, t in h.progress))
+    live = next(t for _, _, t in h.progress if "Retry resumes it" in t)
+    assert live.startswith(
+        "ScriptQueue 1 is paused; current: system_wide_shutdown.py (script 100001) FAILED."
+    )
+    assert not (await observatory.love.queue_state(1)).running
+
+    # MTDome brought down by hand; the step is marked done. The next step's preview says the
+    # queue is paused and that approving resumes it; nothing is resumed before that.
+    done = MarkDone(lead, "shutdown-cscs", await revision(h, run.run_id, "shutdown-cscs"))
+    await h.engine.execute(run.run_id, done)
+    await h.wait_for(lambda: any("Approving resumes it" in t for _, _, t in h.progress))
+    preview = next(t for _, s, t in h.progress if s == "scriptqueues-offline")
+    assert preview.startswith("ScriptQueue 1 is paused; current: system_wide_shutdown.py")
+    assert "set_summary_state.py on ScriptQueue 1 with:" in preview
+    assert not (await observatory.love.queue_state(1)).running
+
+    step = "scriptqueues-offline"
+    await h.engine.execute(run.run_id, Approve(lead, step, await revision(h, run.run_id, step)))
+    await h.wait_for(lambda: succeeded(h, step))
+    ok = succeeded(h, step)
+    assert ok is not None
+    assert ok.summary.endswith(
+        "; resumed ScriptQueue 1 (paused after system_wide_shutdown.py (script 100001) FAILED), "
+        "approved by U_LEAD"
+    )

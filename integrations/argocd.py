@@ -12,14 +12,13 @@ import asyncio
 import json
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Protocol, cast
-from urllib.parse import quote
+from typing import Protocol
 
 from pydantic import SecretStr
 
 from integrations.base import Integration
 from integrations.errors import IntegrationError
-from integrations.http import BearerApi
+from integrations.http import Answer, BearerApi, body_message, items, obj, segment, string
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +66,6 @@ class ArgoCD(Integration, Protocol):
 
 # --- the real client ---------------------------------------------------------------------------
 
-"""Answers of a proxy or a restarting server: a GET that got one is asked again."""
 _IN_PROGRESS = frozenset({"Running", "Terminating"})
 """Operation phases that have not ended (``Terminating`` ends as ``Failed``)."""
 _ANOTHER_OPERATION = "another operation is already in progress"
@@ -131,8 +129,9 @@ class ArgoCDClient:
             retries=retries,
             retry_delay=retry_delay,
             unreachable="the server",
+            failure=self._failure,
+            malformed_hint="is the URL the ArgoCD root path?",
         )
-        self._token = token
         self.host = self._api.host
         self._mine: set[str] = set()
         """Apps whose sync this client started and has not yet seen end (for :meth:`cancel`)."""
@@ -149,26 +148,24 @@ class ArgoCDClient:
         ``userinfo`` is the cheapest authenticated read, and it never fails on a bad token: it
         says ``loggedIn`` only for a valid one, which is what we check.
         """
-        version = await self._get_object("/api/version", auth=False)
+        version = await self._api.get_object("/api/version", auth=False)
         if not isinstance(version.get("Version"), str):
-            raise self._malformed("GET /api/version", 200, json.dumps(version), "no Version")
-        info = await self._get_object("/api/v1/session/userinfo")
+            raise self._api.malformed("GET /api/version", 200, json.dumps(version), "no Version")
+        info = await self._api.get_object("/api/v1/session/userinfo")
         if info.get("loggedIn") is not True:
-            raise IntegrationError(
-                self.system,
+            raise self._api.error(
                 "the token was not accepted (session/userinfo: not logged in): it is expired,"
                 " revoked or not an ArgoCD account token; create a new one",
-                host=self.host,
                 status=401,
-                detail=self._scrub(json.dumps(info)),
+                text=json.dumps(info),
             )
 
     async def apps(self, project: str) -> list[str]:
         """The names of the project's applications, sorted."""
-        listing = await self._get_object("/api/v1/applications", params={"projects": project})
+        listing = await self._api.get_object("/api/v1/applications", params={"projects": project})
         names = {
-            _text(_obj(_obj(item).get("metadata")).get("name"))
-            for item in _items(listing.get("items"))
+            string(obj(obj(item).get("metadata")).get("name"))
+            for item in items(listing.get("items"))
         }
         return sorted(name for name in names if name)
 
@@ -182,14 +179,14 @@ class ArgoCDClient:
         with their health messages (read from the resource tree when the app does not carry
         them, the Argo CD v3 default).
         """
-        doc = await self._get_object(f"/api/v1/applications/{_segment(app)}")
-        status = _obj(doc.get("status"))
-        sync = _text(_obj(status.get("sync")).get("status")) or "Unknown"
-        health = _obj(status.get("health"))
-        health_status = _text(health.get("status")) or "Unknown"
-        state = _obj(status.get("operationState"))
-        phase = _text(state.get("phase")) or None
-        message = _text(state.get("message"))
+        doc = await self._api.get_object(f"/api/v1/applications/{segment(app)}")
+        status = obj(doc.get("status"))
+        sync = string(obj(status.get("sync")).get("status")) or "Unknown"
+        health = obj(status.get("health"))
+        health_status = string(health.get("status")) or "Unknown"
+        state = obj(status.get("operationState"))
+        phase = string(state.get("phase")) or None
+        message = string(state.get("message"))
         if doc.get("operation") is not None or phase in _IN_PROGRESS:
             operation: str | None = "Running"
             if phase is None:
@@ -200,7 +197,7 @@ class ArgoCDClient:
             operation = phase
             self._mine.discard(app)
         if operation not in {"Running", "Failed", "Error"} and health_status == "Degraded":
-            message = _text(health.get("message")) or await self._degraded(app, status)
+            message = string(health.get("message")) or await self._degraded(app, status)
         return AppStatus(
             name=app, sync=sync, health=health_status, operation=operation, message=message
         )
@@ -216,10 +213,10 @@ class ArgoCDClient:
         ``liveState`` and ``targetState`` texts would flag everything (status, defaults).
         Hooks are left out, as the server does.
         """
-        doc = await self._get_object(f"/api/v1/applications/{_segment(app)}/managed-resources")
+        doc = await self._api.get_object(f"/api/v1/applications/{segment(app)}/managed-resources")
         lines: list[str] = []
-        for raw in _items(doc.get("items")):
-            item = _obj(raw)
+        for raw in items(doc.get("items")):
+            item = obj(raw)
             if item.get("hook") is True:
                 continue
             missing = item.get("liveState") == "null"
@@ -230,24 +227,22 @@ class ArgoCDClient:
 
     async def sync(self, app: str, *, prune: bool) -> None:
         """Ask for a sync; return once ArgoCD recorded the operation (it runs afterwards)."""
-        path = f"/api/v1/applications/{_segment(app)}/sync"
+        path = f"/api/v1/applications/{segment(app)}/sync"
         what = f"POST {path}"
         body = {"name": app, "prune": prune, "dryRun": False}
         answer = await self._api.send("POST", path, body=body)
         status, text = answer.status, answer.text
         if status == HTTPStatus.BAD_REQUEST and _ANOTHER_OPERATION in text:
-            raise IntegrationError(
-                self.system,
+            raise self._api.error(
                 f"cannot sync {app}: another operation is already in progress"
                 " (wait for it to end, or terminate it)",
-                host=self.host,
                 status=status,
-                detail=self._scrub(text),
+                text=text,
             )
         if status >= HTTPStatus.BAD_REQUEST:
-            raise self._failure(what, status, text)
+            raise self._failure(what, answer)
         self._mine.add(app)
-        self._parse_object(what, status, text)
+        self._api.parse(what, answer, "object")
 
     async def terminate(self, app: str) -> None:
         """Terminate the app's running operation; nothing to terminate is not an error.
@@ -258,20 +253,20 @@ class ArgoCDClient:
         ``operationState``: "No operation is in progress"), so while the app still shows one
         pending we ask again, ``retry_delay`` apart, for up to ``timeout`` seconds.
         """
-        path = f"/api/v1/applications/{_segment(app)}/operation"
+        path = f"/api/v1/applications/{segment(app)}/operation"
         deadline = asyncio.get_running_loop().time() + self._api.timeout
         while True:
             answer = await self._api.send("DELETE", path)
             status, text = answer.status, answer.text
             if status == HTTPStatus.BAD_REQUEST and _NO_OPERATION in text:
-                pending = await self._get_object(f"/api/v1/applications/{_segment(app)}")
+                pending = await self._api.get_object(f"/api/v1/applications/{segment(app)}")
                 now = asyncio.get_running_loop().time()
                 if pending.get("operation") is not None and now < deadline:
                     await asyncio.sleep(min(self._api.retry_delay, deadline - now))
                     continue
                 break
             if status >= HTTPStatus.BAD_REQUEST:
-                raise self._failure(f"DELETE {path}", status, text)
+                raise self._failure(f"DELETE {path}", answer)
             break
         self._mine.discard(app)
 
@@ -293,128 +288,52 @@ class ArgoCDClient:
                 self.system, f"could not terminate {'; '.join(failures)}", host=self.host
             )
 
-    # --- HTTP ---
-
-    async def _get_object(
-        self, path: str, *, params: dict[str, str] | None = None, auth: bool = True
-    ) -> dict[str, object]:
-        """GET a JSON object; any error status or malformed body raises."""
-        answer = await self._api.send("GET", path, params=params, auth=auth)
-        status, text = answer.status, answer.text
-        if status >= HTTPStatus.BAD_REQUEST:
-            raise self._failure(f"GET {path}", status, text)
-        return self._parse_object(f"GET {path}", status, text)
-
-    def _parse_object(self, what: str, status: int, text: str) -> dict[str, object]:
-        try:
-            value = json.loads(text)
-        except ValueError:
-            raise self._malformed(what, status, text, "not JSON") from None
-        if not isinstance(value, dict):
-            raise self._malformed(what, status, text, "not a JSON object")
-        return cast("dict[str, object]", value)
-
-    def _malformed(self, what: str, status: int, text: str, why: str) -> IntegrationError:
-        return IntegrationError(
-            self.system,
-            f"{what}: malformed answer ({why}); is the URL the ArgoCD root path?",
-            host=self.host,
-            status=status,
-            detail=self._scrub(text),
-        )
-
-    def _failure(self, what: str, status: int, text: str) -> IntegrationError:
-        """The error for an HTTP error status, with the server's gRPC message."""
-        said = _grpc_message(text)
-        if status == HTTPStatus.UNAUTHORIZED:
-            message = f"the token was refused ({said or 'unauthenticated'}): create a new one"
-        elif status == HTTPStatus.FORBIDDEN:
-            message = (
-                f"{said or 'permission denied'} (the token's account lacks this right,"
-                " or the application does not exist)"
-            )
-        elif status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            message = f"server error: {said or _phrase(status)}"
-        else:
-            message = said or _phrase(status)
-        return IntegrationError(
-            self.system,
-            f"{what}: {message}",
-            host=self.host,
-            status=status,
-            detail=self._scrub(text),
-        )
-
-    def _scrub(self, text: str) -> str:
-        """The text without the token, should a proxy ever echo it."""
-        secret = self._token.get_secret_value()
-        return text.replace(secret, "***") if secret else text
-
     async def _degraded(self, app: str, status: dict[str, object]) -> str:
         """The Degraded resources and their messages, as ``Kind ns/name: message``."""
         causes = [
             item
-            for item in map(_obj, _items(status.get("resources")))
-            if _text(_obj(item.get("health")).get("status")) == "Degraded"
+            for item in map(obj, items(status.get("resources")))
+            if string(obj(item.get("health")).get("status")) == "Degraded"
         ]
-        if not any(_text(_obj(c.get("health")).get("message")) for c in causes):
+        if not any(string(obj(c.get("health")).get("message")) for c in causes):
             try:
-                tree = await self._get_object(f"/api/v1/applications/{_segment(app)}/resource-tree")
+                tree = await self._api.get_object(
+                    f"/api/v1/applications/{segment(app)}/resource-tree"
+                )
             except IntegrationError:
                 return ", ".join(_resource(c) for c in causes[:_CAUSES])
             causes = [
                 node
-                for node in map(_obj, _items(tree.get("nodes")))
-                if _text(_obj(node.get("health")).get("status")) == "Degraded"
+                for node in map(obj, items(tree.get("nodes")))
+                if string(obj(node.get("health")).get("status")) == "Degraded"
             ]
             # The pods say why (back-off, image pull) where their Deployment only times out.
             causes.sort(key=lambda node: node.get("kind") != "Pod")
         parts = []
         for cause in causes[:_CAUSES]:
-            said = _text(_obj(cause.get("health")).get("message"))
+            said = string(obj(cause.get("health")).get("message"))
             parts.append(_resource(cause) + (f": {said}" if said else ""))
         more = f" and {len(causes) - _CAUSES} more" if len(causes) > _CAUSES else ""
         return "; ".join(parts) + more
 
+    # --- errors ---
 
-def _segment(name: str) -> str:
-    """``name`` as one URL path segment."""
-    return quote(name, safe="")
-
-
-def _obj(value: object) -> dict[str, object]:
-    """``value`` if it is a JSON object, else an empty one (optional parts of an answer)."""
-    return cast("dict[str, object]", value) if isinstance(value, dict) else {}
-
-
-def _items(value: object) -> list[object]:
-    """``value`` if it is a JSON array, else none (``items`` is ``null`` when empty)."""
-    return cast("list[object]", value) if isinstance(value, list) else []
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
+    def _failure(self, what: str, answer: Answer) -> IntegrationError:
+        """The error for an HTTP error status, with the server's gRPC message."""
+        said = body_message(answer.text, "message", "error")
+        return self._api.refused(
+            what,
+            answer,
+            said=said,
+            unauthorized=f"the token was refused ({said or 'unauthenticated'}): create a new one",
+            forbidden=(
+                f"{said or 'permission denied'} (the token's account lacks this right,"
+                " or the application does not exist)"
+            ),
+        )
 
 
 def _resource(item: dict[str, object]) -> str:
     """``Kind namespace/name``, or ``Kind name`` for a cluster-wide resource."""
-    kind, namespace, name = (_text(item.get(k)) for k in ("kind", "namespace", "name"))
+    kind, namespace, name = (string(item.get(k)) for k in ("kind", "namespace", "name"))
     return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
-
-
-def _grpc_message(text: str) -> str:
-    """The ``message`` (or ``error``) of a gRPC-gateway error body, if it is one."""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return ""
-    if not isinstance(body, dict):
-        return ""
-    return _text(body.get("message")) or _text(body.get("error"))
-
-
-def _phrase(status: int) -> str:
-    try:
-        return f"HTTP {status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"HTTP {status}"

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import Literal, Protocol, cast
-from urllib.parse import quote
+from typing import Literal, Protocol
 
 from pydantic import SecretStr
 
 from integrations.base import Integration
 from integrations.errors import IntegrationError
-from integrations.http import BearerApi
+from integrations.http import Answer, BearerApi, body_message, items, obj, segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +52,7 @@ class GitHub(Integration, Protocol):
 # --- the real client ---------------------------------------------------------------------------
 
 API_VERSION = "2022-11-28"
-"""Answers of GitHub's front end under load: a GET that got one is asked again."""
+"""The REST API version asked for (``X-GitHub-Api-Version``)."""
 _GOOD = frozenset({"success", "neutral", "skipped"})
 """Check run conclusions that do not block (as branch protection counts them)."""
 _MAX_PAGES = 10
@@ -146,8 +144,8 @@ class GitHubClient:
             retries=retries,
             retry_delay=retry_delay,
             unreachable="GitHub",
+            failure=self._failure,
         )
-        self._token = token
         self._merge_method = merge_method
         self.host = self._api.host
         self._heads: dict[tuple[str, int], str] = {}
@@ -167,27 +165,28 @@ class GitHubClient:
         while a bad token still gets 401. An exhausted limit fails the pre-flight with the time
         it resets.
         """
-        doc = await self._get_object("/rate_limit")
-        core = _obj(_obj(doc.get("resources")).get("core"))
+        doc = await self._api.get_object("/rate_limit")
+        core = obj(obj(doc.get("resources")).get("core"))
         remaining, reset = core.get("remaining"), core.get("reset")
         if not isinstance(remaining, int) or not isinstance(reset, int):
-            raise self._malformed("GET /rate_limit", 200, json.dumps(doc), "no resources.core")
+            raise self._api.malformed("GET /rate_limit", 200, json.dumps(doc), "no resources.core")
         if remaining == 0:
             raise self._exhausted("GET /rate_limit", 200, reset, "core", json.dumps(core))
 
     async def branch_exists(self, repo: str, branch: str) -> bool:
         """Whether ``branch`` is pushed to ``repo`` (``a/b`` branches are one path segment)."""
         owner, name = _split(repo)
-        path = f"/repos/{_segment(owner)}/{_segment(name)}/branches/{_segment(branch)}"
-        status, headers, text = await self._call("GET", path)
+        path = f"/repos/{segment(owner)}/{segment(name)}/branches/{segment(branch)}"
+        answer = await self._api.send("GET", path)
+        status, text = answer.status, answer.text
         if status == HTTPStatus.OK:
-            self._parse(f"GET {path}", status, text, "object")
+            self._api.parse(f"GET {path}", answer, "object")
             return True
         if status == HTTPStatus.NOT_FOUND and _message(text).lower() == "branch not found":
             return False
         if status == HTTPStatus.NOT_FOUND:
             raise self._unknown_repo(repo, text)
-        raise self._failure(f"GET {path}", status, headers, text)
+        raise self._failure(f"GET {path}", answer)
 
     async def pull_request(self, repo: str, branch: str) -> PullRequest | None:
         """The most recently created pull request from ``owner:branch``, any state.
@@ -196,7 +195,7 @@ class GitHubClient:
         is :func:`reduce_checks` of the head commit's check runs and combined status.
         """
         owner, name = _split(repo)
-        path = f"/repos/{_segment(owner)}/{_segment(name)}/pulls"
+        path = f"/repos/{segment(owner)}/{segment(name)}/pulls"
         query = {
             "head": f"{owner}:{branch}",
             "state": "all",
@@ -204,24 +203,25 @@ class GitHubClient:
             "direction": "desc",
             "per_page": "1",
         }
-        status, headers, text = await self._call("GET", path, params=query)
+        answer = await self._api.send("GET", path, params=query)
+        status, text = answer.status, answer.text
         if status == HTTPStatus.NOT_FOUND:
             raise self._unknown_repo(repo, text)
         if status >= HTTPStatus.BAD_REQUEST:
-            raise self._failure(f"GET {path}", status, headers, text)
-        pulls = _items(self._parse(f"GET {path}", status, text, "array"))
+            raise self._failure(f"GET {path}", answer)
+        pulls = items(self._api.parse(f"GET {path}", answer, "array"))
         if not pulls:
             return None
-        pr = _obj(pulls[0])
+        pr = obj(pulls[0])
         number, state, url = pr.get("number"), pr.get("state"), pr.get("html_url")
-        sha = _obj(pr.get("head")).get("sha")
+        sha = obj(pr.get("head")).get("sha")
         if (
             not isinstance(number, int)
             or state not in {"open", "closed"}
             or not isinstance(url, str)
             or not isinstance(sha, str)
         ):
-            raise self._malformed(f"GET {path}", status, text, "not a pull request")
+            raise self._api.malformed(f"GET {path}", status, text, "not a pull request")
         checks = await self._checks(owner, name, sha)
         self._heads[(repo, number)] = sha
         return PullRequest(
@@ -241,49 +241,42 @@ class GitHubClient:
         pushed since (whose checks nobody saw) makes GitHub refuse with 409 instead of merging.
         """
         owner, name = _split(repo)
-        path = f"/repos/{_segment(owner)}/{_segment(name)}/pulls/{number}/merge"
+        path = f"/repos/{segment(owner)}/{segment(name)}/pulls/{number}/merge"
         body: dict[str, object] = {"merge_method": self._merge_method}
         head = self._heads.get((repo, number))
         if head is not None:
             body["sha"] = head
-        status, headers, text = await self._call("PUT", path, body=body)
+        answer = await self._api.send("PUT", path, body=body)
+        status, text = answer.status, answer.text
         said = _message(text)
         if status == HTTPStatus.METHOD_NOT_ALLOWED:
-            raise IntegrationError(
-                self.system,
+            raise self._api.error(
                 f"{repo}#{number} cannot be merged: {said or 'not mergeable'}"
                 " (checks, reviews, conflicts or the merge method)",
-                host=self.host,
                 status=status,
-                detail=self._scrub(text),
+                text=text,
             )
         if status == HTTPStatus.CONFLICT:
-            raise IntegrationError(
-                self.system,
+            raise self._api.error(
                 f"{repo}#{number} not merged: its head moved since its checks were read"
                 f" ({said or 'conflict'}); look at it again",
-                host=self.host,
                 status=status,
-                detail=self._scrub(text),
+                text=text,
             )
         if status == HTTPStatus.NOT_FOUND:
-            raise IntegrationError(
-                self.system,
+            raise self._api.error(
                 f"{repo}#{number} not found (or the token cannot see {repo})",
-                host=self.host,
                 status=status,
-                detail=self._scrub(text),
+                text=text,
             )
         if status >= HTTPStatus.BAD_REQUEST:
-            raise self._failure(f"PUT {path}", status, headers, text)
-        answer = _obj(self._parse(f"PUT {path}", status, text, "object"))
-        if answer.get("merged") is not True:
-            raise IntegrationError(
-                self.system,
+            raise self._failure(f"PUT {path}", answer)
+        merged = obj(self._api.parse(f"PUT {path}", answer, "object"))
+        if merged.get("merged") is not True:
+            raise self._api.error(
                 f"{repo}#{number} not merged: {said or 'GitHub did not say merged'}",
-                host=self.host,
                 status=status,
-                detail=self._scrub(text),
+                text=text,
             )
         self._heads.pop((repo, number), None)
 
@@ -295,69 +288,29 @@ class GitHubClient:
         as a task. So there is nothing this client could still be doing.
         """
 
-    # --- HTTP ---
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        body: dict[str, object] | None = None,
-    ) -> tuple[int, Mapping[str, str], str]:
-        answer = await self._api.send(method, path, params=params, body=body)
-        return answer.status, answer.headers, answer.text
-
-    async def _get_object(
-        self, path: str, *, params: dict[str, str] | None = None
-    ) -> dict[str, object]:
-        status, headers, text = await self._call("GET", path, params=params)
-        if status >= HTTPStatus.BAD_REQUEST:
-            raise self._failure(f"GET {path}", status, headers, text)
-        return _obj(self._parse(f"GET {path}", status, text, "object"))
+    # --- the checks ---
 
     async def _checks(self, owner: str, name: str, sha: str) -> Checks:
         """:func:`reduce_checks` of the commit's check runs (every page) and combined status."""
-        base = f"/repos/{_segment(owner)}/{_segment(name)}/commits/{_segment(sha)}"
+        base = f"/repos/{segment(owner)}/{segment(name)}/commits/{segment(sha)}"
         runs: list[dict[str, object]] = []
         for page in range(1, _MAX_PAGES + 1):
-            doc = await self._get_object(
+            doc = await self._api.get_object(
                 f"{base}/check-runs", params={"per_page": "100", "page": str(page)}
             )
-            batch = [_obj(run) for run in _items(doc.get("check_runs"))]
+            batch = [obj(run) for run in items(doc.get("check_runs"))]
             runs.extend(batch)
             total = doc.get("total_count")
             if not batch or not isinstance(total, int) or len(runs) >= total:
                 break
-        combined = await self._get_object(f"{base}/status")
+        combined = await self._api.get_object(f"{base}/status")
         return reduce_checks(runs, combined)
 
-    def _parse(self, what: str, status: int, text: str, kind: Literal["object", "array"]) -> object:
-        """The JSON body, which must be an object or an array as ``kind`` says."""
-        try:
-            value: object = json.loads(text)
-        except ValueError:
-            raise self._malformed(what, status, text, "not JSON") from None
-        if not isinstance(value, dict if kind == "object" else list):
-            raise self._malformed(what, status, text, f"not a JSON {kind}")
-        return value
-
-    def _malformed(self, what: str, status: int, text: str, why: str) -> IntegrationError:
-        return IntegrationError(
-            self.system,
-            f"{what}: malformed answer ({why})",
-            host=self.host,
-            status=status,
-            detail=self._scrub(text),
-        )
+    # --- errors ---
 
     def _unknown_repo(self, repo: str, text: str) -> IntegrationError:
-        return IntegrationError(
-            self.system,
-            f"repository {repo} not found, or the token cannot see it",
-            host=self.host,
-            status=404,
-            detail=self._scrub(text),
+        return self._api.error(
+            f"repository {repo} not found, or the token cannot see it", status=404, text=text
         )
 
     def _exhausted(
@@ -371,13 +324,12 @@ class GitHubClient:
             resets_at=resets_at,
             host=self.host,
             status=status,
-            detail=self._scrub(text),
+            detail=self._api.scrub(text),
         )
 
-    def _failure(
-        self, what: str, status: int, headers: Mapping[str, str], text: str
-    ) -> IntegrationError:
+    def _failure(self, what: str, answer: Answer) -> IntegrationError:
         """The error for an HTTP error status: rate limits first, then by status."""
+        status, headers, text = answer.status, answer.headers, answer.text
         said = _message(text)
         limited = status in {HTTPStatus.FORBIDDEN, HTTPStatus.TOO_MANY_REQUESTS}
         reset = headers.get("x-ratelimit-reset", "")
@@ -393,28 +345,15 @@ class GitHubClient:
                 resets_at=resets_at,
                 host=self.host,
                 status=status,
-                detail=self._scrub(text),
+                detail=self._api.scrub(text),
             )
-        if status == HTTPStatus.UNAUTHORIZED:
-            message = f"the token was refused ({said or 'unauthorized'}): renew it"
-        elif status == HTTPStatus.FORBIDDEN:
-            message = f"forbidden: {said or 'no permission'} (the token lacks a permission)"
-        elif status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            message = f"server error: {said or _phrase(status)}"
-        else:
-            message = said or _phrase(status)
-        return IntegrationError(
-            self.system,
-            f"{what}: {message}",
-            host=self.host,
-            status=status,
-            detail=self._scrub(text),
+        return self._api.refused(
+            what,
+            answer,
+            said=said,
+            unauthorized=f"the token was refused ({said or 'unauthorized'}): renew it",
+            forbidden=f"forbidden: {said or 'no permission'} (the token lacks a permission)",
         )
-
-    def _scrub(self, text: str) -> str:
-        """The text without the token, should anything ever echo it."""
-        secret = self._token.get_secret_value()
-        return text.replace(secret, "***") if secret else text
 
 
 def _split(repo: str) -> tuple[str, str]:
@@ -425,31 +364,6 @@ def _split(repo: str) -> tuple[str, str]:
     return owner, name
 
 
-def _segment(text: str) -> str:
-    """``text`` as one URL path segment (``tickets/DM-1`` -> ``tickets%2FDM-1``)."""
-    return quote(text, safe="")
-
-
-def _obj(value: object) -> dict[str, object]:
-    return cast("dict[str, object]", value) if isinstance(value, dict) else {}
-
-
-def _items(value: object) -> list[object]:
-    return cast("list[object]", value) if isinstance(value, list) else []
-
-
 def _message(text: str) -> str:
     """GitHub's ``message`` in an error body (``{"message": ..., "documentation_url": ...}``)."""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return ""
-    message = body.get("message") if isinstance(body, dict) else None
-    return message if isinstance(message, str) else ""
-
-
-def _phrase(status: int) -> str:
-    try:
-        return f"HTTP {status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"HTTP {status}"
+    return body_message(text, "message")

@@ -1,0 +1,161 @@
+"""InfluxDB's answer to a poll, parsed and checked: each topic's newest rows per ``salIndex``.
+
+What the answer looks like (``chunked=true``, one JSON document a line, three statements) is in
+the package docstring (:mod:`integrations.efd`). A malformed answer raises ValueError or
+TypeError saying what is wrong; an answer carrying InfluxDB's own ``error`` raises
+:class:`RefusedError`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+
+_TOPIC = re.compile(r"lsst\.sal\.(?P<csc>[A-Za-z0-9_]+)\.logevent_(?:heartbeat|summaryState)")
+"""A measurement this client reads; the CSC is its third part."""
+
+Instance = tuple[str, int]
+"""``(CSC, salIndex)``."""
+
+
+def error_text(body: bytes) -> str:
+    """InfluxDB's own ``{"error": "..."}`` text when it sent one, else the body."""
+    text = body.decode(errors="replace").strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    return error if isinstance(error, str) else text
+
+
+class RefusedError(Exception):
+    """InfluxDB answered, with an ``error`` for a statement ("database not found: efd")."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """One topic's rows in an answer, as parsed (rows are checked as they are read)."""
+
+    csc: str
+    columns: list[object]
+    rows: list[object]
+
+    def newest(self, column: str | None) -> dict[int, tuple[float, int | None]]:
+        """Per ``salIndex``, the newest row's time and ``column`` (rows where it is null skipped).
+
+        Read in place, without a container per row: an answer has thousands of rows and a
+        poll comes every few seconds, so the garbage collector should not have to notice.
+        """
+        at, index = self.columns.index("time"), _position(self.columns, "salIndex")
+        value = None if column is None else _position(self.columns, column)
+        if column is not None and value is None:
+            return {}
+        width = len(self.columns)
+        times: dict[int, float] = {}
+        values: dict[int, object] = {}
+        for row in self.rows:
+            if not isinstance(row, list) or len(row) != width:
+                raise TypeError(f"malformed row in {self.csc}: {row!r:.100}")
+            if value is not None and row[value] is None:
+                continue
+            when = _seconds(row[at])
+            key = 0 if index is None or row[index] is None else _integer(row[index], "salIndex")
+            if when >= times.get(key, -math.inf):
+                times[key] = when
+                values[key] = None if value is None else row[value]
+        return {
+            key: (when, None if values[key] is None else _integer(values[key], str(column)))
+            for key, when in times.items()
+        }
+
+
+def _position(columns: list[object], name: str) -> int | None:
+    """Where ``name`` is among the columns; None if the topic has no such field."""
+    return columns.index(name) if name in columns else None
+
+
+def _series(result: dict[str, object]) -> list[_Series]:
+    """One statement's result, checked (its rows are checked when read)."""
+    if (error := result.get("error")) is not None:
+        raise RefusedError(str(error))
+    found = result.get("series", [])
+    if not isinstance(found, list):
+        raise TypeError(f"series is not a list: {found!r:.200}")
+    series = []
+    for one in found:
+        if not isinstance(one, dict):
+            raise TypeError(f"a series is not an object: {one!r:.200}")
+        name, columns, rows = one.get("name"), one.get("columns"), one.get("values", [])
+        if not isinstance(columns, list) or "time" not in columns or not isinstance(rows, list):
+            raise TypeError(f"malformed series {one!r:.200}")
+        match = _TOPIC.fullmatch(name) if isinstance(name, str) else None
+        if match is None:
+            raise ValueError(f"a series of another topic: {name!r:.100}")
+        series.append(_Series(match["csc"], columns, rows))
+    return series
+
+
+def parse_answer(body: bytes, statements: int) -> list[list[_Series]]:
+    """A ``chunked=true`` answer (one JSON document a line), its series by statement.
+
+    A statement's rows may come in several chunks, each but the last marked ``partial``; an
+    answer whose last chunk of a statement is still partial, or that lacks a statement, was
+    cut short. ValueError or TypeError say what is wrong; RefusedError carries InfluxDB's.
+    """
+    found: list[list[_Series]] = [[] for _ in range(statements)]
+    complete = [False] * statements
+    for line in body.splitlines():
+        if not line.strip():
+            continue
+        doc = json.loads(line)
+        if not isinstance(doc, dict):
+            raise TypeError("the answer is not a JSON object")
+        if (error := doc.get("error")) is not None:
+            raise RefusedError(str(error))
+        results = doc.get("results")
+        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+            raise TypeError(f"results is not a list of objects: {results!r:.200}")
+        for result in results:
+            number = result.get("statement_id", 0)
+            if not isinstance(number, int) or not 0 <= number < statements:
+                raise ValueError(f"an answer to statement {number!r}, of {statements}")
+            found[number] += _series(result)
+            complete[number] = not result.get("partial", False)
+    if not all(complete):
+        raise ValueError(f"the answer stopped short: statements complete {complete}")
+    return found
+
+
+def _integer(value: object, what: str) -> int:
+    """An integer field as InfluxDB returns it (an int, or a float with no fraction)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise TypeError(f"{what} {value!r} is not an integer")
+
+
+def _seconds(value: object) -> float:
+    """An ``epoch=ms`` timestamp, in seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TypeError(f"time {value!r} is not epoch milliseconds")
+    return value / 1000
+
+
+def latest(
+    newest: list[_Series], window: list[_Series], events: list[_Series]
+) -> tuple[dict[Instance, float], dict[Instance, tuple[float, int]]]:
+    """Per instance, the newest heartbeat time, and the newest summaryState (time, value)."""
+    beats: dict[Instance, float] = {}
+    for series in (*newest, *window):
+        for index, (when, _) in series.newest(None).items():
+            beats[series.csc, index] = max(when, beats.get((series.csc, index), -math.inf))
+    states: dict[Instance, tuple[float, int]] = {}
+    for series in events:  # a topic may come in several chunks: the newest row wins
+        for index, (when, value) in series.newest("summaryState").items():
+            if value is not None and when >= states.get((series.csc, index), (-math.inf, 0))[0]:
+                states[series.csc, index] = (when, value)
+    return beats, states

@@ -1,0 +1,292 @@
+"""The real :class:`Efd`: :class:`EfdClient`, one InfluxDB query per poll, remembering the rest.
+
+How it queries and what it trades off are in the package docstring (:mod:`integrations.efd`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import math
+import re
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+from pydantic import SecretStr
+from yarl import URL
+
+from integrations.efd._answer import Instance, RefusedError, error_text, latest, parse_answer
+from integrations.efd._interface import HEARTBEAT_SILENCE, CscState, SiteStates, SummaryState
+from integrations.errors import IntegrationError, IntegrationTimeout
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+"""A SAL component name (``ATDome``, ``MTM1M3TS``): also what makes it safe inside a regex."""
+
+_RETRY_STATUS = frozenset({502, 503, 504})
+"""Answers of a proxy or a restarting server: a GET is safe to send once more."""
+
+
+def _ms(seconds: float) -> str:
+    """An InfluxQL duration literal in whole milliseconds (``now() - 60000ms``)."""
+    return f"{max(1, round(seconds * 1000))}ms"
+
+
+def _identifier(name: str) -> str:
+    """A double-quoted InfluxQL identifier."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _summary_state(value: int) -> SummaryState | None:
+    """The state a value names; None for one this version of ts_xml does not know."""
+    try:
+        return SummaryState(value)
+    except ValueError:
+        return None
+
+
+class EfdClient:
+    """The EFD of one site over InfluxDB's HTTP API: read-only, one request per poll.
+
+    The client remembers what earlier polls taught it (each instance's newest heartbeat and
+    summary state, with their times), so a poll reads only what is new: keep one client for
+    as long as the bot watches the site.
+    """
+
+    system = "EFD"
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        database: str = "efd",
+        retention_policy: str = "autogen",
+        username: str | None = None,
+        password: SecretStr | None = None,
+        cscs: Sequence[str] | None = None,
+        timeout: float = 10.0,
+        retries: int = 1,
+        retry_delay: float = 0.5,
+        heartbeat_window: float = 60.0,
+        lookback: timedelta = timedelta(days=60),
+        state_margin: float = 600.0,
+        fresh_within: float = 5.0,
+    ) -> None:
+        """Say where the EFD is; nothing is sent before the first call.
+
+        ``url``: the InfluxDB HTTP API, ``https://<fqdn>/influxdb`` in production (no
+        credentials in it). ``username``/``password``: HTTP basic auth (a read-only EFD user),
+        or none for a server without auth. ``cscs``: the CSC names to watch (default: every
+        ``lsst.sal.*`` CSC in the EFD). ``timeout``: seconds for each HTTP request, whole.
+        ``retries``: further attempts after a failed connection or a 502/503/504, never after
+        a timeout (the next poll comes anyway). ``heartbeat_window``, ``lookback``,
+        ``state_margin``: what each poll reads (package docstring). ``fresh_within``: how
+        recent the newest heartbeat must be for the EFD to count as receiving data; under
+        :data:`HEARTBEAT_SILENCE`, so that a beating CSC never looks silent while fresh.
+        """
+        base = URL(url)
+        if base.scheme not in {"http", "https"} or not base.host:
+            raise ValueError(f"EFD url must be http(s)://host[/path], got {url!r}")
+        if base.user is not None or base.password is not None:
+            raise ValueError("put the EFD credentials in username/password, not in the url")
+        if password is not None and not username:
+            raise ValueError("an EFD password needs a username")
+        if cscs is not None and (not cscs or not all(_NAME.fullmatch(name) for name in cscs)):
+            raise ValueError(f"cscs must be SAL component names, got {list(cscs)}")
+        if timeout <= 0 or retry_delay < 0 or state_margin < 0:
+            raise ValueError("timeout must be positive, retry_delay and state_margin not negative")
+        if not 0 < fresh_within < HEARTBEAT_SILENCE:
+            raise ValueError(f"fresh_within must be between 0 and {HEARTBEAT_SILENCE}s")
+        if not HEARTBEAT_SILENCE <= heartbeat_window <= lookback.total_seconds():
+            raise ValueError(f"heartbeat_window must be between {HEARTBEAT_SILENCE}s and lookback")
+        self._base = base.with_query(None).with_fragment(None)
+        self._host = base.host if base.explicit_port is None else f"{base.host}:{base.port}"
+        self._db = database
+        self._username = username
+        self._password = password
+        self._cscs = tuple(sorted(set(cscs))) if cscs is not None else None
+        self._timeout = timeout
+        self._retries = max(0, retries)
+        self._retry_delay = retry_delay
+        self._heartbeat_window = heartbeat_window
+        self._lookback = lookback.total_seconds()
+        self._state_margin = state_margin
+        self._fresh_within = fresh_within
+        self._source = f"{_identifier(database)}.{_identifier(retention_policy)}"
+        self._session: aiohttp.ClientSession | None = None
+        self._beats: dict[Instance, float] = {}
+        """Each instance's newest heartbeat seen so far (epoch seconds)."""
+        self._states: dict[Instance, tuple[float, int]] = {}
+        """Each instance's newest summaryState row seen so far: (epoch seconds, value)."""
+        self._read_until: float | None = None
+        """When the last successful poll started: what the next one must read from."""
+
+    def _from(self, topic: str) -> str:
+        r"""``"efd"."autogen"./^lsst\.sal\.(A|B)\.logevent_x$/``: every watched CSC's topic."""
+        names = "[A-Za-z0-9_]+" if self._cscs is None else "(" + "|".join(self._cscs) + ")"
+        return f"{self._source}./^lsst\\.sal\\.{names}\\.logevent_{topic}$/"
+
+    def statements(self, now: float | None = None) -> list[str]:
+        """The InfluxQL of the next poll (public so the benchmark and the tests can show it)."""
+        now = time.time() if now is None else now
+        since = self._lookback
+        if self._read_until is not None:
+            since = min(since, now - self._read_until + self._state_margin)
+        beat, state = self._from("heartbeat"), self._from("summaryState")
+        # Safe to build as text: the CSC names were checked in __init__, the rest are numbers.
+        last, window, events = _ms(self._lookback), _ms(self._heartbeat_window), _ms(since)
+        return [
+            f"SELECT last(private_origin), salIndex FROM {beat} WHERE time > now() - {last}",  # noqa: S608
+            f"SELECT salIndex FROM {beat} WHERE time > now() - {window}",  # noqa: S608
+            f"SELECT summaryState, salIndex FROM {state} WHERE time > now() - {events}",  # noqa: S608
+        ]
+
+    def _url(self, endpoint: str) -> URL:
+        """``<url>/<endpoint>``, keeping the url's path (``/influxdb`` behind the ingress)."""
+        return self._base.with_path(self._base.path.rstrip("/") + "/" + endpoint)
+
+    def _headers(self) -> dict[str, str]:
+        """HTTP basic auth, encoded per request so no attribute holds the password in clear."""
+        if not self._username:
+            return {}
+        secret = self._password.get_secret_value() if self._password is not None else ""
+        token = base64.b64encode(f"{self._username}:{secret}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    async def _get(self, endpoint: str, params: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """One GET, sent again where that is safe; its status and body, or IntegrationError."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self._session.get(
+                    self._url(endpoint),
+                    params=params,
+                    headers=self._headers(),
+                    timeout=aiohttp.ClientTimeout(total=self._timeout),
+                ) as response:
+                    status, body = response.status, await response.read()
+            except TimeoutError as e:  # aiohttp's own timeouts are TimeoutErrors too
+                raise IntegrationTimeout(
+                    "EFD", f"no answer within {self._timeout:g}s", host=self._host
+                ) from e
+            except aiohttp.ClientError as e:
+                if attempt <= self._retries:
+                    await asyncio.sleep(self._retry_delay)
+                    continue
+                raise IntegrationError(
+                    "EFD",
+                    f"cannot reach InfluxDB ({type(e).__name__})",
+                    host=self._host,
+                    detail=str(e),
+                ) from e
+            if status in _RETRY_STATUS and attempt <= self._retries:
+                await asyncio.sleep(self._retry_delay)
+                continue
+            return status, body
+
+    def _check(self, status: int, body: bytes, *expected: int) -> None:
+        """Raise the IntegrationError an unexpected status deserves."""
+        if status in expected:
+            return
+        if status in {401, 403}:
+            message = "refused our credentials (check the EFD username and password)"
+        elif status >= 500:  # noqa: PLR2004
+            message = "InfluxDB failed"
+        else:
+            message = "InfluxDB refused the request"
+        raise IntegrationError(
+            "EFD", message, host=self._host, status=status, detail=error_text(body) or None
+        )
+
+    async def ping(self) -> None:
+        """``GET /ping`` (204: InfluxDB is up), then one tiny query of the database.
+
+        ``/ping`` checks no credentials and knows no database: alone it would pass a check
+        whose first real read then fails with 401, or "database not found".
+        """
+        status, body = await self._get("ping")
+        self._check(status, body, 204, 200)  # 200: /ping?verbose, and some proxies
+        named = self._db.replace("\\", "\\\\").replace('"', '\\"')
+        show = f'SHOW RETENTION POLICIES ON "{named}"'  # a read of the database: "not found" if so
+        status, body = await self._get("query", {"db": self._db, "q": show})
+        self._check(status, body, 200)
+        try:
+            results = json.loads(body).get("results", [])
+        except (ValueError, AttributeError) as e:
+            raise IntegrationError(
+                "EFD", "not an InfluxDB answer", host=self._host, detail=body[:200].decode()
+            ) from e
+        refused = next((r["error"] for r in results if isinstance(r, dict) and "error" in r), None)
+        if refused is not None:
+            raise IntegrationError("EFD", f"database {self._db!r}: {refused}", host=self._host)
+
+    async def cancel(self) -> None:
+        """Nothing to stop: this client only reads, and an unfinished read changes nothing."""
+
+    async def aclose(self) -> None:
+        """Close the HTTP session (a later call opens a new one)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def states(self) -> SiteStates:
+        """Every CSC instance's last summary state and heartbeat age: one HTTP request."""
+        started = time.time()
+        statements = self.statements(started)
+        status, body = await self._get(
+            "query", {"db": self._db, "epoch": "ms", "chunked": "true", "q": ";\n".join(statements)}
+        )
+        self._check(status, body, 200)
+        try:
+            beats, states = latest(*parse_answer(body, len(statements)))
+        except RefusedError as e:
+            raise IntegrationError(
+                "EFD",
+                f"InfluxDB refused the query (is there a database {self._source}"
+                " this user may read?)",
+                host=self._host,
+                status=status,
+                detail=str(e),
+            ) from e
+        except (ValueError, TypeError) as e:  # JSONDecodeError is a ValueError
+            raise IntegrationError(
+                "EFD",
+                f"malformed answer from InfluxDB: {e}",
+                host=self._host,
+                status=status,
+                detail=body.decode(errors="replace"),
+            ) from e
+        for instance, when in beats.items():
+            if when > self._beats.get(instance, -math.inf):
+                self._beats[instance] = when
+        for instance, (when, value) in states.items():
+            if when >= self._states.get(instance, (-math.inf, 0))[0]:
+                self._states[instance] = (when, value)
+        self._read_until = max(started, self._read_until or started)
+        now = time.time()
+        newest = max(beats.values(), default=None)
+        return SiteStates(
+            at=datetime.fromtimestamp(now, UTC),
+            fresh=newest is not None and now - newest <= self._fresh_within,
+            cscs=self._reading(now),
+        )
+
+    def _reading(self, now: float) -> dict[str, CscState]:
+        """What the client knows of every instance, at ``now``."""
+        cscs: dict[str, CscState] = {}
+        for name, index in sorted(self._beats.keys() | self._states.keys()):
+            known = self._states.get((name, index))
+            beat = self._beats.get((name, index))
+            csc = CscState(
+                name,
+                index,
+                _summary_state(known[1]) if known is not None else None,
+                None if beat is None else max(0.0, now - beat),
+            )
+            cscs[csc.ref] = csc
+        return cscs

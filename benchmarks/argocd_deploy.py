@@ -24,9 +24,9 @@ from pydantic import SecretStr
 
 from bot.engine.runners import argocd
 from integrations.argocd import ArgoCDClient
-from integrations.clock import ScaledClock
 from integrations.sim.catalog import TELESCOPE_APPS
 from state.actions import ArgocdSync
+from tests.support.clocks import ShortSleeps
 from tests.support.fakes.argocd import TOKEN, FakeArgoCD
 
 POLL_SPEED = 100.0
@@ -46,7 +46,7 @@ async def one(parallel: int, run: float, settle: float) -> float:
         return None
 
     ctx: Any = SimpleNamespace(
-        systems=SimpleNamespace(argocd=client), clock=ScaledClock(speed=POLL_SPEED), report=report
+        systems=SimpleNamespace(argocd=client), clock=ShortSleeps(POLL_SPEED), report=report
     )
     action = ArgocdSync.model_validate({
         "type": "argocd.sync", "project": "telescope", "first": ["control-system-test", "love"],

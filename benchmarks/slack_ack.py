@@ -33,7 +33,7 @@ from bot.config.settings import Settings
 from bot.logs import configure_logging
 from bot.serve import Bot, RunOptions, running_bot
 from bot.terminal.leads import SimulatedLead
-from integrations.clock import ScaledClock
+from integrations.clock import Clock
 from tests.support.slack_api import TOKEN, FakeSlack
 from tests.support.slack_bot import CHANNELS, LEAD, SECRET, sign
 
@@ -116,10 +116,11 @@ async def main(n: int) -> None:
     os.environ.update(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=api,
                       UPGRADE_BOT_HEALTH_PORT="0")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        options = RunOptions(simulate=True, http=("127.0.0.1", 0), db=Path(tmp) / "bench.db")
-        clock = ScaledClock(speed=SPEED)
-        async with running_bot(Settings(), options, clock=clock, tick=0.05) as bot:
-            rows, calls = await measure(bot, fake, api, n, clock)
+        options = RunOptions(
+            simulate=True, speed=SPEED, http=("127.0.0.1", 0), db=Path(tmp) / "bench.db"
+        )
+        async with running_bot(Settings(), options) as bot:
+            rows, calls = await measure(bot, fake, api, n, bot.clock)
     await api_server.close()
     print(f"# {n} requests each, HTTP on loopback, signed; ms")
     print("| request                          | app  |   p50 |   p99 |   max | p50 ratio |")
@@ -141,7 +142,7 @@ async def main(n: int) -> None:
 
 
 async def measure(
-    bot: Bot, fake: FakeSlack, api: str, n: int, clock: ScaledClock
+    bot: Bot, fake: FakeSlack, api: str, n: int, clock: Clock
 ) -> tuple[list[tuple[str, list[float], list[float]]], Counter[str]]:
     """The latency rows, and the Web API calls of a whole run."""
     bare = TestServer(bare_app(api).web_app(path="/slack/events"), host="127.0.0.1")

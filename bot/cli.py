@@ -36,9 +36,6 @@ from state.procedure import Procedure, ProcedureError, Step, procedure_schema
 from state.store import Store, StoreError
 
 USAGE_ERROR = 2
-MAX_SPEED = 3000.0
-"""Beyond this the bot's own work (milliseconds a step, more on a busy machine) becomes
-minutes of simulated time, and steps time out that would not for real."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,9 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--kind", choices=get_args(RunKind), default="cycle-upgrade")
     d.add_argument(
         "--speed",
-        type=float,
+        type=_speed,
         default=demo.DEFAULT_SPEED,
-        help=f"times faster than real time the clock runs (default {demo.DEFAULT_SPEED:g})",
+        metavar="N|max",
+        help="simulated time runs at most N times faster than real time, or as fast as the "
+        f"machine goes with max (default {demo.DEFAULT_SPEED:g}); the outcome is the same",
     )
     d.add_argument(
         "--interactive", action="store_true", help="you are the lead: approve and decide"
@@ -90,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--simulate", action="store_true", help="drive the simulated observatory (a rehearsal)"
+    )
+    r.add_argument(
+        "--speed",
+        type=_rehearsal_speed,
+        metavar="N",
+        help="with --simulate: the rehearsal runs at N times real time (default 1): the "
+        "observatory's durations, deadlines, timeouts and reminders all scale",
     )
     r.add_argument(
         "--standby",
@@ -136,6 +142,27 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("file", type=Path, metavar="FILE")
     actions.add_parser("schema", help="the procedure file's JSON Schema, for editors")
     return parser
+
+
+def _speed(value: str) -> float | None:
+    """``--speed``: a positive number, or ``max`` (``None``: no bound)."""
+    if value.strip().lower() == "max":
+        return None
+    try:
+        speed = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a number such as 60, or max") from None
+    if not math.isfinite(speed) or speed <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: the speed must be a positive number")
+    return speed
+
+
+def _rehearsal_speed(value: str) -> float:
+    """``run --simulate --speed N``: people click in a rehearsal, so a number, not ``max``."""
+    speed = _speed(value)
+    if speed is None:
+        raise argparse.ArgumentTypeError("a rehearsal has people in it: give a number, not max")
+    return speed
 
 
 def _http(value: str) -> tuple[str, int]:
@@ -222,8 +249,6 @@ def _procedure_command(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _demo_command(args: argparse.Namespace, out: TextIO) -> int:
-    if not math.isfinite(args.speed) or not 1 <= args.speed <= MAX_SPEED:
-        raise ValueError(f"--speed must be a number from 1 to {MAX_SPEED:g}")
     configure_logging(logging.getLevelNamesMapping()[args.log_level.upper()])
     options = demo.DemoOptions(
         site=args.site,
@@ -315,8 +340,11 @@ def _config_command(path: Path | None, out: TextIO) -> int:
 
 def _run_command(args: argparse.Namespace) -> int:
     configure_logging(logging.getLevelNamesMapping()[args.log_level.upper()])
+    if args.speed is not None and not args.simulate:
+        raise ValueError("--speed goes with --simulate: the real observatory runs in real time")
     options = RunOptions(
         simulate=args.simulate,
+        speed=args.speed or 1.0,
         standby=args.standby,
         http=args.http,
         procedure=args.procedure,

@@ -25,6 +25,7 @@ from bot.config.file import ConfigError, load_config
 from bot.config.procedures import load_procedure
 from bot.config.settings import Settings
 from bot.engine.engine import Engine
+from bot.engine.pacer import Pacer
 from bot.engine.ticker import Ticker
 from bot.service import lease
 from bot.service.health import health_app, serve_app
@@ -33,10 +34,10 @@ from bot.slack.announcer import SlackAnnouncer
 from bot.slack.front import SlackFront
 from bot.slack.updates import Updates
 from bot.usecases.cases import UseCases
-from bot.wiring.simulated import Rehearsal
+from bot.wiring.simulated import Rehearsal, keep_time, resume_clock
 from bot.wiring.systems import wire
 from handlers.register import register
-from integrations.clock import Clock, WallClock
+from integrations.clock import Clock, VirtualClock, WallClock
 from state.store import Store
 
 log = structlog.get_logger("upgrade_bot.serve")
@@ -47,6 +48,8 @@ class RunOptions:
     """What ``upgrade-bot run`` was asked."""
 
     simulate: bool = False
+    speed: float = 1.0
+    """A rehearsal's simulated time runs at most this many times faster than real time."""
     standby: bool = False
     http: tuple[str, int] | None = None
     procedure: Path | None = None
@@ -70,8 +73,9 @@ class Bot:
     store: Store
     front: SlackFront
     updates: Updates
-    ticker: Ticker
+    ticker: Ticker | Pacer
     metrics: Metrics
+    clock: Clock
 
 
 @contextlib.asynccontextmanager
@@ -79,21 +83,28 @@ async def running_bot(
     settings: Settings,
     options: RunOptions,
     *,
-    clock: Clock | None = None,
     tick: float = 1.0,
     edits_per_minute: float = 50.0,
 ) -> AsyncIterator[Bot]:
-    """Build the bot, pick the open runs up, and run its workers until the context ends."""
+    """Build the bot, pick the open runs up, and run its workers until the context ends.
+
+    A rehearsal (``--simulate``) runs on simulated time at ``options.speed`` times real time,
+    resumed where its store had got to; a real bot on the wall clock.
+    """
     config, sites = load_config(settings.config)
     procedure = load_procedure(options.procedure)
     app = build_app(settings, http=options.http is not None)
-    store = await Store.open(settings.store_url(options.db))
+    rehearsal = VirtualClock(speed=options.speed) if options.simulate else None
+    busy = rehearsal.busy if rehearsal is not None else None
+    store = await Store.open(settings.store_url(options.db), busy=busy)
     try:
         holder = await lease.take(store, standby=options.standby)
     except BaseException:
         await store.aclose()
         raise
-    clock = clock or WallClock()
+    clock: Clock = rehearsal or WallClock()
+    if rehearsal is not None:
+        await resume_clock(rehearsal, store)
     announcer = SlackAnnouncer(client=app.client, sites=sites, store=store)
     wired = await wire(
         sites, simulate=options.simulate, store=store, clock=clock, announcer=announcer
@@ -114,7 +125,14 @@ async def running_bot(
         admins=config.admins,
     )
     updates = Updates(app.client, per_minute=edits_per_minute)
-    front = SlackFront(client=app.client, store=store, sites=sites, updates=updates, clock=clock)
+    front = SlackFront(
+        client=app.client,
+        store=store,
+        sites=sites,
+        updates=updates,
+        clock=clock,
+        speed=options.speed if options.simulate else None,
+    )
     engine.subscribe(front)
     if wired.observatories:
         engine.subscribe(Rehearsal(wired.observatories))
@@ -123,7 +141,7 @@ async def running_bot(
 
     cases = UseCases.create(engine=engine, sites=sites, starters=config.starters, check=wired.check)
     register(app, cases, sites)
-    ticker = Ticker(engine=engine, interval=tick)
+    ticker = _ticker(engine, store, rehearsal, tick)
     workers = [
         asyncio.create_task(updates.run()),
         asyncio.create_task(front.run()),
@@ -133,16 +151,29 @@ async def running_bot(
         for run in await engine.start():
             await front.refresh(run)
         ticker.start()
-        yield Bot(app, engine, store, front, updates, ticker, metrics)
+        yield Bot(app, engine, store, front, updates, ticker, metrics, clock)
     finally:
         await ticker.aclose()
         await engine.aclose()
+        if rehearsal is not None:
+            await rehearsal.aclose()
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         await wired.aclose()
         await lease.release(store, holder)
         await store.aclose()
+
+
+def _ticker(
+    engine: Engine, store: Store, rehearsal: VirtualClock | None, tick: float
+) -> Ticker | Pacer:
+    """What wakes the engine: every ``tick`` real seconds, or a rehearsal's pacer (started)."""
+    if rehearsal is None:
+        return Ticker(engine=engine, interval=tick)
+    engine.subscribe(keep_time(rehearsal, store))
+    rehearsal.start()
+    return Pacer(engine=engine, clock=rehearsal)
 
 
 async def serve(settings: Settings, options: RunOptions) -> int:

@@ -23,6 +23,8 @@ SQLAlchemy 2 async: SQLite (``aiosqlite``) by default, any server database by UR
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -119,6 +121,10 @@ leases = Table(
 """Who drives the store: one bot process at a time holds the lease and renews it."""
 
 
+Busy = Callable[[], AbstractContextManager[None]]
+"""Entered around every statement the store runs (see :meth:`Store.open`)."""
+
+
 class StoreError(Exception):
     """The store cannot do what was asked (unreachable, corrupt, written by a newer bot)."""
 
@@ -164,15 +170,22 @@ class Store:
     APPLY_ATTEMPTS = 5
     """How often :meth:`apply` decides again after losing a race (each loss means progress)."""
 
-    def __init__(self, *, engine: AsyncEngine) -> None:
+    def __init__(self, *, engine: AsyncEngine, busy: Busy | None = None) -> None:
         """Use :meth:`open`; this takes an engine whose schema exists."""
         self._engine = engine
+        self._busy = busy or nullcontext
+        self._in_turn = busy is not None  # a virtual clock watches: one statement at a time
         self._write = asyncio.Lock()
         self._last: dict[str, Run] = {}  # run_id -> the snapshot this process saved last
 
     @classmethod
-    async def open(cls, url: str = DEFAULT_URL) -> Store:
-        """Connect, and create the tables if the database is new."""
+    async def open(cls, url: str = DEFAULT_URL, *, busy: Busy | None = None) -> Store:
+        """Connect, and create the tables if the database is new.
+
+        ``busy`` is entered around every statement: a virtual clock
+        (:class:`integrations.clock.VirtualClock`) holds simulated time still while the store
+        works in its thread, so that a slow disk never lets a deadline pass early.
+        """
         engine = create_async_engine(url)
         if engine.dialect.name == "sqlite":
             database = engine.url.database
@@ -189,15 +202,43 @@ class Store:
         except OperationalError as e:
             await engine.dispose()
             raise StoreError(f"cannot open the store at {engine.url!r}: {e.orig}") from e
-        return cls(engine=engine)
+        return cls(engine=engine, busy=busy)
 
     async def aclose(self) -> None:
         """Close every connection."""
         await self._engine.dispose()
 
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection to read with, held busy.
+
+        On a virtual clock, reads take turns with the writes: statements that run at the same
+        simulated instant then complete in the order they were asked, never in the order their
+        threads happen to finish, so a simulation gives the same trace on any machine.
+        """
+        async with self._reads_in_turn():
+            with self._busy():
+                async with self._engine.connect() as conn:
+                    yield conn
+
+    @asynccontextmanager
+    async def _reads_in_turn(self) -> AsyncIterator[None]:
+        if not self._in_turn:
+            yield
+        else:
+            async with self._write:
+                yield
+
+    @asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction to write in, held busy."""
+        with self._busy():
+            async with self._engine.begin() as conn:
+                yield conn
+
     async def ping(self) -> None:
         """Raise unless the database answers (for the health check)."""
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             await conn.execute(select(1))
 
     # ------------------------------------------------------------------------- commands
@@ -206,7 +247,7 @@ class Store:
         """Open a run (refused if the site has one open) and store its first events."""
         run, new = start(await self.open_run(command.site), command, now)
         try:
-            async with self._write, self._engine.begin() as conn:
+            async with self._write, self._begin() as conn:
                 await conn.execute(insert(runs).values(**_run_row(run, now)))
                 await _insert_events(conn, run.run_id, 0, new)
         except IntegrityError as e:
@@ -241,7 +282,7 @@ class Store:
         """Append ``new`` and write ``run`` (their fold) if still at ``expected_version``."""
         row = _run_row(run, new[-1].at)
         try:
-            async with self._write, self._engine.begin() as conn:
+            async with self._write, self._begin() as conn:
                 result = await conn.execute(
                     update(runs)
                     .where(runs.c.run_id == run.run_id, runs.c.version == expected_version)
@@ -280,7 +321,7 @@ class Store:
 
     async def get(self, run_id: str) -> Run:
         """The run's snapshot; :class:`RunError` if there is no such run."""
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             snapshot = await conn.scalar(select(runs.c.snapshot).where(runs.c.run_id == run_id))
         if snapshot is None:
             raise RunError(f"There is no run {run_id!r}.")
@@ -291,7 +332,7 @@ class Store:
 
     async def open_run(self, site: Site) -> Run | None:
         """The site's open (active or paused) run, if any."""
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             snapshot = await conn.scalar(select(runs.c.snapshot).where(runs.c.open_site == site))
         return None if snapshot is None else Run.model_validate_json(snapshot)
 
@@ -306,7 +347,7 @@ class Store:
 
     async def events(self, run_id: str) -> list[Event]:
         """The run's events in order."""
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(
                 select(events.c.body).where(events.c.run_id == run_id).order_by(events.c.seq)
             )
@@ -317,7 +358,7 @@ class Store:
     ) -> None:
         """Keep the latest progress line of a running step (overwritten, not history)."""
         values = {"attempt": attempt, "text": text, "at": now.isoformat()}
-        async with self._write, self._engine.begin() as conn:
+        async with self._write, self._begin() as conn:
             result = await conn.execute(
                 update(progress)
                 .where(progress.c.run_id == run_id, progress.c.step_id == step_id)
@@ -330,7 +371,7 @@ class Store:
 
     async def progress(self, run_id: str) -> dict[str, Progress]:
         """The latest progress line of each step of the run that has one."""
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(select(progress).where(progress.c.run_id == run_id))
             return {
                 row.step_id: Progress(
@@ -341,14 +382,14 @@ class Store:
 
     async def clear_progress(self, run_id: str, step_id: str) -> None:
         """Forget a step's progress (its attempt ended)."""
-        async with self._write, self._engine.begin() as conn:
+        async with self._write, self._begin() as conn:
             await conn.execute(
                 delete(progress).where(progress.c.run_id == run_id, progress.c.step_id == step_id)
             )
 
     async def put_blob(self, key: str, body: str) -> None:
         """Keep a named document (replacing the previous one)."""
-        async with self._write, self._engine.begin() as conn:
+        async with self._write, self._begin() as conn:
             result = await conn.execute(update(blobs).where(blobs.c.key == key).values(body=body))
             if result.rowcount == 0:
                 await conn.execute(insert(blobs).values(key=key, body=body))
@@ -362,7 +403,7 @@ class Store:
         """
         expires = (now + ttl).isoformat()
         free = or_(leases.c.holder == holder, leases.c.expires_at <= now.isoformat())
-        async with self._write, self._engine.begin() as conn:
+        async with self._write, self._begin() as conn:
             result = await conn.execute(
                 update(leases)
                 .where(leases.c.name == name, free)
@@ -384,14 +425,14 @@ class Store:
 
     async def release_lease(self, name: str, holder: str) -> None:
         """Give the lease up (if ``holder`` has it), so a standby takes over at once."""
-        async with self._write, self._engine.begin() as conn:
+        async with self._write, self._begin() as conn:
             await conn.execute(
                 delete(leases).where(leases.c.name == name, leases.c.holder == holder)
             )
 
     async def get_blob(self, key: str) -> str | None:
         """A named document, if kept."""
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             body: str | None = await conn.scalar(select(blobs.c.body).where(blobs.c.key == key))
             return body
 
@@ -401,7 +442,7 @@ class Store:
             query = query.where(where)
         if limit is not None:
             query = query.limit(limit)
-        async with self._engine.connect() as conn:
+        async with self._connect() as conn:
             return [Run.model_validate_json(s) for (s,) in await conn.execute(query)]
 
 

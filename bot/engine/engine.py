@@ -235,6 +235,25 @@ class Engine:
             await self.speaker.speak(run, now)
         await self.speaker.after_the_end(now)
 
+    async def next_due(self) -> datetime | None:
+        """The earliest moment :meth:`tick` has something to do, if anything is pending.
+
+        A running step's deadline or timeout, a reminder, the end of a held window, the next
+        read of the downtime watch, the summary of a run just ended. The virtual ticker sleeps
+        until then instead of waking every second.
+        """
+        now = self._clock.now()
+        due: list[datetime] = []
+        runs = await self._store.open_runs()
+        for site in self._systems:
+            runs += [r for r in await self._store.recent(site, 1) if not r.status.open]
+        for run in runs:
+            step = run.running
+            if step is not None:
+                due += [at for at in (step.deadline_at, step.timeout_at) if at is not None]
+            due += self.speaker.next_due(run, now)
+        return min(due, default=None)
+
     # -------------------------------------------------------------------- acting on it
 
     async def _after(self, run: Run, events: list[Event]) -> None:

@@ -153,21 +153,49 @@ def waiting_on_lead(state: StepState) -> str | None:
     return None
 
 
-def reminder(run: Run, site: SiteConfig, now: datetime) -> Notice | None:
-    """One reminder per waiting spell of the current step, once it waited ``remind_after``."""
+def _waiting(run: Run) -> tuple[StepState, str, datetime] | None:
+    """The current step if it waits on the lead: it, what is expected, since when."""
     state = run.current
     if run.status is not RunStatus.ACTIVE or state is None or state.since is None:
         return None
     todo = waiting_on_lead(state)
-    waited = now - state.since
-    if todo is None or waited < site.remind_after:
+    return None if todo is None else (state, todo, state.since)
+
+
+def _reminder_key(state: StepState) -> str:
+    return f"remind:{state.id}:{state.revision}"
+
+
+def reminder(run: Run, site: SiteConfig, now: datetime) -> Notice | None:
+    """One reminder per waiting spell of the current step, once it waited ``remind_after``."""
+    waiting = _waiting(run)
+    if waiting is None:
+        return None
+    state, todo, since = waiting
+    waited = now - since
+    if waited < site.remind_after:
         return None
     text = (
         f":hourglass: {at(run.lead)} *{state.step.title}* has been waiting for you for "
         f"{duration_text(waited)}: {todo}."
     )
-    key = f"remind:{state.id}:{state.revision}"
-    return Notice(run.run_id, key, text, in_thread=True, mention=(run.lead,))
+    return Notice(run.run_id, _reminder_key(state), text, in_thread=True, mention=(run.lead,))
+
+
+def due_times(run: Run, site: SiteConfig) -> list[datetime]:
+    """When the notices of this run that are not made yet become due (reminder, window ends).
+
+    A virtual clock's ticker sleeps until the earliest (:meth:`bot.engine.engine.Engine.next_due`).
+    """
+    due = [
+        until
+        for key, until in run.held.items()
+        if key not in run.announced and f"{key}:window-ended" not in run.announced
+    ]
+    waiting = _waiting(run)
+    if waiting is not None and _reminder_key(waiting[0]) not in run.announced:
+        due.append(waiting[2] + site.remind_after)
+    return due
 
 
 def window_ended(run: Run, now: datetime) -> list[Notice]:

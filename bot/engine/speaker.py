@@ -65,6 +65,17 @@ class Speaker:
         if notices.down(run):
             await self._downtime(run, site, now)
 
+    def next_due(self, run: Run, now: datetime) -> list[datetime]:
+        """When something the speaker says or reads about ``run`` becomes due."""
+        site = self._sites[run.site]
+        due = notices.due_times(run, site)
+        if run.status.open and notices.down(run):
+            last = self._downtime_read.get(run.run_id)
+            due.append(now if last is None else last + site.downtime_poll)
+        if not run.status.open and "summary" not in run.announced:
+            due.append(now)
+        return due
+
     async def after_the_end(self, now: datetime) -> None:
         """The latest run of each site, once it is over: its summary, a held announcement."""
         for site in self._systems:

@@ -43,13 +43,15 @@ class SlackFront:
         sites: Mapping[Site, SiteConfig],
         updates: Updates,
         clock: Clock,
+        speed: float | None = None,
     ) -> None:
-        """Post with ``client``; edit through ``updates``."""
+        """Post with ``client``; edit through ``updates``; ``speed``: a rehearsal's, shown."""
         self._client = client
         self._store = store
         self._sites = sites
         self._updates = updates
         self._clock = clock
+        self._speed = speed
         self._queue: asyncio.Queue[Change] = asyncio.Queue()
         self._progress: dict[tuple[str, str], str] = {}
 
@@ -115,13 +117,15 @@ class SlackFront:
         if await self._ref(key) is not None:
             return
         site = self._sites[run.site]
-        text, blocks = run_header(run, site, self._clock.now())
+        text, blocks = run_header(run, site, self._clock.now(), speed=self._speed)
         await self._keep(key, await self._post(site.channel, text, blocks, None))
 
     async def _show_header(self, run: Run) -> None:
         ref = await self._ref(f"slack/{run.run_id}/header")
         if ref is not None:
-            text, blocks = run_header(run, self._sites[run.site], self._clock.now())
+            text, blocks = run_header(
+                run, self._sites[run.site], self._clock.now(), speed=self._speed
+            )
             self._updates.submit(ref, text, blocks)
 
     async def _show_step(self, run: Run, step_id: str) -> None:

@@ -147,8 +147,13 @@ def step_message(
     return f"{title}: {state.status.value.replace('_', ' ')}", blocks[:MAX_BLOCKS]
 
 
-def run_header(run: Run, site: SiteConfig, now: datetime) -> tuple[str, list[Block]]:
-    """The run at a glance, in the site channel (its thread holds the steps)."""
+def run_header(
+    run: Run, site: SiteConfig, now: datetime, *, speed: float | None = None
+) -> tuple[str, list[Block]]:
+    """The run at a glance, in the site channel (its thread holds the steps).
+
+    ``speed``: a rehearsal's simulated time runs at that many times real time (shown).
+    """
     counts = run.counts()
     ended = sum(n for status, n in counts.items() if status.ended)
     current = run.current
@@ -175,9 +180,14 @@ def run_header(run: Run, site: SiteConfig, now: datetime) -> tuple[str, list[Blo
         lines.append(f"Now: {ICONS[current.status]} {current.step.title} (`{current.id}`)")
     if run.abort_reason:
         lines.append(f"Aborted: {run.abort_reason}")
+    rehearsal = (
+        f" · rehearsal against the simulated observatory, simulated time at x{speed:g}"
+        if speed is not None
+        else ""
+    )
     blocks: list[Block] = [
         section("\n".join(lines)),
-        context(f"Run `{run.run_id}` · steps in the thread"),
+        context(f"Run `{run.run_id}` · steps in the thread{rehearsal}"),
     ]
     if run.status.open:
         sure = confirm("Abort the run?", "The running step is stopped. A form asks why.", "Abort")

@@ -1,9 +1,11 @@
 """``upgrade-bot demo``: a whole site upgrade against the simulated observatory, in the terminal.
 
 The real procedure, the real state machine, store and engine; only the observatory is
-simulated and the clock runs fast. With ``--db PATH`` everything (the run, the observatory, the
-clock) is kept in that file, so a demo killed at any moment resumes where it was: the step that
-was running shows as interrupted and the lead decides.
+simulated, on simulated time (:class:`integrations.clock.VirtualClock`): the outcome is the
+same on an idle and on a loaded machine, only the wall time differs. With ``--db PATH``
+everything (the run, the observatory, the clock) is kept in that file, so a demo killed at any
+moment resumes where it was: the step that was running shows as interrupted and the lead
+decides.
 """
 
 from __future__ import annotations
@@ -13,20 +15,19 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config.procedures import load_procedure
 from bot.config.sites import default_sites
 from bot.engine.engine import Change, Engine, RunChanged
+from bot.engine.pacer import Pacer
 from bot.engine.runners import SiteSystems, system_of, uses_system
-from bot.engine.ticker import Ticker
 from bot.terminal.announcer import TerminalAnnouncer
 from bot.terminal.leads import SimulatedLead, TerminalLead
 from bot.terminal.printer import Printer
-from bot.wiring.simulated import simulated_site
-from integrations.clock import ScaledClock
+from bot.wiring.simulated import keep_time, resume_clock, simulated_site
+from integrations.clock import VirtualClock
 from integrations.sim import Release, SimObservatory, parse_fault
 from state.events import StepStarted
 from state.run import Run, RunStatus
@@ -40,10 +41,13 @@ LEAD = "demo-lead"
 """The simulated lead's user name."""
 
 DEFAULT_SPEED = 400.0
-"""Clock speed at which a whole summit upgrade runs in well under a minute."""
+"""At most this many times faster than real time: a summit upgrade in about half a minute,
+slow enough to watch. ``None`` (``--speed max``): as fast as the machine goes."""
 
-TICK = 0.05
-"""Seconds of real time between the engine's ticks in the demo."""
+
+def speed_text(speed: float | None) -> str:
+    """How fast simulated time may run, for people."""
+    return "as fast as the machine goes" if speed is None else f"at most x{speed:g} real time"
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class DemoOptions:
 
     site: Site = "summit"
     kind: RunKind = "cycle-upgrade"
-    speed: float = DEFAULT_SPEED
+    speed: float | None = DEFAULT_SPEED
     interactive: bool = False
     faults: tuple[str, ...] = ()
     procedure: Path | None = None
@@ -104,22 +108,26 @@ async def run_demo(options: DemoOptions) -> int:
     """Run (or resume) the demo; the exit code: 0 completed, 1 failed or aborted."""
     procedure = load_procedure(options.procedure)
     check_faults(options.faults, procedure.for_run(options.site, options.kind))
+    if options.interactive and options.speed is None:
+        raise ValueError("--interactive: a person decides, so give a --speed (not max)")
+    clock = VirtualClock(speed=options.speed)
     with tempfile.TemporaryDirectory(prefix="upgrade-bot-demo-") as scratch:
         db = options.db or Path(scratch) / "demo.db"
-        store = await Store.open(sqlite_url(str(db)))
+        store = await Store.open(sqlite_url(str(db)), busy=clock.busy)
         try:
-            return await _run(options, procedure, store)
+            await resume_clock(clock, store)
+            async with clock:
+                return await _run(options, procedure, store, clock)
         finally:
             await store.aclose()
 
 
-async def _run(options: DemoOptions, procedure: Procedure, store: Store) -> int:
+async def _run(
+    options: DemoOptions, procedure: Procedure, store: Store, clock: VirtualClock
+) -> int:
     out = options.out
     sites = default_sites()
     site = sites[options.site]
-    saved_clock = await store.get_blob("demo/clock")
-    origin = datetime.fromisoformat(saved_clock) if saved_clock else None
-    clock = ScaledClock(speed=options.speed, origin=origin)
     hangs = {f.partition(":")[2] for f in options.faults if f.startswith("hang:")}
     faults = [f for f in options.faults if not f.startswith("hang:")]
     observatory, systems = await simulated_site(
@@ -140,19 +148,16 @@ async def _run(options: DemoOptions, procedure: Procedure, store: Store) -> int:
     lead_type = TerminalLead if options.interactive else SimulatedLead
     lead = lead_type(engine=engine, clock=clock, user=LEAD)
 
-    async def keep_time(_change: Change) -> None:
-        await store.put_blob("demo/clock", clock.now().isoformat())
-
     engine.subscribe(Printer(out=out))
-    engine.subscribe(keep_time)
+    engine.subscribe(keep_time(clock, store))
     engine.subscribe(Hangs(steps=hangs, observatory=observatory, systems=systems))
     engine.subscribe(lead)
     given = f", faults: {', '.join(options.faults)}" if options.faults else ""
     out.write(
         f"upgrade-bot demo: {options.kind} of {site.name} ({site.title}) against the simulated "
-        f"observatory, clock x{options.speed:g}{given}\n"
+        f"observatory, {speed_text(options.speed)}{given}\n"
     )
-    ticker = Ticker(engine=engine, interval=TICK)
+    ticker = Pacer(engine=engine, clock=clock)
     try:
         final = await _drive(options, engine, lead, store, ticker)
         await ticker.aclose()
@@ -164,7 +169,7 @@ async def _run(options: DemoOptions, procedure: Procedure, store: Store) -> int:
 
 
 async def _drive(
-    options: DemoOptions, engine: Engine, lead: SimulatedLead, store: Store, ticker: Ticker
+    options: DemoOptions, engine: Engine, lead: SimulatedLead, store: Store, ticker: Pacer
 ) -> Run:
     """Open the run (or pick the open one up) and wait for its end."""
     await engine.start()

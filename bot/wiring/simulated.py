@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from bot.config.sites import SiteConfig
-from bot.engine.engine import Change, RunChanged
+from bot.engine.engine import Change, Listener, RunChanged
 from bot.engine.runners import SiteSystems
 from integrations.announce import Announcer, Notice
-from integrations.clock import Clock
+from integrations.clock import Clock, VirtualClock
 from integrations.sim import Release, SimObservatory, SimSite
 from state.events import RunStarted
 from state.names import Site
 from state.store import Store
+
+CLOCK_KEY = "sim/clock"
+"""Where a simulated clock's time is kept in the store, so a restart goes on from it."""
 
 CAMERA_TEAM_DELAY = 900.0
 """Seconds the simulated camera team takes after "proceed to Stage 2" to start the bridges."""
@@ -123,3 +127,26 @@ class Rehearsal:
                 phalanx_branch=run.phalanx_branch or REHEARSAL.phalanx_branch,
             )
             await self._observatories[run.site].set_release(release)
+
+
+async def resume_clock(clock: VirtualClock, store: Store) -> None:
+    """Begin where the store's simulated time had got to, never before its runs' last event.
+
+    The time is kept on every change (:func:`keep_time`); a kill between a run's event and that
+    write leaves it a moment behind, so the runs' own ``changed_at`` count too.
+    """
+    times = [run.changed_at or run.started_at for run in await store.recent(limit=10)]
+    saved = await store.get_blob(CLOCK_KEY)
+    if saved:
+        times.append(datetime.fromisoformat(saved))
+    if times:
+        clock.begin_at(max(times))
+
+
+def keep_time(clock: Clock, store: Store) -> Listener:
+    """An engine listener that keeps the simulated time in the store at every change."""
+
+    async def keep(_change: Change) -> None:
+        await store.put_blob(CLOCK_KEY, clock.now().isoformat())
+
+    return keep

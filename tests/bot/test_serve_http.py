@@ -210,7 +210,11 @@ PRIMARY = {"step.approve", "step.mark_done", "step.retry"}
 async def test_a_whole_summit_run_by_clicks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Only button clicks, start to end: the run completes, announcements in the right places."""
+    """Only button clicks, start to end: the run completes, announcements in the right places.
+
+    A rehearsal at x3000 on simulated time: every step runs once (no click for a retry), however
+    busy the machine, and the run's header says how fast its time runs.
+    """
     async with slack_and_bot(tmp_path, monkeypatch, speed=3000) as slack:
         await started(slack)
         clicks = 0
@@ -254,6 +258,14 @@ async def test_a_whole_summit_run_by_clicks(
         assert all("@camera-team" in t for t in camera)
         assert not slack.buttons(lambda b: b["action_id"].startswith(("step.", "run.")))
         assert slack.fake.of("chat.update")  # the messages were kept up to date
+        headers = [
+            c.params
+            for c in slack.fake.calls
+            if c.method in {"chat.postMessage", "chat.update"}
+            and "steps in the thread" in str(c.params.get("blocks"))
+        ]
+        assert headers
+        assert all("simulated time at x3000" in str(h["blocks"]) for h in headers)
         # The camera team acknowledges Stage 1 with its own button: recorded, nothing moves.
         stage1 = next(
             b

@@ -31,7 +31,7 @@ from bot.engine.engine import Change, Engine, RunChanged
 from bot.engine.ticker import Ticker
 from bot.terminal.leads import SimulatedLead
 from bot.wiring.real import real_site
-from integrations.clock import ScaledClock, WallClock
+from integrations.clock import WallClock
 from integrations.efd import SummaryState
 from integrations.kube import PROPAGATION
 from integrations.sim.catalog import LOVE_DEPLOYMENTS, TELESCOPE_APPS, CscSpec, cscs
@@ -40,6 +40,7 @@ from state.names import RunKind, Site
 from state.procedure import Procedure, parse_procedure
 from state.run import Run, RunStatus, StepStatus
 from state.store import Store, sqlite_url
+from tests.support.clocks import ShortSleeps
 from tests.support.coupling import USER_JOB, CameraTeam, SiteAnnouncements, World
 from tests.support.fakes import argocd, github, kube
 from tests.support.fakes.argocd import FakeArgoCD
@@ -243,7 +244,7 @@ async def upgrade(s: Servers, sites: dict[Site, SiteConfig], store: Store) -> Up
         if isinstance(change, RunChanged):
             events.extend(change.events)
 
-    lead = SimulatedLead(engine=engine, clock=ScaledClock(speed=LEAD_SPEED), user=LEAD)
+    lead = SimulatedLead(engine=engine, clock=ShortSleeps(LEAD_SPEED), user=LEAD)
     engine.subscribe(keep)
     engine.subscribe(lead)
     ticker = Ticker(engine=engine, interval=0.5)

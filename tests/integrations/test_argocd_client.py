@@ -16,9 +16,9 @@ from pydantic import SecretStr
 
 from bot.engine.runners import argocd as runner
 from integrations.argocd import AppStatus, ArgoCDClient
-from integrations.clock import ScaledClock
 from integrations.errors import IntegrationError, IntegrationTimeout
 from state.actions import ArgocdSync
+from tests.support.clocks import ShortSleeps
 from tests.support.fakes.argocd import TOKEN, FakeArgoCD, Resource
 
 WRONG = "not-the-token"
@@ -81,7 +81,7 @@ def step(client: ArgoCDClient) -> Any:
 
     systems = SimpleNamespace(argocd=client)
     return SimpleNamespace(
-        systems=systems, clock=ScaledClock(speed=200), report=report, lines=lines
+        systems=systems, clock=ShortSleeps(200), report=report, lines=lines
     )
 
 

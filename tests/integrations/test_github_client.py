@@ -16,10 +16,10 @@ from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
 from bot.engine.runners import github as runner
-from integrations.clock import ScaledClock
 from integrations.errors import IntegrationError, IntegrationTimeout
 from integrations.github import GitHubClient, PullRequest, RateLimited
 from state.actions import GithubBranches, GithubPullRequest
+from tests.support.clocks import ShortSleeps
 from tests.support.fakes.github import TOKEN, CheckRun, FakeGitHub
 
 PHALANX = "lsst-sqre/phalanx"
@@ -67,7 +67,7 @@ def step(client: GitHubClient, **run: Any) -> Any:
         run=SimpleNamespace(**run),
         site=SimpleNamespace(config_repos=("lsst-ts/ts_config_ocs", "lsst-ts/ts_config_mttcs")),
         systems=SimpleNamespace(github=client),
-        clock=ScaledClock(speed=1000),
+        clock=ShortSleeps(1000),
         report=report,
         lines=lines,
     )

@@ -11,7 +11,7 @@ from bot.engine.engine import Change, Engine, RunChanged
 from bot.engine.runners import SiteSystems
 from bot.wiring.simulated import sim_site
 from integrations.announce import Notice
-from integrations.clock import Clock
+from integrations.clock import VirtualClock
 from integrations.sim import Release, SimObservatory
 from state.events import Event
 from state.names import Site
@@ -70,10 +70,14 @@ class Harness:
 
 
 async def harness(
-    tmp_path: Path, procedure: Procedure, clock: Clock, sites: Sequence[Site]
+    tmp_path: Path, procedure: Procedure, clock: VirtualClock, sites: Sequence[Site]
 ) -> Harness:
-    """An engine over a fresh SQLite store with one simulated observatory per site."""
-    store = await Store.open(sqlite_url(str(tmp_path / "engine.db")))
+    """An engine over a fresh SQLite store with one simulated observatory per site.
+
+    Everything runs on ``clock``: a test starts it to let time move by itself, or moves it by
+    hand (:meth:`VirtualClock.advance`).
+    """
+    store = await Store.open(sqlite_url(str(tmp_path / "engine.db")), busy=clock.busy)
     configs = default_sites()
     announcements = Announcements()
     observatories = {

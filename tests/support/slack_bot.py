@@ -24,7 +24,6 @@ from aiohttp.test_utils import TestServer
 
 from bot.config.settings import Settings
 from bot.serve import Bot, RunOptions, running_bot
-from integrations.clock import ScaledClock
 from tests.support.slack_api import TOKEN, FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105  # Slack's documented example value
@@ -204,13 +203,14 @@ async def slack_and_bot(
     else:
         monkeypatch.setenv("UPGRADE_BOT_CONFIG", str(config))
     options = RunOptions(
-        simulate=True, http=("127.0.0.1", 0), db=tmp_path / "bot.db", procedure=procedure
+        simulate=True,
+        speed=speed,
+        http=("127.0.0.1", 0),
+        db=tmp_path / "bot.db",
+        procedure=procedure,
     )
-    clock = ScaledClock(speed=speed)
     try:
-        async with running_bot(
-            Settings(), options, clock=clock, tick=0.02, edits_per_minute=60_000
-        ) as bot:
+        async with running_bot(Settings(), options, edits_per_minute=60_000) as bot:
             server = TestServer(bot.app.web_app(path="/slack/events"), host="127.0.0.1")
             await server.start_server()
             try:

@@ -12,9 +12,9 @@ import pytest
 import pytest_asyncio
 
 from bot.config.procedures import load_procedure
-from bot.engine.ticker import Ticker
+from bot.engine.pacer import Pacer
 from bot.terminal.leads import SimulatedLead
-from integrations.clock import ScaledClock
+from integrations.clock import VirtualClock
 from integrations.efd import SummaryState
 from state.commands import Approve, Cancel, MarkDone
 from state.events import (
@@ -82,26 +82,34 @@ steps:
 """
 
 
+Closing = list[tuple[Harness, VirtualClock]]
+
+
 @pytest_asyncio.fixture
-async def closing() -> AsyncIterator[list[Harness]]:
-    """Harnesses made in a test, closed after it."""
-    made: list[Harness] = []
+async def closing() -> AsyncIterator[Closing]:
+    """Harnesses made in a test (and their clocks), closed after it."""
+    made: Closing = []
     yield made
-    for h in made:
+    for h, clock in made:
         await h.engine.aclose()
+        await clock.aclose()
         await h.store.aclose()
 
 
 async def make(
-    closing: list[Harness],
+    closing: Closing,
     tmp_path: Path,
     procedure: Procedure,
     sites: Sequence[Site] = ("summit",),
-    speed: float = 1.0,
-) -> tuple[Harness, ScaledClock]:
-    clock = ScaledClock(speed=speed)
+    *,
+    moving: bool = False,
+) -> tuple[Harness, VirtualClock]:
+    """A harness on simulated time: moved by the test's hand, or ``moving`` by itself."""
+    clock = VirtualClock()
+    if moving:
+        clock.start()
     h = await harness(tmp_path, procedure, clock, sites)
-    closing.append(h)
+    closing.append((h, clock))
     return h, clock
 
 
@@ -135,9 +143,7 @@ def started(h: Harness, step_id: str) -> bool:
 
 
 @pytest.mark.asyncio
-async def test_a_watch_ends_at_its_deadline_from_tick(
-    closing: list[Harness], tmp_path: Path
-) -> None:
+async def test_a_watch_ends_at_its_deadline_from_tick(closing: Closing, tmp_path: Path) -> None:
     """At ``tick(now)`` past the deadline the watch ends naming who is in trouble; no sleep."""
     h, clock = await make(closing, tmp_path, parse_procedure(WATCH, "watch"))
     run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
@@ -164,7 +170,7 @@ async def test_a_watch_ends_at_its_deadline_from_tick(
 
 @pytest.mark.asyncio
 async def test_a_hung_step_times_out_from_tick_and_its_operation_is_stopped(
-    closing: list[Harness], tmp_path: Path
+    closing: Closing, tmp_path: Path
 ) -> None:
     """Past the timeout, ``tick`` fails the step and asks the integration to stop."""
     h, clock = await make(closing, tmp_path, parse_procedure(SYNC, "sync"))
@@ -187,14 +193,15 @@ async def test_a_hung_step_times_out_from_tick_and_its_operation_is_stopped(
 
 @pytest.mark.asyncio
 async def test_cancel_stops_the_script_in_the_simulated_queue(
-    closing: list[Harness], tmp_path: Path
+    closing: Closing, tmp_path: Path
 ) -> None:
     """The lead cancels the shutdown midway: the task ends and the script stops for real."""
-    h, _ = await make(closing, tmp_path, parse_procedure(SHUTDOWN, "shutdown"), speed=60)
+    h, clock = await make(closing, tmp_path, parse_procedure(SHUTDOWN, "shutdown"))
     observatory = h.observatories["summit"]
     run = await shutdown_approved(h)
     lead = h.engine.actor("U_LEAD")
-    await h.wait_for(lambda: gone(h, "shutdown-cscs") >= 10)
+    while gone(h, "shutdown-cscs") < 10:
+        await clock.advance(1)
 
     await h.engine.execute(run.run_id, Cancel(lead, "shutdown-cscs", 2))
 
@@ -204,7 +211,7 @@ async def test_cancel_stops_the_script_in_the_simulated_queue(
     assert not [p for p in world.doc["pending"] if p[5] == "script:100001"]
     beating = sum(world.beating(ref) for ref in world.doc["cscs"])
     assert 5 < beating < 145  # stopped midway: some went, some did not
-    await asyncio.sleep(0.5)  # 30 s of clock: nothing more goes down
+    await clock.advance(30)  # nothing more goes down
     assert sum(observatory.world.beating(ref) for ref in world.doc["cscs"]) == beating
     failed = next(e for _, e in h.events if isinstance(e, StepFailed))
     assert failed.cancelled
@@ -225,12 +232,12 @@ async def run_with_lead(h: Harness, site: Site, user: str) -> RunStatus:
 
 @pytest.mark.slow
 @pytest.mark.asyncio
-async def test_three_sites_run_at_the_same_time(closing: list[Harness], tmp_path: Path) -> None:
+async def test_three_sites_run_at_the_same_time(closing: Closing, tmp_path: Path) -> None:
     """Summit, TTS and BTS upgrade side by side, each against its own observatory."""
-    h, _ = await make(
-        closing, tmp_path, load_procedure(), sites=("summit", "tts", "bts"), speed=4000
+    h, clock = await make(
+        closing, tmp_path, load_procedure(), sites=("summit", "tts", "bts"), moving=True
     )
-    ticker = Ticker(engine=h.engine, interval=0.02)
+    ticker = Pacer(engine=h.engine, clock=clock)
     ticker.start()
     try:
         async with asyncio.timeout(120):
@@ -270,11 +277,9 @@ async def test_three_sites_run_at_the_same_time(closing: list[Harness], tmp_path
 
 
 @pytest.mark.asyncio
-async def test_a_failed_sync_shows_the_apps_live_state(
-    closing: list[Harness], tmp_path: Path
-) -> None:
+async def test_a_failed_sync_shows_the_apps_live_state(closing: Closing, tmp_path: Path) -> None:
     """After a sync fails (Degraded), the lead sees each app's state now, before Retry."""
-    h, _ = await make(closing, tmp_path, parse_procedure(SYNC, "sync"), speed=2000)
+    h, _ = await make(closing, tmp_path, parse_procedure(SYNC, "sync"), moving=True)
     await h.observatories["summit"].inject("app-degraded:nublado")
     run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
     await h.engine.execute(run.run_id, Approve(h.engine.actor("U_LEAD"), "sync-nublado", 1))
@@ -293,10 +298,10 @@ async def revision(h: Harness, run_id: str, step_id: str) -> int:
 
 @pytest.mark.asyncio
 async def test_a_queue_paused_by_a_failed_script_is_resumed_only_with_the_leads_consent(
-    closing: list[Harness], tmp_path: Path
+    closing: Closing, tmp_path: Path
 ) -> None:
     """ts_scriptqueue pauses after a failure; the lead is told, and approving resumes it."""
-    h, _ = await make(closing, tmp_path, parse_procedure(SHUTDOWN, "shutdown"), speed=2000)
+    h, _ = await make(closing, tmp_path, parse_procedure(SHUTDOWN, "shutdown"), moving=True)
     observatory = h.observatories["summit"]
     await observatory.inject("csc-stuck:MTDome:0")
     lead = h.engine.actor("U_LEAD")

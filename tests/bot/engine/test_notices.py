@@ -30,7 +30,7 @@ from bot.slack.announcer import SlackAnnouncer
 from bot.slack.front import SlackFront
 from bot.slack.updates import Updates
 from bot.wiring.simulated import sim_site
-from integrations.clock import ScaledClock
+from integrations.clock import VirtualClock
 from integrations.efd import EfdClient, SummaryState
 from integrations.sim import SimObservatory
 from state.commands import Approve, Hold
@@ -132,7 +132,7 @@ class Rig:
     store: Store
     fake: FakeSlack
     front: SlackFront
-    clock: ScaledClock
+    clock: VirtualClock
 
     def posts(
         self, match: Callable[[dict[str, Any]], bool] = lambda _: True
@@ -181,13 +181,15 @@ async def rig(tmp_path: Path, procedure: str, efd: Efd) -> AsyncIterator[Callabl
         await api.start_server()
         stack.push_async_callback(api.close)
         client = AsyncWebClient(token=TOKEN, base_url=f"http://127.0.0.1:{api.port}/api/")
-        store = await Store.open(sqlite_url(str(tmp_path / "notices.db")))
+        # The simulated LOVE and ArgoCD take simulated minutes; the EFD is a real influxd.
+        clock = VirtualClock(speed=100)
+        store = await Store.open(sqlite_url(str(tmp_path / "notices.db")), busy=clock.busy)
         stack.push_async_callback(store.aclose)
+        await stack.enter_async_context(clock)
         efd_client = EfdClient(url=efd.server.url, database=efd.name)
         stack.push_async_callback(efd_client.aclose)
         site = summit()
         sites = {**default_sites(), "summit": site}
-        clock = ScaledClock(speed=100)  # the simulated LOVE and ArgoCD take simulated minutes
         observatory = SimObservatory(site=sim_site(site), release=RELEASE, clock=clock)
         parsed = parse_procedure(procedure, "test")
         running: list[asyncio.Task[None]] = []

@@ -34,9 +34,10 @@ from bot.slack.announcer import SlackAnnouncer
 from bot.slack.front import SlackFront
 from bot.slack.updates import Updates
 from bot.usecases.cases import UseCases
-from bot.wiring.simulated import Rehearsal, keep_time, resume_clock
+from bot.wiring.simulated import HeldAnnouncer, Rehearsal, keep_time, resume_clock
 from bot.wiring.systems import wire
 from handlers.register import register
+from integrations.announce import Announcer
 from integrations.clock import Clock, VirtualClock, WallClock
 from state.store import Store
 
@@ -105,7 +106,9 @@ async def running_bot(
     clock: Clock = rehearsal or WallClock()
     if rehearsal is not None:
         await resume_clock(rehearsal, store)
-    announcer = SlackAnnouncer(client=app.client, sites=sites, store=store)
+    announcer: Announcer = SlackAnnouncer(client=app.client, sites=sites, store=store)
+    if rehearsal is not None:
+        announcer = HeldAnnouncer(announcer, rehearsal.busy)
     wired = await wire(
         sites, simulate=options.simulate, store=store, clock=clock, announcer=announcer
     )

@@ -77,3 +77,16 @@ def _values(view: dict[str, Any]) -> dict[str, str | None]:
         chosen = field.get("selected_option")
         out[block_id] = chosen["value"] if chosen else field.get("value") or None
     return out
+
+
+async def targets(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """The stragglers form: the list the step sends OFFLINE."""
+    meta = json.loads(view["private_metadata"])
+    text = _values(view)["targets"] or ""
+    runs = cases_of(context).runs
+    user = body["user"]["id"]
+    await _submit(
+        ack, "targets", runs.edit_targets(user, meta["run"], meta["step"], int(meta["rev"]), text)
+    )

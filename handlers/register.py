@@ -25,3 +25,4 @@ def register(app: AsyncApp, cases: UseCases, sites: Mapping[Site, SiteConfig]) -
     app.view("upgrade.start")(forms.start)
     app.view(forms.REASON)(forms.reason)
     app.view("upgrade.hold")(forms.hold)
+    app.view("upgrade.targets")(forms.targets)

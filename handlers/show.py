@@ -8,8 +8,8 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.sites import SiteConfig
-from bot.slack.forms import hold_form, reason_form, start_form
-from bot.usecases.answers import Answer, AskReason, AskStart, AskWindow, Reply
+from bot.slack.forms import hold_form, reason_form, start_form, targets_form
+from bot.usecases.answers import Answer, AskReason, AskStart, AskTargets, AskWindow, Reply
 from handlers.parse import KINDS
 from state.names import Site
 
@@ -44,3 +44,6 @@ class Shower:
             case AskWindow(label=label, window=window) if trigger_id and client:
                 meta = {"run": answer.run_id, "step": answer.step_id, "rev": answer.revision}
                 await client.views_open(trigger_id=trigger_id, view=hold_form(label, window, meta))
+            case AskTargets(proposed=proposed) if trigger_id and client:
+                meta = {"run": answer.run_id, "step": answer.step_id, "rev": answer.revision}
+                await client.views_open(trigger_id=trigger_id, view=targets_form(proposed, meta))

@@ -39,5 +39,20 @@ class IntegrationError(Exception):
         return f"{where}{status}: {self.message}{detail}"
 
 
-class IntegrationTimeout(IntegrationError):
-    """An outside call did not answer within its timeout."""
+class Unreachable(IntegrationError):
+    """The system could not be reached (a refused connection): nothing was sent to it.
+
+    Safe to try again; and nothing it was asked to do has happened.
+    """
+
+
+class NoAnswer(IntegrationError):
+    """The request was sent but no answer came (dropped, timed out, a gateway's 504).
+
+    It may have been acted on: before doing it again, look whether it was (a script queued, a
+    sync started). Never report it as "not done".
+    """
+
+
+class IntegrationTimeout(NoAnswer):
+    """An outside call did not answer within its timeout (it may have been acted on)."""

@@ -90,6 +90,10 @@ class _Action(BaseModel):
         """Whether this action commands CSC summary states at all."""
         return False
 
+    def proposes_targets(self) -> bool:
+        """Whether its targets are the stragglers, read and proposed before the lead decides."""
+        return False
+
 
 class _Automated(_Action):
     """An action the bot runs itself; it has a timeout after which it is stopped and failed."""
@@ -230,6 +234,10 @@ class RunSetSummaryState(_LoveScript):
     def is_scriptqueue_shutdown(self) -> bool:
         """The ScriptQueues step: only ScriptQueues, sent OFFLINE."""
         return self.config.only_scriptqueues() and self.config.states_sent() == {"OFFLINE"}
+
+    def proposes_targets(self) -> bool:
+        """The stragglers step: the CSCs still up are read and proposed to the lead."""
+        return self.config.targets == "stragglers"
 
     def changes_csc_states(self) -> bool:
         """It commands CSC states."""

@@ -98,6 +98,18 @@ class Reopen(_StepCommand):
 
 
 @dataclass(frozen=True, slots=True)
+class EditTargets(_StepCommand):
+    """The lead changes the CSCs a stragglers step will send (``Name:index`` each)."""
+
+    targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveUp(_StepCommand):
+    """The lead goes on with the stragglers the step proposes still up (named, recorded)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Pause:
     """No further step starts until resumed; a running step finishes."""
 
@@ -149,11 +161,16 @@ class Abort:
 
 @dataclass(frozen=True, slots=True)
 class ActionSucceeded:
-    """The step's action for this attempt finished well."""
+    """The step's action for this attempt finished; with ``issues``, leaving these in trouble.
+
+    A shutdown script that ends FAILED because some CSCs stayed up has done its work: the run
+    goes on to the stragglers step with those CSCs, rather than waiting on the lead.
+    """
 
     step_id: str
     attempt: int
     summary: str = ""
+    issues: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,13 +201,24 @@ class RecordAnnouncement:
 
 
 @dataclass(frozen=True, slots=True)
+class ProposeTargets:
+    """The CSCs still up, read for a stragglers step as it comes up (or after an attempt).
+
+    An empty list is nothing to do: the step ends at once, with no approval asked.
+    """
+
+    step_id: str
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RecordBaseline:
     """The CSCs heartbeating as the run starts (read from the EFD by the pre-flight step)."""
 
     cscs: tuple[str, ...]
 
 
-StepCommand = Approve | Retry | MarkDone | Skip | Hold | Cancel | Reopen
+StepCommand = Approve | Retry | MarkDone | Skip | Hold | Cancel | Reopen | EditTargets | LeaveUp
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +230,13 @@ class Acknowledge:
 
 
 RunCommand = Pause | Resume | HandOver | TakeOver | AddNote | Abort | Acknowledge
-BotCommand = ActionSucceeded | ActionFailed | DeadlineReached | RecordAnnouncement | RecordBaseline
+BotCommand = (
+    ActionSucceeded
+    | ActionFailed
+    | DeadlineReached
+    | RecordAnnouncement
+    | RecordBaseline
+    | ProposeTargets
+)
 Command = StepCommand | RunCommand | BotCommand
 """Every command :func:`state.machine.decide` takes (:func:`state.machine.start` opens a run)."""

@@ -78,11 +78,30 @@ class StepFailed(_StepEvent):
 
 
 class StepDoneWithIssues(_StepEvent):
-    """A watch reached its deadline with these still in trouble."""
+    """The step ended with these still in trouble (``summary`` says how; empty: a deadline).
+
+    A watch at its deadline, a shutdown script that left CSCs up.
+    """
 
     type: Literal["step.done_with_issues"] = "step.done_with_issues"
     attempt: int
     issues: tuple[str, ...]
+    summary: str = ""
+
+
+class TargetsProposed(_StepEvent):
+    """The CSCs a stragglers step will send, read by the bot or edited by the lead."""
+
+    type: Literal["step.targets_proposed"] = "step.targets_proposed"
+    targets: tuple[str, ...]
+
+
+class CscsLeftUp(_StepEvent):
+    """The lead went on with these CSCs still up (the step ends with them named)."""
+
+    type: Literal["step.left_up"] = "step.left_up"
+    attempt: int
+    cscs: tuple[str, ...]
 
 
 class StepDoneByHand(_StepEvent):
@@ -199,6 +218,8 @@ Event = Annotated[
     | StepSucceeded
     | StepFailed
     | StepDoneWithIssues
+    | TargetsProposed
+    | CscsLeftUp
     | StepDoneByHand
     | StepSkipped
     | StepInterrupted

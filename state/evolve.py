@@ -11,10 +11,12 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from state.events import (
+    BOT,
     Acknowledged,
     Announced,
     AnnouncementHeld,
     BaselineRecorded,
+    CscsLeftUp,
     Event,
     LeadHandedOver,
     NoteAdded,
@@ -33,6 +35,7 @@ from state.events import (
     StepSkipped,
     StepStarted,
     StepSucceeded,
+    TargetsProposed,
 )
 from state.run import Note, Run, RunStatus, StepState, StepStatus
 
@@ -131,13 +134,30 @@ def _evolve_run(run: Run, event: Event) -> Run:  # one case per event type
             return _ended(
                 run,
                 event.step_id,
-                "deadline",
+                "deadline" if not event.summary else "succeed",
                 StepStatus.DONE_WITH_ISSUES,
                 at,
                 actor,
                 issues=event.issues,
-                outcome=f"{len(event.issues)} still in trouble at the deadline",
+                outcome=event.summary or f"{len(event.issues)} still in trouble at the deadline",
             )
+        case TargetsProposed() if actor == BOT:  # what the bot read: no transition
+            return _update(run, event.step_id, proposed=event.targets)
+        case TargetsProposed():
+            return _step(run, event.step_id, "edit", at, proposed=event.targets)
+        case CscsLeftUp():
+            run = _ended(
+                run,
+                event.step_id,
+                "leave_up",
+                StepStatus.DONE_WITH_ISSUES,
+                at,
+                actor,
+                issues=tuple(f"{ref} left up by {actor}" for ref in event.cscs),
+                outcome=f"went on with {len(event.cscs)} still up: {', '.join(event.cscs)}",
+            )
+            left = tuple(dict.fromkeys((*run.left_up, *event.cscs)))
+            return run.model_copy(update={"left_up": left})
         case StepDoneByHand():
             return _ended(
                 run,
@@ -208,6 +228,13 @@ def _ended(
     **changes: Any,  # noqa: ANN401  # StepState fields
 ) -> Run:
     return _step(run, step_id, verb, at, status=status, ended_at=at, ended_by=actor, **changes)
+
+
+def _update(run: Run, step_id: str, **changes: Any) -> Run:  # noqa: ANN401  # StepState fields
+    """The step's fields changed, not its status: no transition, no revision."""
+    index = run.index(step_id)
+    updated = run.steps[index].model_copy(update=changes)
+    return run.model_copy(update={"steps": (*run.steps[:index], updated, *run.steps[index + 1 :])})
 
 
 def _step(run: Run, step_id: str, verb: str, at: datetime, **changes: Any) -> Run:  # noqa: ANN401  # StepState fields

@@ -87,6 +87,10 @@ class StepState(BaseModel):
     since: AwareDatetime | None = Field(
         default=None, description="When the step last changed status (how long it has waited)."
     )
+    proposed: tuple[str, ...] | None = Field(
+        default=None,
+        description="A stragglers step's CSCs (Name:index) to send; None until they are read.",
+    )
 
     @property
     def id(self) -> str:
@@ -136,6 +140,9 @@ class Run(BaseModel):
     )
     baseline: tuple[str, ...] | None = Field(
         default=None, description="CSCs (Name:index) heartbeating when the run started."
+    )
+    left_up: tuple[str, ...] = Field(
+        default=(), description="CSCs the lead decided to go on with still up (Name:index)."
     )
     version: int = Field(default=0, description="Events applied; the store's optimistic lock.")
     changed_at: AwareDatetime | None = Field(

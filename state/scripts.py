@@ -18,6 +18,9 @@ SummaryState = Literal["OFFLINE", "STANDBY", "DISABLED", "ENABLED"]
 CSC_REF = re.compile(r"^[A-Z][A-Za-z0-9_]*(:(\d+|\*))?$")
 """``Name``, ``Name:index`` or ``Name:*`` (every running index), as set_summary_state.py takes."""
 
+CSC_INSTANCE = re.compile(r"^[A-Z][A-Za-z0-9_]*:\d+$")
+"""One running instance, ``Name:index`` (as the EFD names what beats)."""
+
 
 class SystemWideShutdownConfig(BaseModel):
     """``system_wide_shutdown.py``'s configuration (ts_standardscripts).

@@ -28,6 +28,7 @@ from bot.engine import notices
 from bot.engine.runners import (
     LIVE,
     PREVIEWS,
+    PROPOSALS,
     RUNNERS,
     Preview,
     SiteSystems,
@@ -44,6 +45,7 @@ from state.commands import (
     Actor,
     Command,
     DeadlineReached,
+    ProposeTargets,
     RecordAnnouncement,
     RecordBaseline,
     StartRun,
@@ -59,6 +61,7 @@ from state.events import (
     StepSkipped,
     StepStarted,
     StepSucceeded,
+    TargetsProposed,
 )
 from state.run import Run, StepState, StepStatus
 
@@ -166,6 +169,9 @@ class Engine:
                 self._show_live(run, state)
         runs = await self._store.open_runs()
         for run in runs:
+            current = run.current
+            if current is not None and self._unproposed(current):
+                self._spawn(run, current, self._propose(run, current), "propose")
             watch = run.running
             if watch is not None and watch.step.action.survives_restart():
                 self._log.info("Watch resumed", run=run.run_id, step=watch.id)
@@ -267,24 +273,62 @@ class Engine:
             ):
                 await self._store.clear_progress(run.run_id, event.step_id)
         for event in events:
-            if not isinstance(event, StepStarted | StepAwaitingApproval | StepFailed):
-                continue
-            state = run.step(event.step_id)
+            watched = StepStarted | StepAwaitingApproval | StepFailed | TargetsProposed
+            state = run.step(event.step_id) if isinstance(event, watched) else None
             if state is None:
                 continue
+            proposes = state.step.action.proposes_targets()
             if isinstance(event, StepStarted) and state.status is StepStatus.RUNNING:
                 self._spawn(run, state, self._run_step(run, state), "run")
-            elif isinstance(event, StepAwaitingApproval) and type(state.step.action) in PREVIEWS:
-                work = self._preview(run, state, PREVIEWS[type(state.step.action)])
-                self._spawn(run, state, work, "preview")
-            elif isinstance(event, StepFailed) and state.status is StepStatus.FAILED:
-                self._show_live(run, state)
+            elif isinstance(event, StepAwaitingApproval | StepFailed) and proposes:
+                self._spawn(run, state, self._propose(run, state), "propose")
+            elif isinstance(event, StepAwaitingApproval | StepFailed | TargetsProposed):
+                self._show_what_waits(run, state)
+
+    def _show_what_waits(self, run: Run, state: StepState) -> None:
+        """For the lead deciding: the preview before approval, the live state before Retry."""
+        if state.status is StepStatus.AWAITING_APPROVAL:
+            look, what = PREVIEWS.get(type(state.step.action)), "the preview"
+        elif state.status in {StepStatus.FAILED, StepStatus.INTERRUPTED}:
+            look, what = LIVE.get(type(state.step.action)), "the live state"
+        else:
+            return
+        if look is not None:
+            self._spawn(run, state, self._preview(run, state, look, what), "preview")
 
     def _show_live(self, run: Run, state: StepState) -> None:
-        """Before the lead retries, show what the step's system looks like now (if it can)."""
-        look = LIVE.get(type(state.step.action))
-        if look is not None:
-            self._spawn(run, state, self._preview(run, state, look, "the live state"), "live")
+        """A step found interrupted at start-up: its live state (a stragglers step reads again)."""
+        if state.step.action.proposes_targets():
+            self._spawn(run, state, self._propose(run, state), "propose")
+        else:
+            self._show_what_waits(run, state)
+
+    @staticmethod
+    def _unproposed(state: StepState) -> bool:
+        """A stragglers step waiting on the lead whose CSCs are not read yet."""
+        return (
+            state.step.action.proposes_targets()
+            and state.proposed is None
+            and state.status.waits_for_lead
+        )
+
+    async def _propose(self, run: Run, state: StepState) -> None:
+        """Read the CSCs still up for a stragglers step and record them (none: nothing to do)."""
+        ctx = self._context(run, state)
+        try:
+            targets = await asyncio.wait_for(
+                PROPOSALS[type(state.step.action)](ctx, state.step.action), PREVIEW_TIMEOUT
+            )
+        except (IntegrationError, TimeoutError) as e:
+            await ctx.report(
+                f"Could not read which CSCs are still up: {e or 'no answer in time'}. "
+                "Edit the list to give them, or skip the step."
+            )
+            return
+        after = await self.execute(run.run_id, ProposeTargets(state.id, tuple(targets)))
+        now = after.step(state.id)
+        if now is not None and now.proposed == state.proposed:  # the same: shown as it was
+            self._show_what_waits(after, now)
 
     def _spawn(
         self, run: Run, state: StepState, work: Coroutine[object, object, None], kind: str
@@ -361,7 +405,7 @@ class Engine:
             log.info("Step succeeded", summary=outcome.summary)
             if outcome.baseline is not None:
                 await self.execute(run.run_id, RecordBaseline(outcome.baseline))
-            command = ActionSucceeded(state.id, state.attempt, outcome.summary)
+            command = ActionSucceeded(state.id, state.attempt, outcome.summary, outcome.issues)
         # The action is over: from here a cancel or a timeout has nothing left to stop, and
         # recording its outcome (and telling every listener) must not be cut in the middle.
         key = (run.run_id, state.id)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from bot.engine import notices
-from bot.engine.runners import SiteSystems, announce
+from bot.engine.runners import SiteSystems, announce, efd
 from integrations.errors import IntegrationError
 from state.actions import Announce
 from state.errors import RunError
@@ -145,9 +145,8 @@ class Speaker:
         except IntegrationError as e:
             self._log.warning("Downtime watch: EFD not read", run=run.run_id, error=str(e))
             return
-        ignore = set(site.ignore)
-        baseline = run.baseline or ()
-        watched = [ref for ref in baseline if ref.partition(":")[0] not in ignore]
+        baseline = efd.watched(run.baseline or (), ())  # its CSCs (an old one may name Scripts)
+        watched = efd.watched(baseline, site.ignore)
         if not states.fresh:
             # With nothing kept up (no ignore list), a whole site down is silent by design:
             # stale and all-silent look alike, and a CSC beating again would make it fresh.

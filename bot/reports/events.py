@@ -13,6 +13,7 @@ from state.events import (
     Announced,
     AnnouncementHeld,
     BaselineRecorded,
+    CscsLeftUp,
     Event,
     LeadHandedOver,
     NoteAdded,
@@ -31,6 +32,7 @@ from state.events import (
     StepSkipped,
     StepStarted,
     StepSucceeded,
+    TargetsProposed,
 )
 
 if TYPE_CHECKING:
@@ -76,9 +78,19 @@ def describe(run: Run, event: Event) -> str | None:  # noqa: C901, PLR0911, PLR0
             text = indent(f"{event.step_id} {kind}: {event.error}", "  ✗ ")
             return text if event.cancelled else f"{text}\n{' ' * 15}{CHOICES}"
         case StepDoneWithIssues():
+            said = f": {event.summary}" if event.summary else ""
             return (
-                f"  ⚠ {event.step_id}: done with {len(event.issues)} in trouble: "
+                f"  ⚠ {event.step_id}: done with {len(event.issues)} in trouble{said}: "
                 f"{_some(event.issues)}"
+            )
+        case TargetsProposed():
+            who = "the bot reads" if event.actor == "bot" else f"{event.actor} sets"
+            listed = _some(event.targets) if event.targets else "none"
+            return f"  · {event.step_id}: {who} the CSCs still up: {listed}"
+        case CscsLeftUp():
+            return (
+                f"  ⚠ {event.step_id}: {event.actor} goes on with {len(event.cscs)} CSC(s) "
+                f"left up: {_some(event.cscs)}"
             )
         case StepDoneByHand():
             note = f": {event.note}" if event.note else ""

@@ -80,3 +80,23 @@ def reason_form(what: str, metadata: dict[str, Any]) -> Block:
                          "min_length": 3, "max_length": 2000}},
         ],
     }  # fmt: skip
+
+
+def targets_form(proposed: Sequence[str], metadata: dict[str, Any]) -> Block:
+    """The modal editing the CSCs a stragglers step sends OFFLINE (``Name:index``, one a line)."""
+    return {
+        "type": "modal",
+        "callback_id": "upgrade.targets",
+        "private_metadata": json.dumps(metadata),
+        "title": {"type": "plain_text", "text": "The stragglers"},
+        "submit": {"type": "plain_text", "text": "Keep this list"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "input", "block_id": "targets",
+             "label": {"type": "plain_text", "text": "CSCs to send OFFLINE, Name:index"},
+             "hint": {"type": "plain_text",
+                      "text": "One a line (or commas). The step then asks for approval again."},
+             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                         "initial_value": "\n".join(proposed), "max_length": 2000}},
+        ],
+    }  # fmt: skip

@@ -73,6 +73,8 @@ def step_buttons(run: Run, state: StepState) -> list[Block]:
     )
     done = button("Mark done", "step.mark_done", data)
     skip = button("Skip…", "step.skip", data)
+    if state.step.action.proposes_targets() and state.status.waits_for_lead:
+        return _stragglers_buttons(state, data, sure, skip)
     match state.status:
         case StepStatus.AWAITING_APPROVAL:
             approve = button("Approve and run", "step.approve", data, style="primary", confirm=sure)
@@ -83,11 +85,38 @@ def step_buttons(run: Run, state: StepState) -> list[Block]:
             return [button("Mark done", "step.mark_done", data, style="primary"), skip]
         case StepStatus.RUNNING:
             stop = confirm("Cancel this step?", "The bot stops the operation too.", "Cancel it")
-            return [button("Cancel", "step.cancel", data, style="danger", confirm=stop)]
+            buttons = [button("Cancel", "step.cancel", data, style="danger", confirm=stop)]
         case StepStatus.FAILED | StepStatus.INTERRUPTED:
-            return [button("Retry", "step.retry", data, style="primary", confirm=sure), done, skip]
+            buttons = [button("Retry", "step.retry", data, style="primary", confirm=sure)]
+            buttons += [done, skip]
         case _:
-            return []
+            buttons = []
+    return buttons
+
+
+def _stragglers_buttons(
+    state: StepState, data: str, sure: Block | None, skip: Block
+) -> list[Block]:
+    """A stragglers step: run it on the list, edit the list, or go on with them left up."""
+    buttons = []
+    if state.proposed is not None:  # nothing to approve before the bot has read who is up
+        label, action = (
+            ("Approve and run", "step.approve")
+            if state.status is StepStatus.AWAITING_APPROVAL
+            else ("Retry", "step.retry")
+        )
+        buttons.append(button(label, action, data, style="primary", confirm=sure))
+    buttons.append(button("Edit the list…", "step.edit_targets", data))
+    if state.proposed:
+        names = ", ".join(state.proposed)
+        leave = confirm(
+            "Go on with them up?",
+            f"{names} stay up: they are named in the run's record and summary, and the "
+            "ScriptQueues step accepts them.",
+            "Leave them up",
+        )
+        buttons.append(button("Leave them up, go on", "step.leave_up", data, confirm=leave))
+    return [*buttons, skip]
 
 
 def _status_line(state: StepState) -> str:
@@ -127,6 +156,8 @@ def step_message(
     blocks: list[Block] = [section(f"*{title}*  `{state.id}`"), context(_status_line(state))]
     if state.step.instructions.strip() and not state.status.ended:
         blocks.append(section(state.step.instructions.strip()))
+    if state.proposed and not state.status.ended:
+        blocks.append(section(f"*Still up, proposed:* {', '.join(state.proposed)}"))
     if progress and not state.status.ended:
         blocks.append(section(f"```{cut(progress, SECTION - 6)}```"))
     if state.outcome:

@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, TextIO
 import structlog
 
 from bot.engine.engine import Change, RunChanged
-from state.commands import Abort, Approve, Command, MarkDone, Retry, Skip
+from state.commands import (
+    Abort,
+    Actor,
+    Approve,
+    Command,
+    EditTargets,
+    LeaveUp,
+    MarkDone,
+    Retry,
+    Skip,
+)
 from state.errors import RunError
 from state.events import (
     RunAborted,
@@ -73,7 +83,7 @@ class SimulatedLead:
         """What to do about ``event`` on ``state``, after how long (``None``: nothing)."""
         user = self._engine.actor(self.user)
         if isinstance(event, StepAwaitingApproval):
-            return THINK, lambda s: Approve(user, s.id, s.revision)
+            return THINK, lambda s: _approve_or_skip(user, s)
         if isinstance(event, StepStarted) and state.step.action.type == "manual":
             work = MANUAL_WORK.get(state.id, DEFAULT_WORK)
             return work, lambda s: MarkDone(
@@ -82,10 +92,7 @@ class SimulatedLead:
         if isinstance(event, StepInterrupted):
             return THINK, lambda s: Retry(user, s.id, s.revision)
         if isinstance(event, StepFailed) and not (event.cancelled and event.actor == self.user):
-            if state.attempt < 2:  # noqa: PLR2004  # once more, then by hand
-                return THINK, lambda s: Retry(user, s.id, s.revision)
-            note = f"fixed by hand after {state.attempt} failed attempts ({_head(event.error)})"
-            return THINK, lambda s: MarkDone(user, s.id, s.revision, note=note)
+            return THINK, _after_failure(user, state, event)
         return None
 
     def resume(self, run: Run) -> None:
@@ -172,6 +179,11 @@ class TerminalLead(SimulatedLead):
             StepStatus.FAILED: "[r]etry",
             StepStatus.INTERRUPTED: "[r]etry",
         }.get(state.status, "")
+        stragglers = state.step.action.proposes_targets() and state.status.waits_for_lead
+        if stragglers:
+            listed = ", ".join(state.proposed or ()) or "not read yet"
+            self._out.write(f"  CSCs still up, proposed: {listed}\n")
+            choices += " [e]dit the list [l]eave them up and go on"
         prompt = f"  {state.id} is {status}: {choices} [m]ark done [s]kip a[b]ort > "
         while True:
             answer = (await self._input(prompt)).strip().lower()[:1]
@@ -179,6 +191,8 @@ class TerminalLead(SimulatedLead):
                 return Approve(user, state.id, state.revision)
             if answer == "r" and state.status in {StepStatus.FAILED, StepStatus.INTERRUPTED}:
                 return Retry(user, state.id, state.revision)
+            if answer in {"e", "l"} and stragglers:
+                return await self._stragglers(user, state, answer)
             if answer == "m":
                 note = await self._input("  note (optional) > ")
                 return MarkDone(user, state.id, state.revision, note=note or None)
@@ -187,6 +201,14 @@ class TerminalLead(SimulatedLead):
             if answer == "b":
                 return Abort(user, await self._input("  reason for aborting > "))
 
+    async def _stragglers(self, user: Actor, state: StepState, answer: str) -> Command:
+        """A stragglers step: edit its list, or leave them up and go on."""
+        if answer == "l":
+            return LeaveUp(user, state.id, state.revision)
+        typed = await self._input("  CSCs to send OFFLINE (Name:index, comma-separated) > ")
+        targets = tuple(t.strip() for t in typed.split(",") if t.strip())
+        return EditTargets(user, state.id, state.revision, targets=targets)
+
     async def _input(self, prompt: str) -> str:
         self._out.write(prompt)
         self._out.flush()
@@ -194,6 +216,26 @@ class TerminalLead(SimulatedLead):
         if not line:  # end of input: nobody is there to decide
             raise EOFError("standard input closed")
         return line.rstrip("\n")
+
+
+def _after_failure(
+    user: Actor, state: StepState, event: StepFailed
+) -> Callable[[StepState], Command]:
+    """Retry once; then stragglers that will not go are left up, named; else done by hand."""
+    if state.attempt < 2:  # noqa: PLR2004  # once more, then by hand
+        return lambda s: Retry(user, s.id, s.revision)
+    if state.step.action.proposes_targets():
+        return lambda s: LeaveUp(user, s.id, s.revision)
+    note = f"fixed by hand after {state.attempt} failed attempts ({_head(event.error)})"
+    return lambda s: MarkDone(user, s.id, s.revision, note=note)
+
+
+def _approve_or_skip(user: Actor, state: StepState) -> Command:
+    """Approve; a stragglers step whose CSCs the bot could not read is skipped, saying why."""
+    if state.step.action.proposes_targets() and state.proposed is None:
+        reason = "the bot could not read which CSCs are still up; checked in LOVE by hand"
+        return Skip(user, state.id, state.revision, reason=reason)
+    return Approve(user, state.id, state.revision)
 
 
 def _head(text: str, limit: int = 80) -> str:

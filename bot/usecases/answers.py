@@ -64,7 +64,17 @@ class AskWindow:
     revision: int
 
 
-Answer = Reply | AskStart | AskReason | AskWindow
+@dataclass(frozen=True, slots=True)
+class AskTargets:
+    """Open a form to edit the CSCs a stragglers step will send OFFLINE."""
+
+    run_id: str
+    step_id: str
+    revision: int
+    proposed: tuple[str, ...]
+
+
+Answer = Reply | AskStart | AskReason | AskWindow | AskTargets
 
 
 _A = TypeVar("_A", bound=Answer | None)

@@ -15,19 +15,32 @@ from typing import Any
 
 from bot.config.sites import SiteConfig
 from bot.engine.engine import Engine
-from bot.usecases.answers import GONE, Answer, AskReason, AskWindow, Reply, answered, hm
+from bot.usecases.answers import (
+    GONE,
+    Answer,
+    AskReason,
+    AskTargets,
+    AskWindow,
+    Reply,
+    answered,
+    hm,
+)
 from state import commands
 from state.actions import Announce
 from state.names import Site
 from state.run import Run
 
 STEP_BUTTONS: dict[
-    str, type[commands.Approve | commands.Retry | commands.MarkDone | commands.Cancel]
+    str,
+    type[
+        commands.Approve | commands.Retry | commands.MarkDone | commands.Cancel | commands.LeaveUp
+    ],
 ] = {
     "step.approve": commands.Approve,
     "step.retry": commands.Retry,
     "step.mark_done": commands.MarkDone,
     "step.cancel": commands.Cancel,
+    "step.leave_up": commands.LeaveUp,
 }
 """Buttons that are one command with no more input (Skip and Abort ask a reason first)."""
 
@@ -61,10 +74,12 @@ class Buttons:
             answer = Reply(f"Only the lead, <@{run.lead}>, can {what}.")
         elif action_id == "run.abort":
             answer = AskReason("abort", run_id)
-        elif step is None or (command is None and action_id not in {"step.skip", "step.hold"}):
+        elif step is None or (command is None and action_id not in _FORMS):
             answer = Reply(GONE)
         elif action_id == "step.hold":
             answer = _ask_window(run, *step)
+        elif action_id == "step.edit_targets":
+            answer = _ask_targets(run, *step)
         elif command is None:
             answer = AskReason("skip", run_id, *step)
         else:
@@ -137,6 +152,18 @@ class Buttons:
             return await act(run_id, value)
 
         return await answered(work())
+
+
+_FORMS = {"step.skip", "step.hold", "step.edit_targets"}
+"""A step's buttons that open a form first."""
+
+
+def _ask_targets(run: Run, step_id: str, revision: int) -> Answer:
+    """The form that edits a stragglers step's list, filled with what is proposed."""
+    state = run.step(step_id)
+    if state is None or not state.step.action.proposes_targets():
+        return Reply(GONE)
+    return AskTargets(run.run_id, step_id, revision, state.proposed or ())
 
 
 def _ask_window(run: Run, step_id: str, revision: int) -> Answer:

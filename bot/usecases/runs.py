@@ -9,6 +9,7 @@ parse and show.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
@@ -155,6 +156,14 @@ class Runs:
     async def skip(self, user: str, run_id: str, step_id: str, revision: int, reason: str) -> None:
         """Skip a step, with the reason."""
         command = commands.Skip(self._engine.actor(user), step_id, revision, reason=reason)
+        await self._engine.execute(run_id, command)
+
+    async def edit_targets(
+        self, user: str, run_id: str, step_id: str, revision: int, text: str
+    ) -> None:
+        """The CSCs a stragglers step sends, as the lead typed them (``Name:index``, by lines)."""
+        targets = tuple(t for t in re.split(r"[\s,]+", text) if t)
+        command = commands.EditTargets(self._engine.actor(user), step_id, revision, targets)
         await self._engine.execute(run_id, command)
 
     async def hold(self, user: str, run_id: str, step_id: str, revision: int, window: str) -> None:

@@ -20,7 +20,7 @@ from integrations.clock import Clock, VirtualClock
 from integrations.sim import Release, SimObservatory, SimSite
 from state.events import RunStarted
 from state.names import Site
-from state.store import Store
+from state.store import Busy, Store
 
 CLOCK_KEY = "sim/clock"
 """Where a simulated clock's time is kept in the store, so a restart goes on from it."""
@@ -150,3 +150,36 @@ def keep_time(clock: Clock, store: Store) -> Listener:
         await store.put_blob(CLOCK_KEY, clock.now().isoformat())
 
     return keep
+
+
+class HeldAnnouncer:
+    """In a rehearsal, simulated time holds still while an announcement is being posted.
+
+    Posting to Slack is real I/O the virtual clock cannot see; an announce step's timeout is
+    simulated time, so without the hold a slow post on a loaded machine would let minutes of
+    simulated time pass and time the step out (the store holds time the same way).
+    """
+
+    def __init__(self, announcer: Announcer, busy: Busy) -> None:
+        """Pass every call to ``announcer``, inside ``busy``."""
+        self._announcer = announcer
+        self._busy = busy
+
+    async def announce(
+        self, *, site: str, key: str, text: str, audiences: Sequence[str], acknowledge: bool
+    ) -> None:
+        """Announce, time held."""
+        with self._busy():
+            await self._announcer.announce(
+                site=site, key=key, text=text, audiences=audiences, acknowledge=acknowledge
+            )
+
+    async def tell(self, *, site: str, notice: Notice) -> None:
+        """Post the notice, time held."""
+        with self._busy():
+            await self._announcer.tell(site=site, notice=notice)
+
+    async def direct(self, *, user: str, text: str) -> None:
+        """Send the direct message, time held."""
+        with self._busy():
+            await self._announcer.direct(user=user, text=text)

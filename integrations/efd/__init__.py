@@ -65,10 +65,19 @@ reads InfluxDB's answer to a poll; ``_client`` :class:`EfdClient`, which queries
 from integrations.efd._client import EfdClient
 from integrations.efd._interface import (
     HEARTBEAT_SILENCE,
+    NOT_CSCS,
     CscState,
     Efd,
     SiteStates,
     SummaryState,
 )
 
-__all__ = ["HEARTBEAT_SILENCE", "CscState", "Efd", "EfdClient", "SiteStates", "SummaryState"]
+__all__ = [
+    "HEARTBEAT_SILENCE",
+    "NOT_CSCS",
+    "CscState",
+    "Efd",
+    "EfdClient",
+    "SiteStates",
+    "SummaryState",
+]

@@ -270,23 +270,20 @@ class EfdClient:
         self._read_until = max(started, self._read_until or started)
         now = time.time()
         newest = max(beats.values(), default=None)
-        return SiteStates(
+        return SiteStates.read(
             at=datetime.fromtimestamp(now, UTC),
             fresh=newest is not None and now - newest <= self._fresh_within,
-            cscs=self._reading(now),
+            components=self._reading(now),
         )
 
-    def _reading(self, now: float) -> dict[str, CscState]:
-        """What the client knows of every instance, at ``now``."""
-        cscs: dict[str, CscState] = {}
-        for name, index in sorted(self._beats.keys() | self._states.keys()):
-            known = self._states.get((name, index))
-            beat = self._beats.get((name, index))
-            csc = CscState(
+    def _reading(self, now: float) -> list[CscState]:
+        """What the client knows of every component instance, at ``now``."""
+        return [
+            CscState(
                 name,
                 index,
-                _summary_state(known[1]) if known is not None else None,
-                None if beat is None else max(0.0, now - beat),
+                _summary_state(known[1]) if (known := self._states.get((name, index))) else None,
+                None if (beat := self._beats.get((name, index))) is None else max(0.0, now - beat),
             )
-            cscs[csc.ref] = csc
-        return cscs
+            for name, index in sorted(self._beats.keys() | self._states.keys())
+        ]

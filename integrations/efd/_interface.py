@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 from typing import Protocol
@@ -11,6 +12,13 @@ from integrations.base import Integration
 
 HEARTBEAT_SILENCE = 10.0
 """Seconds without a heartbeat after which a CSC counts as not running (it beats every 1 s)."""
+
+NOT_CSCS = frozenset({"Script"})
+"""SAL components that beat but are not CSCs. A SAL script (``lsst.sal.Script``, its index the
+script's id in the queue) beats every 5 s while it is loaded (ts_salobj ``base_script.py``,
+``HEARTBEAT_INTERVAL``), has no summary state and is never sent OFFLINE:
+``system_wide_shutdown.py`` ignores it (ts_standardscripts, ``components_to_ignore``), and a
+queue that exits takes its scripts with it (ts_scriptqueue ``close_tasks``)."""
 
 
 class SummaryState(IntEnum):
@@ -53,7 +61,18 @@ class SiteStates:
     fresh: bool
     """Data is arriving: without it, silence proves nothing and nobody counts as OFFLINE."""
     cscs: dict[str, CscState]
-    """By ``Name:index``."""
+    """The CSCs, by ``Name:index``."""
+    scripts: dict[str, CscState] = field(default_factory=dict)
+    """The SAL scripts beating in the queues (``Script:<id>``): heard, but no CSC."""
+
+    @classmethod
+    def read(cls, *, at: datetime, fresh: bool, components: Iterable[CscState]) -> SiteStates:
+        """A reading of every component heard, the scripts set apart from the CSCs."""
+        cscs: dict[str, CscState] = {}
+        scripts: dict[str, CscState] = {}
+        for component in components:
+            (scripts if component.name in NOT_CSCS else cscs)[component.ref] = component
+        return cls(at=at, fresh=fresh, cscs=cscs, scripts=scripts)
 
 
 class Efd(Integration, Protocol):

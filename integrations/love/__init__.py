@@ -86,7 +86,13 @@ it; ``_client`` :class:`LoveClient`, which puts them together.
 """
 
 from integrations.love._client import LOCATION_LAST, LOG_LEVEL, STOP_SCRIPTS_SIZE, LoveClient
-from integrations.love._interface import Love, QueueState, ScriptProcessState, ScriptRun
+from integrations.love._interface import (
+    Love,
+    QueuedScript,
+    QueueState,
+    ScriptProcessState,
+    ScriptRun,
+)
 from integrations.love._watch import ERROR_LEVEL
 
 __all__ = [
@@ -97,6 +103,7 @@ __all__ = [
     "Love",
     "LoveClient",
     "QueueState",
+    "QueuedScript",
     "ScriptProcessState",
     "ScriptRun",
 ]

@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from integrations.base import Report
-from integrations.errors import IntegrationError, IntegrationTimeout
-from integrations.love._interface import QueueState, ScriptRun
+from integrations.errors import IntegrationError, IntegrationTimeout, NoAnswer
+from integrations.love._interface import QueuedScript, QueueState, ScriptRun
 from integrations.love._rest import SYSTEM, ManagerApi
 from integrations.love._watch import QueueWatch
 
@@ -130,7 +130,17 @@ class LoveClient:
             index = watch.current[0]
             path = str(watch.scripts[index].get("path", "script"))
             current = f"{path} (script {index}) {watch.state(index)}"
-        return QueueState(queue=queue, running=watch.running, current=current)
+        listed = tuple(
+            QueuedScript(
+                index=index,
+                path=str(entry.get("path", "script")),
+                description=str(entry.get("description", "")),
+                state=watch.final(index) or watch.state(index),
+                place=watch.where.get(index, "finished"),
+            )
+            for index, entry in sorted(watch.scripts.items())
+        )
+        return QueueState(queue=queue, running=watch.running, current=current, scripts=listed)
 
     async def resume(self, queue: int) -> None:
         """``cmd_resume`` (no parameters, ts_xml ``ScriptQueue_command_resume``)."""
@@ -158,13 +168,29 @@ class LoveClient:
             index = await self._add(
                 queue, path, standard=standard, config=config, descr=description
             )
-            self._mine.add((queue, index))
-            watch.logs_of(index)
-            # Not waited for: the run goes on without the script's log if this one is late.
-            await watch.subscribe(watch.log_subscription(index), send_only=True)
-            final = await self._follow(watch, index, path, report)
+            return await self._to_the_end(watch, index, path, report)
         finally:
             await watch.close()
+
+    async def follow(self, *, queue: int, index: int, path: str, report: Report) -> ScriptRun:
+        """Follow a script already in the queue (a copy an unanswered ``cmd_add`` queued)."""
+        watch = QueueWatch(queue, self._api)
+        try:
+            await watch.connect()
+            return await self._to_the_end(watch, index, path, report)
+        finally:
+            await watch.close()
+
+    async def _to_the_end(
+        self, watch: QueueWatch, index: int, path: str, report: Report
+    ) -> ScriptRun:
+        """Follow script ``index`` until it ends; its run, or the script's own error."""
+        queue = watch.queue
+        self._mine.add((queue, index))
+        watch.logs_of(index)
+        # Not waited for: the run goes on without the script's log if this one is late.
+        await watch.subscribe(watch.log_subscription(index), send_only=True)
+        final = await self._follow(watch, index, path, report)
         self._mine.discard((queue, index))
         if final == "DONE":
             return ScriptRun(queue=queue, script_index=index, final_state=final)
@@ -224,13 +250,10 @@ class LoveClient:
         }
         try:
             ack = await self._api.command("ScriptQueue", queue, "cmd_add", params)
-        except IntegrationError as e:
-            if e.status != HTTPStatus.GATEWAY_TIMEOUT:
-                raise
-            raise IntegrationError(
+        except NoAnswer as e:  # sent: the queue acks once the script's process started
+            raise NoAnswer(
                 e.system,
-                f"{e.message}; {path} may still have been queued: look at ScriptQueue {queue} "
-                "in LOVE",
+                f"{e.message}; {path} may have been queued on ScriptQueue {queue}",
                 host=e.host,
                 status=e.status,
                 detail=e.detail,

@@ -17,7 +17,7 @@ import aiohttp
 from pydantic import SecretStr
 from yarl import URL
 
-from integrations.errors import IntegrationError, IntegrationTimeout
+from integrations.errors import IntegrationError, IntegrationTimeout, NoAnswer, Unreachable
 
 SYSTEM = "LOVE"
 _RELOGIN_STATUSES = frozenset({401})
@@ -218,8 +218,16 @@ class ManagerApi:
             raise IntegrationTimeout(
                 self.system, f"{method} {path}: no answer in {limit:g}s", host=self.host
             ) from None
-        except aiohttp.ClientConnectionError as e:
-            raise self.error(f"{method} {path}: cannot connect: {e}") from None
+        except aiohttp.ClientConnectorError as e:  # never connected: nothing was sent
+            raise Unreachable(
+                self.system, self._scrub(f"{method} {path}: cannot connect: {e}"), host=self.host
+            ) from None
+        except aiohttp.ClientConnectionError as e:  # dropped after sending: maybe acted on
+            raise NoAnswer(
+                self.system,
+                self._scrub(f"{method} {path}: the connection dropped before an answer ({e})"),
+                host=self.host,
+            ) from None
         except aiohttp.ClientError as e:
             raise self.error(f"{method} {path}: {type(e).__name__}: {e}") from None
 
@@ -254,7 +262,11 @@ class ManagerApi:
         )
 
     def refused(self, what: str, answer: Answer) -> IntegrationError:
-        """A non-200 answer, worded by its status, with what LOVE said as the detail."""
+        """A non-200 answer, worded by its status, with what LOVE said as the detail.
+
+        A 504 is the commander's: it sent the command and the CSC's final ack did not come in
+        time, so the command may have been acted on (:class:`NoAnswer`).
+        """
         body = answer.json_object()
         said = _said(body) if body is not None else ""
         status = answer.status
@@ -270,7 +282,12 @@ class ManagerApi:
             )
         else:
             message = f"{what}: HTTP {status}" + (f" ({said})" if said else "")
-        return self.error(message, status=status, detail=said or answer.text)
+        error = self.error(message, status=status, detail=said or answer.text)
+        if status == HTTPStatus.GATEWAY_TIMEOUT:
+            return NoAnswer(
+                error.system, error.message, host=error.host, status=status, detail=error.detail
+            )
+        return error
 
     def malformed(self, what: str, answer: Answer) -> IntegrationError:
         """An answer that is not the JSON LOVE sends."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 FaultKind = Literal[
-    "csc-fault", "csc-stuck", "bridge-stuck", "app-degraded", "love-down", "efd-stale",
-    "wrong-cluster",
+    "csc-fault", "csc-stuck", "bridge-stuck", "app-degraded", "love-down", "love-timeout",
+    "efd-stale", "wrong-cluster",
 ]  # fmt: skip
 
 FAULTS: dict[str, str] = {
@@ -20,12 +20,14 @@ FAULTS: dict[str, str] = {
     "bridge-stuck": "camera (ATCamera, MTCamera, CCCamera) whose OCS bridge will not stop",
     "app-degraded": "ArgoCD application whose sync ends Degraded",
     "love-down": "LOVE unreachable (no target: write love-down)",
+    "love-timeout": "the first script added through LOVE is queued, but no answer comes back "
+    "(no target)",
     "efd-stale": "the EFD stops receiving data (no target)",
     "wrong-cluster": "the Kubernetes credentials reach another site's cluster (no target)",
 }
 """Every fault kind and what it needs as a target."""
 
-_NO_TARGET = {"love-down", "efd-stale", "wrong-cluster"}
+_NO_TARGET = {"love-down", "love-timeout", "efd-stale", "wrong-cluster"}
 
 
 class FaultError(ValueError):

@@ -16,8 +16,8 @@ import yaml
 
 from integrations.base import Report
 from integrations.efd import SummaryState
-from integrations.errors import IntegrationError
-from integrations.love import QueueState, ScriptRun
+from integrations.errors import IntegrationError, NoAnswer, Unreachable
+from integrations.love import QueuedScript, QueueState, ScriptRun
 from integrations.sim.part import Core, Part
 from integrations.sim.world import World, spread
 
@@ -51,10 +51,22 @@ class SimLove(Part):
         self._mine: set[str] = set()
 
     def _reachable(self, world: World) -> None:
+        """LOVE answers: not made unreachable (``love-down``), and its Deployments exist.
+
+        Without its Deployments the site's ingress answers 503 itself (nginx-ingress, no
+        endpoints): the manager never saw the request, but the client cannot tell that from a
+        5xx of LOVE's own.
+        """
+        if world.has_fault("love-down"):
+            raise Unreachable(
+                self.system,
+                "POST cmd/: cannot connect: Connection refused",
+                host=world.site.fqdn,
+            )
         if not world.love_up():
             raise IntegrationError(
                 self.system,
-                "cannot connect: 503 Service Temporarily Unavailable",
+                "503 Service Temporarily Unavailable",
                 host=world.site.fqdn,
                 status=503,
             )
@@ -84,8 +96,12 @@ class SimLove(Part):
         description: str,
         report: Report,
     ) -> ScriptRun:
-        """Queue the script, play it out on the world, follow it to its end."""
-        del standard, description
+        """Queue the script, play it out on the world, follow it to its end.
+
+        With ``love-timeout``, the first script is queued but no answer comes back: the
+        caller cannot tell whether it was (as a real ``cmd_add`` that timed out).
+        """
+        del standard
         world = await self._enter()
         self._reachable(world)
         self._queue_ready(world, queue)
@@ -93,7 +109,8 @@ class SimLove(Part):
         index = str(world.doc["next_script"])
         world.doc["next_script"] += 1
         world.doc["scripts"][index] = {"queue": queue, "path": path, "state": "RUNNING",
-                                       "message": "", "targets": []}  # fmt: skip
+                                       "message": "", "targets": [],
+                                       "description": description}  # fmt: skip
         self._mine.add(index)
         problem = _config_problem(path, config)
         if problem:  # configured while waiting: fails even behind a paused queue
@@ -108,10 +125,32 @@ class SimLove(Part):
         else:
             _play(world, index, path, config, core.now() + LOAD)
         await core.save()
+        if world.has_fault("love-timeout") and not world.doc.get("love_timeout_spent"):
+            world.doc["love_timeout_spent"] = True
+            await core.save()
+            raise NoAnswer(
+                self.system,
+                f"POST cmd/: no answer in 60s; {path} may have been queued on ScriptQueue {queue}",
+                host=world.site.fqdn,
+            )
         # Kept in _mine if this call is cancelled: the script runs on in the queue until
         # cancel() stops it, as a real client's abandoned call would leave it.
         result = await self._follow(index, path, report)
         self._mine.discard(index)
+        return result
+
+    async def follow(self, *, queue: int, index: int, path: str, report: Report) -> ScriptRun:
+        """Follow a script already in the queue to its end."""
+        world = await self._enter()
+        self._reachable(world)
+        script = world.doc["scripts"].get(str(index))
+        if script is None or script["queue"] != queue:
+            raise IntegrationError(
+                "ScriptQueue", f"no script {index} in ScriptQueue {queue}", host=world.site.fqdn
+            )
+        self._mine.add(str(index))
+        result = await self._follow(str(index), path, report)
+        self._mine.discard(str(index))
         return result
 
     async def _follow(self, index: str, path: str, report: Report) -> ScriptRun:
@@ -138,9 +177,10 @@ class SimLove(Part):
             self._mine.discard(index)
             raise IntegrationError(
                 "ScriptQueue",
-                f"script {index} ({path}) on ScriptQueue {queue} ended {script['state']}: "
+                f"{path} (script {index}) on ScriptQueue {queue} ended {script['state']}: "
                 f"{script['message']}",
                 host=world.site.fqdn,
+                status=script["state"],
             )
         return ScriptRun(queue=queue, script_index=int(index), final_state="DONE")
 
@@ -174,14 +214,28 @@ class SimLove(Part):
         return "Done"
 
     async def queue_state(self, queue: int) -> QueueState:
-        """Paused after a failed script (which stays current), else running."""
+        """Paused after a failed script (which stays current), else running; its scripts."""
         world = await self._enter()
         self._reachable(world)
+        listed = tuple(
+            QueuedScript(
+                index=int(index),
+                path=script["path"],
+                description=script.get("description", ""),
+                state=script["state"],
+                place=_place(script["state"]),
+            )
+            for index, script in world.doc["scripts"].items()
+            if script["queue"] == queue
+        )
         failed = world.paused().get(str(queue))
         if failed is None:
-            return QueueState(queue=queue, running=True)
+            running = [s for s in listed if s.place == "current"]
+            current = running[0].line() if running else ""
+            return QueueState(queue=queue, running=True, current=current, scripts=listed)
         path = world.doc["scripts"][failed]["path"]
-        return QueueState(queue=queue, running=False, current=f"{path} (script {failed}) FAILED")
+        current = f"{path} (script {failed}) FAILED"
+        return QueueState(queue=queue, running=False, current=current, scripts=listed)
 
     async def resume(self, queue: int) -> None:
         """The failed script leaves the queue; the scripts waiting behind it start in order."""
@@ -209,6 +263,11 @@ class SimLove(Part):
                 script.update(state="TERMINATED", message="removed from the queue")
         self._mine.clear()
         await self._core.save()
+
+
+def _place(state: str) -> str:
+    """Where LOVE lists a script in this state."""
+    return {"RUNNING": "current", "WAITING": "waiting"}.get(state, "finished")
 
 
 def _config_problem(path: str, config: str) -> str | None:

@@ -226,6 +226,8 @@ class World:
             if value is not None:
                 csc["state"] = value
             csc.update(beat=False, last_beat=at)
+            if target.startswith("ScriptQueue:"):
+                self._queue_exits(int(target.partition(":")[2]))
         elif op == "start":
             self.doc["cscs"][target].update(state=value, beat=True, last_beat=at)
         elif op in _REPLACED:
@@ -239,6 +241,29 @@ class World:
                 self.paused()[str(script["queue"])] = target
         else:  # a document written by a newer version
             raise ValueError(f"unknown scheduled operation {op!r}")
+
+    def _queue_exits(self, queue: int) -> None:
+        """A ScriptQueue leaving for OFFLINE closes and terminates the scripts it holds.
+
+        ts_scriptqueue ``ScriptQueue.close_tasks`` -> ``QueueModel.close`` -> ``terminate_all``:
+        the script that sent the queue OFFLINE goes with it, and is never seen DONE.
+        """
+        for index, script in self.doc["scripts"].items():
+            if script["queue"] == queue and script["state"] in {"RUNNING", "WAITING"}:
+                self.drop(f"script:{index}")
+                script.update(
+                    state="TERMINATED",
+                    message=f"terminated: ScriptQueue {queue} exited (ts_scriptqueue close_tasks)",
+                )
+        self.paused().pop(str(queue), None)
+
+    def scripts_beating(self) -> list[str]:
+        """The scripts loaded in a queue (waiting or running): each beats as ``Script``."""
+        return [
+            index
+            for index, script in self.doc["scripts"].items()
+            if script["state"] in {"RUNNING", "WAITING"}
+        ]
 
     # ------------------------------------------------------------------ reading
 

@@ -34,7 +34,13 @@ from state.names import PHASES
 from state.procedure import Procedure
 
 SHIPPED = Path(str(resources.files("bot.config").joinpath("data", "procedure.yaml")))
-SUMMIT_ONLY = ("bare-metal-shutdown", "bare-metal-config", "ess-controllers", "bare-metal-startup")
+SUMMIT_ONLY = (
+    "m2-closed-loop",
+    "bare-metal-shutdown",
+    "bare-metal-config",
+    "ess-controllers",
+    "bare-metal-startup",
+)
 ANNOUNCEMENTS = ("nublado-going-down", "camera-stage-1", "camera-stage-2", "nublado-available")
 
 SPEED = "max"
@@ -206,13 +212,13 @@ def test_show_default_lists_the_summit_cycle_upgrade(procedure: Procedure) -> No
     """The default run: header, the four phases in order, every step in order, approvals."""
     code, text = cli("procedure", "show")
     assert code == 0
-    assert text.startswith("Deploying the Upgrade: cycle-upgrade at summit, 24 steps\n")
+    assert text.startswith("Deploying the Upgrade: cycle-upgrade at summit, 25 steps\n")
     headers = [line for line in text.splitlines() if line.lower() in PHASES]
     assert headers == ["SHUTDOWN", "CONFIGURATION", "DEPLOYMENT", "VERIFICATION"]
     expected = procedure.for_run("summit", "cycle-upgrade")
     listed = listed_steps(text)
     assert [s.id for s in listed] == [s.id for s in expected]
-    assert [s.number for s in listed] == list(range(1, 25))
+    assert [s.number for s in listed] == list(range(1, 26))
     assert [s.title for s in listed] == [s.title for s in expected]
     assert [s.phase for s in listed] == [s.phase for s in expected]
     assert {s.id for s in listed if s.approve} == {s.id for s in expected if s.needs_approval}
@@ -229,7 +235,7 @@ def test_show_default_lists_the_summit_cycle_upgrade(procedure: Procedure) -> No
 def test_show_test_stands_leave_out_the_summit_only_steps(
     procedure: Procedure, site: str, count: int
 ) -> None:
-    """The test stands walk every step but the four summit-only ones."""
+    """The test stands walk every step but the five summit-only ones."""
     code, text = cli("procedure", "show", "--site", site)
     assert code == 0
     assert text.startswith(f"Deploying the Upgrade: cycle-upgrade at {site}, {count} steps\n")
@@ -244,7 +250,7 @@ def test_show_system_restart_starts_the_cameras_itself() -> None:
     """A system restart has the camera start-up and no camera-stage announcements."""
     code, text = cli("procedure", "show", "--kind", "system-restart")
     assert code == 0
-    assert text.startswith("Deploying the Upgrade: system-restart at summit, 23 steps\n")
+    assert text.startswith("Deploying the Upgrade: system-restart at summit, 24 steps\n")
     ids = [s.id for s in listed_steps(text)]
     assert "camera-startup" in ids
     assert ids.index("sync-telescope") < ids.index("camera-startup")
@@ -295,7 +301,7 @@ def test_show_another_procedure_file(tmp_path: Path) -> None:
     path = write_copy(tmp_path / "mine.yaml", edit)
     code, text = cli("procedure", "show", "--procedure", str(path))
     assert code == 0
-    assert text.startswith("Cycle 41 upgrade: cycle-upgrade at summit, 24 steps\n")
+    assert text.startswith("Cycle 41 upgrade: cycle-upgrade at summit, 25 steps\n")
     assert next(s for s in listed_steps(text) if s.id == "kube-cleanup").title == (
         "Clean up Kubernetes (edited)"
     )
@@ -323,7 +329,7 @@ def test_validate_the_shipped_file() -> None:
     code, text = cli("procedure", "validate", str(SHIPPED))
     assert code == 0
     assert text == (
-        f"{SHIPPED}: valid, 25 steps (summit/cycle-upgrade 24, summit/system-restart 23, "
+        f"{SHIPPED}: valid, 26 steps (summit/cycle-upgrade 25, summit/system-restart 24, "
         "tts/cycle-upgrade 20, tts/system-restart 19, bts/cycle-upgrade 20, "
         "bts/system-restart 19)\n"
     )
@@ -565,7 +571,7 @@ def test_demo_summit_cycle_upgrade(summit_run: DemoRun, procedure: Procedure) ->
         "upgrade-bot demo: cycle-upgrade of summit (Summit) against the simulated "
         "observatory, as fast as the machine goes\n"
     )
-    assert re.search(r"Run summit-\S+: cycle-upgrade of summit, 24 steps, led by demo-lead", text)
+    assert re.search(r"Run summit-\S+: cycle-upgrade of summit, 25 steps, led by demo-lead", text)
     for key in ANNOUNCEMENTS:
         assert f">> {key} -> #summit-announce" in text, key
     assert ">> camera-stage-2 -> #summit-announce, #summit-camera @camera-team  [Acknowledge]" in (
@@ -594,7 +600,7 @@ def test_demo_again_on_a_completed_run_starts_a_new_one(
     assert second != first
     assert "Resuming run" not in rerun.text
     assert "(resuming" not in rerun.text
-    assert "24 steps, led by demo-lead" in rerun.text
+    assert "25 steps, led by demo-lead" in rerun.text
     assert "] Run completed.\n" in rerun.text
     assert f"Summary of run {second}: cycle-upgrade of summit, completed in " in rerun.text
     assert runs_in(rerun.db) == sorted([(first, "completed"), (second, "completed")])
@@ -603,8 +609,8 @@ def test_demo_again_on_a_completed_run_starts_a_new_one(
 @pytest.mark.slow
 def test_demo_again_previews_an_empty_cleanup_clearly(rerun: DemoRun) -> None:
     """The second run's Nublado clean-up has nothing left: the preview says so plainly."""
-    nublado = rerun.text[rerun.text.index("⏸ 11/24 nublado-cleanup: ") :]
-    assert "cluster yagan: nothing to delete" in nublado[: nublado.index("▶ 11/24")]
+    nublado = rerun.text[rerun.text.index("⏸ 12/25 nublado-cleanup: ") :]
+    assert "cluster yagan: nothing to delete" in nublado[: nublado.index("▶ 12/25")]
     assert "deleted nothing on yagan" in nublado
     assert not re.search(r"will delete .* in *$", rerun.text, re.MULTILINE)
 
@@ -617,7 +623,7 @@ def test_demo_again_with_a_fault_applies_it(summit_run: DemoRun, tmp_path: Path)
     assert code == 0
     assert "(resuming" not in text
     assert "faults: love-down\n" in text
-    assert "LOVE (summit-lsp.lsst.codes): 503" in text
+    assert "LOVE (summit-lsp.lsst.codes): POST cmd/: cannot connect" in text
     assert summary_rows(text)["shutdown-cscs"][0] == "done_by_hand"
     assert len(runs_in(db)) == 2
 
@@ -638,26 +644,55 @@ def test_demo_tts_leaves_out_the_summit_only_steps(procedure: Procedure) -> None
 
 @pytest.mark.slow
 def test_demo_csc_stuck(capsys: pytest.CaptureFixture[str]) -> None:
-    """A CSC that will not go OFFLINE: the real error, a retry, then marked done by hand."""
-    code, text = demo("--speed", SPEED, "--fault", "csc-stuck:MTDome:0")
+    """A CSC that will not go OFFLINE is the normal path: nothing claimed done by hand.
+
+    The shutdown ends naming ATMCS:0, the stragglers step proposes exactly it, is tried once
+    more, and the lead goes on with it named; the ScriptQueues step accepts it and succeeds by
+    the queues' heartbeats.
+    """
+    code, text = demo("--speed", SPEED, "--fault", "csc-stuck:ATMCS:0")
     assert code == 0
-    assert "faults: csc-stuck:MTDome:0\n" in text
-    failed = text.index("✗ shutdown-cscs FAILED: ")
-    assert "failed to transition to offline" in text[failed : text.index("\n", failed)]
-    assert "the lead may: Retry, Mark done (did it by hand), or Skip (with a reason)" in text
-    retry = text.index(
-        "shutdown-cscs: Send all CSCs OFFLINE with system_wide_shutdown.py "
-        "(retry by demo-lead), attempt 2"
-    )
-    done = text.index("✓ shutdown-cscs marked done by demo-lead: fixed by hand after 2 failed")
-    assert failed < retry < done
-    assert "⚠ verify-offline: done with 1 in trouble: MTDome:0" in text
-    assert "MTDome:0 failed to transition to OFFLINE: exitControl timed out" in text
+    assert "faults: csc-stuck:ATMCS:0\n" in text
+    assert (
+        "⚠ shutdown-cscs: done with 1 in trouble: system_wide_shutdown.py ended FAILED (A total "
+        "of 1 components failed to transition to offline.): 1 CSC(s) did not go OFFLINE "
+        "(ATMCS:0); the stragglers step proposes them"
+    ) in text
+    assert "only the CSCs the shutdown could not take down are still up" in text
+    assert "· offline-stragglers: the bot reads the CSCs still up: ATMCS:0\n" in text
+    assert "⚠ offline-stragglers: demo-lead goes on with 1 CSC(s) left up: ATMCS:0" in text
+    assert "Left up by the lead's decision: ATMCS:0. Every other CSC is down." in text
+    assert "left up by the lead: ATMCS:0" in text
     rows = summary_rows(text)
-    assert rows["shutdown-cscs"][:2] == ["done_by_hand", "2"]
-    assert rows["verify-offline"][0] == "done_with_issues"
+    by_hand = [step for step, row in rows.items() if row[0] == "done_by_hand"]
+    assert by_hand == ["m2-closed-loop", "bare-metal-config", "ess-controllers"]  # manual ones
+    assert rows["offline-stragglers"][0] == "done_with_issues"
+    assert rows["scriptqueues-offline"][:2] == ["succeeded", "1"]
+    assert "In trouble at offline-stragglers: ATMCS:0 left up by demo-lead" in text
     assert "] Run completed.\n" in text
     assert "Step failed" in capsys.readouterr().err  # the bot's own log, on stderr
+
+
+@pytest.mark.slow
+def test_demo_love_timeout_shows_the_queue_and_runs_the_script_once() -> None:
+    """``love-timeout``: no answer to cmd_add, although queued; the retry follows it, once."""
+    code, text = demo("--speed", SPEED, "--fault", "love-timeout")
+    assert code == 0
+    failed = text.index("✗ shutdown-cscs FAILED: ")
+    assert "may have been queued on ScriptQueue 1" in text[failed : text.index("\n", failed)]
+    seen = text.index(
+        "system_wide_shutdown.py (script 100001) RUNNING is in the queue, queued by this step: "
+        "Retry follows it, it does not add another."
+    )
+    retry = text.index("(retry by demo-lead), attempt 2")
+    followed = text.index(
+        "system_wide_shutdown.py (script 100001) RUNNING was queued by an earlier attempt: "
+        "following it, not adding another"
+    )
+    assert failed < seen < retry < followed
+    assert "(script 100002)" not in text[:followed]  # never queued twice
+    assert summary_rows(text)["shutdown-cscs"][:2] == ["succeeded", "2"]
+    assert "] Run completed.\n" in text
 
 
 @pytest.mark.slow
@@ -700,16 +735,19 @@ def test_demo_app_degraded() -> None:
 
 @pytest.mark.slow
 def test_demo_love_down() -> None:
-    """LOVE unreachable: the scripts fail with LOVE's error and the Nublado fallback."""
+    """LOVE unreachable: nothing was queued (no "maybe"), and the Nublado cell that adds it."""
     code, text = demo("--speed", SPEED, "--fault", "love-down")
     assert code == 0
     assert "✗ preflight FAILED: pre-flight: 1 of 6 systems unreachable | LOVE: " in text
     failed = text.index("✗ shutdown-cscs FAILED: ")
     line = text[failed : text.index("\n", failed)]
-    assert "LOVE (summit-lsp.lsst.codes): 503" in line
-    assert "may still have queued the script: check ScriptQueue 1" in line
-    assert "the page's fallback: run system_wide_shutdown.py from Nublado" in line
-    assert "start_with: [Watcher]" in text[failed:]
+    assert "LOVE (summit-lsp.lsst.codes): POST cmd/: cannot connect" in line
+    assert "Nothing reached LOVE, so nothing was queued" in line
+    assert "may have been queued" not in text
+    cell = text[failed : text.index("print(", failed)]
+    assert 'queue = salobj.Remote(domain, "ScriptQueue", index=1)' in cell
+    assert "path='system_wide_shutdown.py'" in cell
+    assert "start_with: [Watcher]" in cell
     assert summary_rows(text)["shutdown-cscs"][0] == "done_by_hand"
 
 

@@ -24,6 +24,7 @@ from bot.serve import RunOptions, running_bot
 from bot.service.health import health_app
 from state.events import StepStarted
 from state.run import RunStatus, StepStatus
+from tests.support.procedures import PREFLIGHT, SCRIPTQUEUES, STRAGGLERS, procedure
 from tests.support.runs import HELD
 from tests.support.slack_bot import LEAD, OTHER, Slack, slack_and_bot
 
@@ -40,9 +41,14 @@ def ephemeral(slack: Slack) -> list[str]:
 
 
 async def started(slack: Slack) -> None:
+    """A summit run; with the shipped procedure, its first manual step (M2) marked done."""
     response = await slack.slash("start summit cycle-upgrade cycle=c0040 branch=tickets/DM-1")
     assert response.status == 200
     await slack.settled()
+    run = await slack.bot.store.open_run("summit")
+    if run is not None and run.step("m2-closed-loop") is not None:
+        await slack.click(await step_button(slack, "m2-closed-loop", "step.mark_done"))
+        await slack.settled()
 
 
 @pytest.mark.asyncio
@@ -103,16 +109,21 @@ async def test_start_in_the_wrong_channel_is_refused(slack: Slack) -> None:
 
 async def approve_button(slack: Slack, step_id: str) -> dict[str, Any]:
     """The Approve button of a step, once its message shows it."""
+    return await step_button(slack, step_id, "step.approve")
+
+
+async def step_button(slack: Slack, step_id: str, action_id: str) -> dict[str, Any]:
+    """A button of a step, once its message shows it."""
     for _ in range(200):
         await slack.settled()
         found = [
             b
-            for b in slack.buttons(lambda b: b["action_id"] == "step.approve")
+            for b in slack.buttons(lambda b: b["action_id"] == action_id)
             if json.loads(b["value"]).get("step") == step_id
         ]
         if found:
             return found[-1]
-    pytest.fail(f"no Approve button for {step_id}")
+    pytest.fail(f"no {action_id} button for {step_id}")
 
 
 @pytest.mark.asyncio
@@ -203,6 +214,7 @@ async def test_status_shows_every_site(slack: Slack) -> None:
 
 
 PRIMARY = {"step.approve", "step.mark_done", "step.retry"}
+"""A step's main button: what the lead presses to go on (approve, retry, mark done)."""
 
 
 @pytest.mark.slow
@@ -230,7 +242,9 @@ async def test_a_whole_summit_run_by_clicks(
             assert current is not None
             shown = [
                 b
-                for b in slack.buttons(lambda b: b["action_id"] in PRIMARY)
+                for b in slack.buttons(
+                    lambda b: b["action_id"] in PRIMARY and b.get("style") == "primary"
+                )
                 if json.loads(b["value"]).get("step") == current.id
                 and json.loads(b["value"]).get("rev") == current.revision
             ]
@@ -239,8 +253,11 @@ async def test_a_whole_summit_run_by_clicks(
                 clicks += 1
         assert run.status is RunStatus.COMPLETED, [(s.id, s.status) for s in run.steps]
         assert all(s.status.ended for s in run.steps)
-        # The approvals and the 2 manual steps marked done; everything else ran by itself.
-        assert clicks == sum(s.step.needs_approval for s in run.steps) + 2
+        # The approvals and the 3 manual steps marked done (the first in ``started``);
+        # everything else ran by itself, the stragglers step too: none, nothing to approve.
+        approvals = sum(s.step.needs_approval for s in run.steps) - 1
+        assert clicks + 1 == approvals + 3
+        assert run.step("offline-stragglers").outcome == "nothing to do: no CSC is still up"  # type: ignore[union-attr]
         posts = [
             (str(c.answer.get("channel")), str(c.params.get("text", "")))
             for c in slack.fake.calls
@@ -489,3 +506,46 @@ async def test_the_lead_holds_nublado_back_and_announces_it_later(
         public = [r["text"] for r in slack.fake.responses if r.get("response_type") == "in_channel"]
         assert any(t.startswith("<@U0LEAD> announced nublado-available at ") for t in public)
         assert "nublado-available was announced already" in ephemeral(slack)[-1]
+
+
+STRAGGLERS_ONLY = procedure("stragglers", PREFLIGHT, STRAGGLERS, SCRIPTQUEUES)
+"""No shutdown script: every CSC is still up when the stragglers step comes."""
+
+
+@pytest.mark.asyncio
+async def test_the_lead_edits_the_stragglers_and_goes_on_with_them_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proposal is shown; the form edits it (checked); "leave them up" names them."""
+    procedure = tmp_path / "stragglers.yaml"
+    procedure.write_text(STRAGGLERS_ONLY)
+    async with slack_and_bot(tmp_path, monkeypatch, procedure=procedure, speed=3000) as slack:
+        await started(slack)
+        edit = await step_button(slack, "offline-stragglers", "step.edit_targets")
+        await approve_button(slack, "offline-stragglers")  # shown once the list was read
+        shown = str(slack.messages())
+        assert "*Still up, proposed:* " in shown
+        assert "MTDome:0" in shown
+        await slack.click(edit)
+        await slack.settled()
+        view = slack.fake.of("views.open")[-1]["view"]
+        assert view["callback_id"] == "upgrade.targets"
+        assert "MTDome:0" in view["blocks"][0]["element"]["initial_value"].splitlines()
+        refused = await slack.submit(view, {"targets": "MTDome:0\nmtmount"})
+        assert "Not a CSC instance" in (await refused.json())["errors"]["targets"]
+        await slack.submit(view, {"targets": "MTDome:0, ATDome:0"})
+        await slack.settled()
+        run = await slack.bot.store.open_run("summit")
+        assert run is not None
+        assert run.step("offline-stragglers").proposed == ("MTDome:0", "ATDome:0")  # type: ignore[union-attr]
+        leave = await step_button(slack, "offline-stragglers", "step.leave_up")
+        assert "MTDome:0, ATDome:0 stay up" in leave["confirm"]["text"]["text"]
+        await slack.click(leave)
+        await slack.settled()
+        run = await slack.bot.store.open_run("summit")
+        assert run is not None
+        assert run.left_up == ("MTDome:0", "ATDome:0")
+        state = run.step("offline-stragglers")
+        assert state is not None
+        assert state.status is StepStatus.DONE_WITH_ISSUES
+        assert state.issues == (f"MTDome:0 left up by {LEAD}", f"ATDome:0 left up by {LEAD}")

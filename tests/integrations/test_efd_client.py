@@ -215,6 +215,26 @@ async def test_every_instance_resolved_separately(db: Db, client: EfdClient) -> 
 
 
 @module_loop
+async def test_scripts_beating_in_a_queue_are_set_apart_from_the_cscs(
+    db: Db, client: EfdClient
+) -> None:
+    """A SAL script loaded in a queue beats as ``lsst.sal.Script`` (index: its id), every 5 s.
+
+    It is heard, and kept apart: never a CSC, so never a straggler or a CSC to bring back.
+    """
+    now = _now_ms()
+    script_beats = [heartbeat_line("Script", 100001, now - k * 5000) for k in range(4)]
+    await db.write([*site(now), *script_beats])
+    states = await client.states()
+    assert "Script:100001" not in states.cscs
+    assert not any(ref.startswith("Script:") for ref in states.cscs)
+    script = states.scripts["Script:100001"]
+    assert script.alive
+    assert script.summary_state is None
+    assert "ATDome:0" in states.cscs
+
+
+@module_loop
 async def test_exited_csc_shows_its_age_and_last_state(db: Db, client: EfdClient) -> None:
     """A CSC that exited keeps its last state (STANDBY) and its silence grows: not alive."""
     await db.write(site(_now_ms()))

@@ -10,8 +10,8 @@ import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 
-from integrations.errors import IntegrationError, IntegrationTimeout
-from integrations.love import LoveClient, QueueState, ScriptRun
+from integrations.errors import IntegrationError, IntegrationTimeout, NoAnswer, Unreachable
+from integrations.love import LoveClient, QueuedScript, QueueState, ScriptRun
 from tests.support.fakes.love import NOT_ALLOWED, TIMED_OUT, FakeLove
 from tests.support.waiting import until
 
@@ -246,16 +246,96 @@ async def test_configure_failed_script(fake: FakeLove, client: LoveClient) -> No
 
 @pytest.mark.asyncio
 async def test_cmd_add_timeout_504(fake: FakeLove, client: LoveClient) -> None:
-    """The queue does not answer: 504 with the commander's ack in the detail, nothing followed."""
+    """The queue does not answer: 504 with the commander's ack in the detail, nothing followed.
+
+    A 504 is no answer, not a refusal: the command was sent (NoAnswer), it may have acted.
+    """
     fake.down.add("ScriptQueue:1")
-    with pytest.raises(IntegrationError) as caught:
+    with pytest.raises(NoAnswer) as caught:
         await run_shutdown(client, Lines())
     error = caught.value
     assert error.status == 504
     assert error.detail == TIMED_OUT
     assert "cmd_add to ScriptQueue:1" in error.message
-    assert "may still have been queued" in error.message
+    assert f"{SHUTDOWN} may have been queued on ScriptQueue 1" in error.message
     assert client._mine == set()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("late", ["504", "hang", "drop"])
+async def test_a_script_queued_without_an_answer_is_found_and_followed(
+    fake: FakeLove, late: str
+) -> None:
+    """cmd_add acted, but no answer came (504, none in time, the connection dropped).
+
+    The error says it may be queued; the queue lists it, by its description, and ``follow``
+    takes it to its end: nothing is queued twice.
+    """
+    fake.late["cmd_add"] = late
+    fake.run_time = 3.0  # still running when the caller has given up waiting for the answer
+    love = LoveClient(
+        url=fake.url,
+        username="upgrade-bot",
+        password=SecretStr("correct horse battery staple"),
+        command_timeout=0.5,
+        retry_delay=0.01,
+    )
+    try:
+        with pytest.raises(NoAnswer) as caught:
+            await run_shutdown(love, Lines())
+        assert f"{SHUTDOWN} may have been queued on ScriptQueue 1" in caught.value.message
+        state = await love.queue_state(1)
+        copy = state.copy_of("upgrade-bot 7 step shutdown")
+        assert copy is not None
+        assert copy.index == 100001
+        lines = Lines()
+        done = await love.follow(queue=1, index=copy.index, path=SHUTDOWN, report=lines)
+        assert done == ScriptRun(queue=1, script_index=100001, final_state="DONE")
+        assert [c["cmd"] for c in fake.commands].count("cmd_add") == 1
+    finally:
+        await love.aclose()
+
+
+@pytest.mark.asyncio
+async def test_nothing_listening_is_unreachable_not_maybe_queued() -> None:
+    """A refused connection: nothing was sent, so nothing can be queued (Unreachable)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    love = make_client(f"http://127.0.0.1:{port}/love")
+    try:
+        with pytest.raises(Unreachable) as caught:
+            await run_shutdown(love, Lines())
+        assert "cannot connect" in caught.value.message
+        assert "may have been queued" not in caught.value.message
+    finally:
+        await love.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_queue_sent_offline_terminates_its_scripts_and_falls_silent(
+    fake: FakeLove, client: LoveClient
+) -> None:
+    """``cmd_exitControl`` to a ScriptQueue: its running script is terminated, its stream ends.
+
+    ts_scriptqueue closes the queue's tasks as it exits (``close_tasks``): the script is never
+    DONE, and LOVE has nothing more to say of that queue; its commands time out.
+    """
+    fake.run_time = 30.0
+    lines = Lines()
+    running = asyncio.create_task(run_shutdown(client, lines))
+    await until(lambda: any("RUNNING" in line for line in lines.lines), 3)
+    for command in ("disable", "standby", "exitControl"):
+        assert await client.command(csc="ScriptQueue", index=1, command=command) == "Done"
+    assert fake.scripts[100001].process_state == "TERMINATED"
+    await asyncio.sleep(0.3)
+    assert not running.done()  # nothing more comes: the caller must judge by heartbeats
+    running.cancel()
+    with pytest.raises(NoAnswer):
+        await client.command(csc="ScriptQueue", index=1, command="showQueue")
+    assert [c["cmd"] for c in fake.commands][-4:-1] == [
+        "cmd_disable", "cmd_standby", "cmd_exitControl",
+    ]  # fmt: skip
 
 
 @pytest.mark.asyncio
@@ -451,15 +531,20 @@ async def test_failed_script_pauses_the_queue_until_resumed(
     with pytest.raises(IntegrationError):
         await run_shutdown(client, Lines())
     state = await client.queue_state(1)
-    assert state == QueueState(queue=1, running=False, current=f"{SHUTDOWN} (script 100001) FAILED")
+    failed = QueuedScript(100001, SHUTDOWN, "upgrade-bot 7 step shutdown", "FAILED", "current")
+    assert state == QueueState(
+        queue=1, running=False, current=f"{SHUTDOWN} (script 100001) FAILED", scripts=(failed,)
+    )
     assert state.line() == f"ScriptQueue 1 is paused; current: {SHUTDOWN} (script 100001) FAILED"
+    assert state.copy_of("upgrade-bot 7 step shutdown") is None  # it ended: no copy to follow
     assert await client.queue_state(2) == QueueState(queue=2, running=True)
 
     del fake.outcomes[SHUTDOWN]
     await client.resume(1)
     assert fake.commands[-1]["cmd"] == "cmd_resume"
     assert fake.commands[-1]["params"] == {}
-    assert await client.queue_state(1) == QueueState(queue=1, running=True)
+    resumed = await client.queue_state(1)
+    assert (resumed.running, resumed.current) == (True, "")
     done = await run_shutdown(client, Lines())
     assert done.final_state == "DONE"
 

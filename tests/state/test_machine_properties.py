@@ -22,10 +22,13 @@ from state.commands import (
     Cancel,
     Command,
     DeadlineReached,
+    EditTargets,
     HandOver,
     Hold,
+    LeaveUp,
     MarkDone,
     Pause,
+    ProposeTargets,
     RecordAnnouncement,
     RecordBaseline,
     Reopen,
@@ -40,14 +43,29 @@ from state.evolve import evolve, fold, replay
 from state.machine import handle, interrupt_running, start
 from state.procedure import parse_procedure
 from state.run import Run, StepStatus
-from tests.support.runs import ADMIN, HELD, LEAD, OTHER, at, small_steps, start_command
+from tests.support.runs import (
+    ADMIN,
+    HELD,
+    LEAD,
+    OTHER,
+    at,
+    small_steps,
+    start_command,
+    stragglers_step,
+)
 
 ACTORS = (LEAD, OTHER, ADMIN, Actor("U_NEW"))
-STEPS = (*small_steps(), *parse_procedure(HELD, "held").steps)
-"""One step of each shape, and last an announcement the lead may hold back."""
-STEP_VERBS = ("approve", "retry", "mark_done", "skip", "hold", "cancel", "reopen")
+STEPS = (stragglers_step(), *small_steps(), *parse_procedure(HELD, "held").steps)
+"""One step of each shape: first the stragglers (proposed by the bot), last an announcement
+the lead may hold back."""
+STEP_VERBS = (
+    "approve", "retry", "mark_done", "skip", "hold", "cancel", "reopen", "edit", "leave_up",
+)  # fmt: skip
 RUN_VERBS = ("pause", "resume", "note", "handover", "takeover", "abort")
-BOT_VERBS = ("succeed", "fail", "deadline", "announce", "baseline", "restart")
+BOT_VERBS = (
+    "succeed", "succeed_with_issues", "fail", "deadline", "announce", "baseline", "propose",
+    "restart",
+)  # fmt: skip
 
 # Abort ends a run at once: keep it rare so that most sequences get deep into the run.
 WEIGHTED = (*STEP_VERBS * 3, *RUN_VERBS[:-1], "abort", *BOT_VERBS * 3)
@@ -95,6 +113,8 @@ def command_for(run: Run, move: Move) -> Command | None:
         "hold": Hold(actor, state.id, revision, until=at(600 + move.delta * 30)),
         "cancel": Cancel(actor, state.id, revision),
         "reopen": Reopen(actor, state.id, revision),
+        "edit": EditTargets(actor, state.id, revision, ("ATDome:0", "MTDome:0")),
+        "leave_up": LeaveUp(actor, state.id, revision),
     }
     other = ACTORS[(move.actor + 1) % len(ACTORS)]
     run_commands: dict[str, Command] = {
@@ -105,6 +125,10 @@ def command_for(run: Run, move: Move) -> Command | None:
         "takeover": TakeOver(actor),
         "abort": Abort(actor, "generated"),
         "succeed": ActionSucceeded(state.id, state.attempt + delta),
+        "succeed_with_issues": ActionSucceeded(
+            state.id, state.attempt + delta, "script ended FAILED", ("ATMCS:0 STANDBY, beating",)
+        ),
+        "propose": ProposeTargets(state.id, ("MTDome:0",) * max(0, move.delta + 1)),
         "fail": ActionFailed(state.id, state.attempt + delta, "generated failure"),
         "deadline": DeadlineReached(state.id, state.attempt, ("ATDome:0",) * (move.delta + 1)),
         "announce": RecordAnnouncement(f"key-{move.step}"),

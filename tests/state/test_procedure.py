@@ -19,7 +19,13 @@ from state.procedure import Procedure, ProcedureError, procedure_schema
 from state.rules import Problem
 
 DEFAULT_PATH = Path(str(resources.files("bot.config").joinpath("data", "procedure.yaml")))
-SUMMIT_ONLY = {"bare-metal-shutdown", "bare-metal-config", "ess-controllers", "bare-metal-startup"}
+SUMMIT_ONLY = {
+    "m2-closed-loop",
+    "bare-metal-shutdown",
+    "bare-metal-config",
+    "ess-controllers",
+    "bare-metal-startup",
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +46,7 @@ def test_default_loads(default: Procedure) -> None:
     """The built-in procedure loads, the same from the package as from its path."""
     assert default.name == "Deploying the Upgrade"
     assert default.version == 1
-    assert len(default.steps) == 25
+    assert len(default.steps) == 26
     assert load_procedure(DEFAULT_PATH) == default
 
 
@@ -55,8 +61,8 @@ def test_default_has_the_four_phases_in_order(default: Procedure) -> None:
 @pytest.mark.parametrize(
     ("site", "kind", "count"),
     [
-        ("summit", "cycle-upgrade", 24),
-        ("summit", "system-restart", 23),
+        ("summit", "cycle-upgrade", 25),
+        ("summit", "system-restart", 24),
         ("tts", "cycle-upgrade", 20),
         ("tts", "system-restart", 19),
         ("bts", "cycle-upgrade", 20),
@@ -69,7 +75,7 @@ def test_steps_per_run(default: Procedure, site: str, kind: str, count: int) -> 
 
 
 def test_summit_only_steps(default: Procedure) -> None:
-    """Bare metal and the ESS controllers are the summit's only, absent from the test stands."""
+    """M2, bare metal and the ESS controllers are the summit's only, not the test stands'."""
     assert {step.id for step in default.steps if step.sites == ("summit",)} == SUMMIT_ONLY
     for kind in RUN_KINDS:
         assert SUMMIT_ONLY.issubset(run_ids(default, "summit", kind))

@@ -67,6 +67,15 @@ USER_JOB = "uws-job-ab12"
 
 NUBLADO_LABEL = {"argocd.argoproj.io/instance": "nublado-users"}
 
+_COMMANDED = {
+    "cmd_enable": SummaryState.ENABLED,
+    "cmd_disable": SummaryState.DISABLED,
+    "cmd_standby": SummaryState.STANDBY,
+    "cmd_start": SummaryState.DISABLED,
+    "cmd_exitControl": SummaryState.OFFLINE,
+}
+"""The state each generic state command leaves a CSC in (salobj ``base_csc.py``)."""
+
 
 @dataclass
 class Csc:
@@ -111,6 +120,7 @@ class World:
         """Every instance runs, in ``initial``; the fakes' hooks now lead here."""
         self.cscs = {spec.ref: Csc(spec, self.initial) for spec in self.specs}
         self.love.on_run = self.script_runs
+        self.love.on_command = self.commanded_directly
         self.argocd.on_operation_end = self.operation_ended
         self.kube.on_delete = self.deleted
 
@@ -201,6 +211,12 @@ class World:
                 for ref in self._refs(str(entry[0])):
                     await self._command(ref, state)
 
+    async def commanded_directly(self, csc: str, salindex: int, cmd: str) -> None:
+        """LOVE: a generic state command sent to one CSC through ``cmd/``."""
+        state = _COMMANDED.get(cmd)
+        if state is not None:
+            await self._command(f"{csc}:{salindex}", state)
+
     async def operation_ended(self, app: FakeApp) -> None:
         """ArgoCD: a synced ``telescope`` app's Jobs come back and its CSCs start."""
         if app.phase != "Succeeded":
@@ -269,12 +285,16 @@ class World:
         if zlib.crc32(ref.encode()) % 3:  # two in three say OFFLINE before they exit
             await self._publish(csc, SummaryState.OFFLINE)
         self._down(ref)
+        if csc.spec.name == "ScriptQueue":  # it closes, terminating its scripts (close_tasks)
+            await self.love.queue_exits(csc.spec.index)
 
     async def _up(self, ref: str, state: SummaryState) -> None:
         """The CSC starts: it publishes its state and beats at once."""
         csc = self.cscs[ref]
         csc.beating = True
         self.love.down.discard(ref)
+        if csc.spec.name == "ScriptQueue":
+            await self.love.queue_starts(csc.spec.index)
         await self._publish(csc, state)
         await self._write([self._beat_line(csc)])
 

@@ -8,6 +8,7 @@ from state.commands import Actor, StartRun
 from state.machine import start
 from state.procedure import Step, parse_procedure
 from state.run import Run
+from tests.support.procedures import SCRIPTQUEUES, STRAGGLERS, procedure
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 LEAD = Actor("U_LEAD")
@@ -52,6 +53,15 @@ steps:
       message: ":white_check_mark: *{site}*: Nublado can be used again."
 """
 """One step: the end-of-run announcement the lead may hold back (integration testing)."""
+
+
+def stragglers_step() -> Step:
+    """The stragglers step (proposed by the bot before the lead decides).
+
+    Parsed with the ScriptQueues step after it, without which no procedure sends CSCs OFFLINE.
+    """
+    text = procedure("stragglers", STRAGGLERS, SCRIPTQUEUES)
+    return parse_procedure(text, "stragglers").steps[0]
 
 
 def small_steps() -> tuple[Step, ...]:

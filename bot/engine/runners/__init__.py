@@ -59,6 +59,11 @@ PREVIEWS: dict[type, Preview] = {
 }
 """What the lead sees before approving, where there is more to see than the instructions."""
 
+PROPOSALS: dict[type, Callable[[StepContext, Any], Awaitable[list[str]]]] = {
+    RunSetSummaryState: love.propose,
+}
+"""For a step whose targets are the stragglers: what it proposes to the lead (the CSCs up)."""
+
 LIVE: dict[type, Preview] = {
     ArgocdSync: argocd.live,
     RunShutdownScript: love.live_queue,
@@ -97,6 +102,7 @@ def system_of(action: object, systems: SiteSystems) -> Integration | None:
 __all__ = [
     "LIVE",
     "PREVIEWS",
+    "PROPOSALS",
     "RUNNERS",
     "Outcome",
     "Preview",

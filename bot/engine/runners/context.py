@@ -45,10 +45,14 @@ class SiteSystems:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a step's action ended well: a one-line summary, and the baseline if it read one."""
+    """How a step's action ended: a one-line summary, the baseline if it read one, the trouble.
+
+    With ``issues`` the step ends "done with issues", naming them, and the run goes on.
+    """
 
     summary: str
     baseline: tuple[str, ...] | None = None
+    issues: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

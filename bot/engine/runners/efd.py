@@ -8,10 +8,11 @@ list is left alone; the ScriptQueues come down in their own, later step.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.engine.runners.context import Outcome, StepContext
-from integrations.efd import CscState, SiteStates, SummaryState
+from integrations.efd import NOT_CSCS, CscState, SiteStates, SummaryState
 from integrations.errors import IntegrationError
 from state.actions import EfdWaitForStates
 
@@ -34,11 +35,19 @@ def _name(ref: str) -> str:
     return ref.partition(":")[0]
 
 
+def watched(baseline: Iterable[str], ignore: Iterable[str]) -> list[str]:
+    """The CSCs of a baseline the bot watches: not the site's ignored ones, never a Script.
+
+    A baseline recorded before Scripts were set apart may still name some; they are no CSCs.
+    """
+    left = set(ignore) | NOT_CSCS
+    return [ref for ref in baseline if _name(ref) not in left]
+
+
 def _targets(ctx: StepContext, states: SiteStates, *, shutdown: bool) -> list[str]:
     """The CSC instances the watch judges."""
     known = ctx.run.baseline if ctx.run.baseline is not None else tuple(states.cscs)
-    ignore = set(ctx.site.ignore)
-    refs = [ref for ref in known if _name(ref) not in ignore]
+    refs = watched(known, ctx.site.ignore)
     if shutdown:  # the ScriptQueues come down last, in their own step
         refs = [ref for ref in refs if _name(ref) != "ScriptQueue"]
     return sorted(refs)
@@ -48,7 +57,8 @@ def _offline(csc: CscState | None) -> bool:
     return csc is None or not csc.alive or csc.summary_state is SummaryState.OFFLINE
 
 
-def _describe(ref: str, csc: CscState | None) -> str:
+def describe(ref: str, csc: CscState | None) -> str:
+    """``ATDome:0 STANDBY, beating``: one CSC as the EFD last saw it."""
     if csc is None:
         return f"{ref} never seen in the EFD"
     state = csc.summary_state.name if csc.summary_state else "no state"
@@ -69,7 +79,7 @@ def judge(ctx: StepContext, states: SiteStates, expect: str) -> Verdict:
     if expect == "offline":
         refs = _targets(ctx, states, shutdown=True)
         found = tuple((r, states.cscs.get(r)) for r in refs if not _offline(states.cscs.get(r)))
-        trouble = tuple(_describe(r, c) for r, c in found)
+        trouble = tuple(describe(r, c) for r, c in found)
         good = len(refs) - len(trouble)
         line = f"{good}/{len(refs)} OFFLINE (by heartbeat)"
         return Verdict(len(refs), good, trouble, line, found)
@@ -89,7 +99,7 @@ def judge(ctx: StepContext, states: SiteStates, expect: str) -> Verdict:
         f"{good - enabled}/{len(refs) - len(auto & set(refs))} STANDBY, "
         f"{enabled} ENABLED as expected, {len(found_list)} not yet"
     )
-    trouble = tuple(_describe(r, c) for r, c in found_list)
+    trouble = tuple(describe(r, c) for r, c in found_list)
     return Verdict(len(refs), good, trouble, line, tuple(found_list))
 
 
@@ -112,6 +122,21 @@ async def at_deadline(ctx: StepContext, action: EfdWaitForStates) -> Verdict:
     return judge(ctx, states, action.expect)
 
 
+def _only_known_stuck(ctx: StepContext, verdict: Verdict) -> bool:
+    """Every CSC still up was named by an earlier step as one that would not go down.
+
+    The shutdown script gave up on them: waiting out the deadline would change nothing. The
+    run goes on to the stragglers step with them.
+    """
+    stuck = {
+        issue.split(" ", 1)[0]
+        for state in ctx.run.steps
+        if state.id != ctx.state.id and state.status.ended
+        for issue in state.issues
+    }
+    return bool(verdict.found) and {ref for ref, _ in verdict.found} <= stuck
+
+
 async def wait_for_states(ctx: StepContext, action: EfdWaitForStates) -> Outcome:
     """Poll until every CSC is where it should be; the deadline is the engine's (``tick``)."""
     last = ""
@@ -123,6 +148,11 @@ async def wait_for_states(ctx: StepContext, action: EfdWaitForStates) -> Outcome
             verdict = Verdict(0, 0, (str(e),), said, known=False)
         if verdict.known and not verdict.trouble:  # none to watch is done at once
             return Outcome(verdict.line)
+        if action.expect == "offline" and verdict.known and _only_known_stuck(ctx, verdict):
+            return Outcome(
+                f"{verdict.line}: only the CSCs the shutdown could not take down are still up",
+                issues=verdict.trouble,
+            )
         shown = (
             f"{verdict.line}: {', '.join(verdict.trouble[:5])}" if verdict.trouble else verdict.line
         )

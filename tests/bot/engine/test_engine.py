@@ -16,7 +16,7 @@ from bot.engine.pacer import Pacer
 from bot.terminal.leads import SimulatedLead
 from integrations.clock import VirtualClock
 from integrations.efd import SummaryState
-from state.commands import Approve, Cancel, MarkDone
+from state.commands import Approve, Cancel
 from state.events import (
     StepAwaitingApproval,
     StepDoneWithIssues,
@@ -28,6 +28,7 @@ from state.names import Site
 from state.procedure import Procedure, parse_procedure
 from state.run import Run, RunStatus, StepStatus
 from tests.support.observatory import Harness, harness
+from tests.support.procedures import PREFLIGHT, SCRIPTQUEUES, SHUTDOWN_SCRIPT, procedure
 
 WATCH = """
 name: watch
@@ -52,34 +53,7 @@ steps:
     action: {type: argocd.sync, apps: [nublado], timeout: 20m}
 """
 
-SHUTDOWN = """
-name: shutdown
-steps:
-  - id: preflight
-    title: Pre-flight
-    phase: shutdown
-    action: {type: preflight.check, timeout: 2m}
-  - id: shutdown-cscs
-    title: Everything OFFLINE
-    phase: shutdown
-    needs_approval: true
-    action:
-      type: love.run_script
-      script: system_wide_shutdown.py
-      queue: 1
-      timeout: 30m
-      config: {start_with: [Watcher]}
-  - id: scriptqueues-offline
-    title: ScriptQueues OFFLINE
-    phase: shutdown
-    needs_approval: true
-    action:
-      type: love.run_script
-      script: set_summary_state.py
-      queue: 1
-      timeout: 10m
-      config: {targets: scriptqueues, state: OFFLINE, mute_alarms: false}
-"""
+SHUTDOWN = procedure("shutdown", PREFLIGHT, SHUTDOWN_SCRIPT, SCRIPTQUEUES)
 
 
 Closing = list[tuple[Harness, VirtualClock]]
@@ -249,7 +223,7 @@ async def test_three_sites_run_at_the_same_time(closing: Closing, tmp_path: Path
     assert results == [RunStatus.COMPLETED] * 3
     runs = {run.site: run for run in await h.store.recent(limit=3)}
     assert {site: len(run.steps) for site, run in runs.items()} == {
-        "summit": 24, "tts": 20, "bts": 20,
+        "summit": 25, "tts": 20, "bts": 20,
     }  # fmt: skip
     # The runs overlapped in time: each started before the others ended.
     for run in runs.values():
@@ -288,47 +262,3 @@ async def test_a_failed_sync_shows_the_apps_live_state(closing: Closing, tmp_pat
     assert "nublado: Degraded" in failed.error
     live = next(t for _, _, t in h.progress if t.startswith("Now in ArgoCD:"))
     assert "nublado: Synced, Degraded, operation Succeeded: Pod nublado/" in live
-
-
-async def revision(h: Harness, run_id: str, step_id: str) -> int:
-    state = (await h.store.get(run_id)).step(step_id)
-    assert state is not None
-    return state.revision
-
-
-@pytest.mark.asyncio
-async def test_a_queue_paused_by_a_failed_script_is_resumed_only_with_the_leads_consent(
-    closing: Closing, tmp_path: Path
-) -> None:
-    """ts_scriptqueue pauses after a failure; the lead is told, and approving resumes it."""
-    h, _ = await make(closing, tmp_path, parse_procedure(SHUTDOWN, "shutdown"), moving=True)
-    observatory = h.observatories["summit"]
-    await observatory.inject("csc-stuck:MTDome:0")
-    lead = h.engine.actor("U_LEAD")
-    run = await shutdown_approved(h)
-    await h.wait_for(lambda: any("Retry resumes it" in t for _, _, t in h.progress))
-    live = next(t for _, _, t in h.progress if "Retry resumes it" in t)
-    assert live.startswith(
-        "ScriptQueue 1 is paused; current: system_wide_shutdown.py (script 100001) FAILED."
-    )
-    assert not (await observatory.love.queue_state(1)).running
-
-    # MTDome brought down by hand; the step is marked done. The next step's preview says the
-    # queue is paused and that approving resumes it; nothing is resumed before that.
-    done = MarkDone(lead, "shutdown-cscs", await revision(h, run.run_id, "shutdown-cscs"))
-    await h.engine.execute(run.run_id, done)
-    await h.wait_for(lambda: any("Approving resumes it" in t for _, _, t in h.progress))
-    preview = next(t for _, s, t in h.progress if s == "scriptqueues-offline")
-    assert preview.startswith("ScriptQueue 1 is paused; current: system_wide_shutdown.py")
-    assert "set_summary_state.py on ScriptQueue 1 with:" in preview
-    assert not (await observatory.love.queue_state(1)).running
-
-    step = "scriptqueues-offline"
-    await h.engine.execute(run.run_id, Approve(lead, step, await revision(h, run.run_id, step)))
-    await h.wait_for(lambda: succeeded(h, step))
-    ok = succeeded(h, step)
-    assert ok is not None
-    assert ok.summary.endswith(
-        "; resumed ScriptQueue 1 (paused after system_wide_shutdown.py (script 100001) FAILED), "
-        "approved by U_LEAD"
-    )

@@ -333,13 +333,15 @@ async def test_downtime_beats_reminders_and_the_summary_are_each_said_once(
         run = await bot.engine.open_run(LEAD, "summit", "cycle-upgrade")
         lead = bot.engine.actor(LEAD)
         rev = await bot.when("scriptqueues-offline", StepStatus.AWAITING_APPROVAL)
+        # The ScriptQueues come down last: once ATDome and MTMount are silent (> 10 s).
+        await asyncio.sleep(max(0.0, written + 3.5 - time.monotonic()))
+        await efd.write(ignored, set(ignored))
         await bot.engine.execute(run.run_id, Approve(lead, "scriptqueues-offline", rev))
         await bot.when("sync-telescope", StepStatus.AWAITING_APPROVAL)
         now = bot.clock.now()
 
-        # Down: the ScriptQueues are OFFLINE and nothing is brought back yet; by now (> 10 s)
-        # ATDome and MTMount are silent. Then ATDome beats again: said once, in the thread.
-        await asyncio.sleep(max(0.0, written + 3.5 - time.monotonic()))
+        # Down: the ScriptQueues are OFFLINE and nothing is brought back yet. Then ATDome
+        # beats again: said once, in the thread.
         await efd.write(ignored, set(ignored))
         await bot.engine.tick(now)
         await efd.write({("ATDome", 0): SummaryState.STANDBY, **ignored}, {("ATDome", 0), *ignored})

@@ -37,7 +37,7 @@ def read_until(process: subprocess.Popen[str], pattern: str, timeout: float = 60
 
 @pytest.mark.slow
 def test_killed_demo_resumes_the_same_run(tmp_path: Path) -> None:
-    """Killed (SIGKILL) while the shutdown script runs; restarted, it retries and ends."""
+    """Killed (SIGKILL) while the shutdown script runs; restarted, the retry follows it."""
     db = tmp_path / "demo.db"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     first = subprocess.Popen(  # noqa: S603  # our own console script
@@ -75,7 +75,12 @@ def test_killed_demo_resumes_the_same_run(tmp_path: Path) -> None:
     assert "Run completed." in out
     assert re.search(r"shutdown-cscs\s+succeeded\s+2 ", out), out
     assert f"Summary of run {run_id.group(1)}:" in out
-    # The observatory was kept too: its queue had run script 100001 before the kill, so the
-    # retry's script is the next one (a new observatory would start again at 100001).
-    assert "system_wide_shutdown.py ended DONE (script 100002 on ScriptQueue 1)" in out
+    # The observatory was kept too: the script queued before the kill, 100001, ran on in its
+    # queue; the retry reads the queue and follows it, never adding a second copy.
+    assert (
+        "system_wide_shutdown.py (script 100001) RUNNING was queued by an earlier attempt: "
+        "following it, not adding another"
+    ) in out
+    assert "system_wide_shutdown.py ended DONE (script 100001 on ScriptQueue 1)" in out
+    assert "system_wide_shutdown.py (script 100002)" not in out
     assert "verify-offline: 145/145 OFFLINE" in out

@@ -14,11 +14,12 @@ EXAMPLES = {
     "bridge-stuck": "bridge-stuck:ATCamera",
     "app-degraded": "app-degraded:auxtel",
     "love-down": "love-down",
+    "love-timeout": "love-timeout",
     "efd-stale": "efd-stale",
     "wrong-cluster": "wrong-cluster",
 }
 TARGETED = ["csc-fault", "csc-stuck", "bridge-stuck", "app-degraded"]
-BARE = ["love-down", "efd-stale", "wrong-cluster"]
+BARE = ["love-down", "love-timeout", "efd-stale", "wrong-cluster"]
 
 
 def test_examples_cover_every_kind() -> None:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from integrations.efd import SummaryState
-from integrations.errors import IntegrationError
+from integrations.errors import IntegrationError, Unreachable
 from integrations.kube import Deletion
 from integrations.love import QueueState, ScriptRun
 from integrations.sim import SimObservatory
@@ -154,7 +154,8 @@ async def test_bad_configuration(
     error = caught.value
     assert error.system == "ScriptQueue"
     assert error.host == "summit-lsp.lsst.codes"
-    assert f"({path}) on ScriptQueue 1 ended CONFIGURE_FAILED: " in error.message
+    assert f"{path} (script 100001) on ScriptQueue 1 ended CONFIGURE_FAILED: " in error.message
+    assert error.status == "CONFIGURE_FAILED"
     assert message in error.message
     assert len(await alive(summit)) == 150
 
@@ -166,9 +167,10 @@ async def test_stuck_csc_fails_the_shutdown(summit: SimObservatory, clock: Manua
     with pytest.raises(IntegrationError) as caught:
         await run(summit, "system_wide_shutdown.py", SHUTDOWN)
     assert caught.value.message == (
-        "script 100001 (system_wide_shutdown.py) on ScriptQueue 1 ended FAILED: "
+        "system_wide_shutdown.py (script 100001) on ScriptQueue 1 ended FAILED: "
         "A total of 1 components failed to transition to offline."
     )
+    assert caught.value.status == "FAILED"
     clock.advance(15)
     assert await alive(summit) == {"MTM1M3:0", "MTM1M3TS:0", "MTDome:0"} | QUEUES | CAMERAS
 
@@ -181,7 +183,8 @@ async def test_failed_script_pauses_its_queue(summit: SimObservatory, clock: Man
         await run(summit, "system_wide_shutdown.py", SHUTDOWN)
     paused = await summit.love.queue_state(1)
     failed = "system_wide_shutdown.py (script 100001) FAILED"
-    assert paused == QueueState(1, running=False, current=failed)
+    assert (paused.running, paused.current) == (False, failed)
+    assert [s.line() for s in paused.scripts] == [failed]
     assert await summit.love.queue_state(2) == QueueState(2, running=True)
 
     progress = Progress()
@@ -190,22 +193,32 @@ async def test_failed_script_pauses_its_queue(summit: SimObservatory, clock: Man
         await clock.sleep(60)
     assert not waiting.done()
     assert progress.lines == ["other.py (script 100002) waiting: ScriptQueue 1 is paused"]
+    states = await summit.efd.states()  # the waiting script beats, as lsst.sal.Script
+    assert states.scripts["Script:100002"].alive
+    assert not any(ref.startswith("Script:") for ref in states.cscs)
 
     await summit.love.resume(1)
     assert (await waiting).final_state == "DONE"
-    assert await summit.love.queue_state(1) == QueueState(1, running=True)
+    resumed = await summit.love.queue_state(1)
+    assert (resumed.running, resumed.current) == (True, "")
 
 
 @pytest.mark.asyncio
 async def test_scriptqueues_offline_last(summit: SimObservatory, clock: ManualClock) -> None:
-    """set_summary_state on queue 1 takes ScriptQueues 3, 2 then 1 OFFLINE and ends DONE."""
+    """set_summary_state on queue 1 takes ScriptQueues 3, 2 then 1 OFFLINE.
+
+    Queue 1 goes last and, exiting, terminates the script itself (ts_scriptqueue close_tasks):
+    it never ends DONE; its queue's silence is the proof.
+    """
     config = {
         "data": [["ScriptQueue:3", "OFFLINE"], ["ScriptQueue:2", "OFFLINE"],
                  ["ScriptQueue:1", "OFFLINE"]],
         "mute_alarms": False,
     }  # fmt: skip
-    result = await run(summit, "set_summary_state.py", config)
-    assert result.final_state == "DONE"
+    with pytest.raises(IntegrationError) as ended:
+        await run(summit, "set_summary_state.py", config)
+    assert ended.value.status == "TERMINATED"
+    assert "ScriptQueue 1 exited (ts_scriptqueue close_tasks)" in ended.value.message
     clock.advance(15)
     states = await summit.efd.states()
     assert all(gone(summit, ref) for ref in QUEUES)
@@ -326,7 +339,7 @@ async def test_queue_not_running(bts: SimObservatory) -> None:
 
 @pytest.mark.asyncio
 async def test_love_down(summit: SimObservatory) -> None:
-    """With love-down, ping, scripts and commands answer 503 and nothing is queued."""
+    """With love-down, ping, scripts and commands cannot connect: nothing is sent, or queued."""
     await summit.love.ping()
     await summit.inject("love-down")
     for call in (
@@ -334,9 +347,8 @@ async def test_love_down(summit: SimObservatory) -> None:
         run(summit, "system_wide_shutdown.py", SHUTDOWN),
         summit.love.command(csc="ATDome", index=0, command="disable"),
     ):
-        with pytest.raises(IntegrationError) as caught:
+        with pytest.raises(Unreachable) as caught:
             await call
-        assert caught.value.status == 503
         assert "cannot connect" in caught.value.message
     assert summit.world.doc["scripts"] == {}
     assert len(await alive(summit)) == 150

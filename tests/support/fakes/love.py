@@ -13,12 +13,22 @@ call answers that 5xx with an HTML page), ``malformed`` (200 with a body that is
 ``ws_status`` (the websocket handshake answered with that status), ``forbidden`` (403 on
 ``cmd/``: the user may not command), ``down`` (``"CSC:index"`` whose commands time out: 504),
 ``rejected`` (command names the CSC rejects: the commander crashes and the manager answers a
-non-JSON 500), ``expire_tokens()`` / ``expire_on_issue``, ``outcomes`` (a script path ending
-FAILED or CONFIGURE_FAILED with a message) and ``drop_websockets()``.
+non-JSON 500), ``late`` (command name -> ``"504"``, ``"hang"`` or ``"drop"``: the command is
+carried out, then the commander times out, the answer never comes, or the connection drops:
+``cmd_add`` acks only once the script's process started, so a script can be queued although
+the caller saw no answer), ``expire_tokens()`` / ``expire_on_issue``, ``outcomes`` (a script
+path ending FAILED or CONFIGURE_FAILED with a message) and ``drop_websockets()``.
+
+A ScriptQueue sent OFFLINE (``cmd_exitControl``, or :meth:`FakeLove.queue_exits` from a test's
+world) closes as ts_scriptqueue does (``ScriptQueue.close_tasks`` -> ``QueueModel.close`` ->
+``terminate_all``): its scripts are terminated, the one that sent it OFFLINE included, and the
+producer has nothing more to say of it: its streams end, its commands time out.
 
 ``on_run`` (default: nothing) is awaited once a script is running, with the script: the hook
 through which a test couples the fake to the rest of a site (the script's effect on the CSCs).
 If it raises, the script fails with the exception's text, as a script whose commands failed.
+``on_command`` (default: nothing) is awaited with ``(csc, salindex, cmd)`` for every command
+the commander carries out (a generic state command's effect on the site).
 """
 
 from __future__ import annotations
@@ -42,6 +52,8 @@ FINISHED_SIZE = 10
 """LOVE-producer's ``FINISHED_SCRIPTS_LIST_SIZE`` default."""
 TIMED_OUT = "Command time out. No ack received from component."
 NOT_ALLOWED = "Your user is not allowed to command the observatory."
+_ENDED = frozenset({"DONE", "TERMINATED", "CONFIGURE_FAILED", "LOADFAILED"})
+"""Process states of a script that no longer runs."""
 HTML_500 = "<!doctype html>\n<html><title>Server Error (500)</title><h1>Server Error (500)</h1>"
 
 
@@ -109,6 +121,8 @@ class FakeQueue:
     finished: list[int] = field(default_factory=list)
     running: bool = True
     enabled: bool = True
+    exited: bool = False
+    """Sent OFFLINE: its process closed, nothing more is published of it."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     """Set at every change of the queue (whenever its scripts are published)."""
 
@@ -121,6 +135,10 @@ class _Socket:
 
 async def _nothing(_script: FakeScript) -> None:
     """The default :attr:`FakeLove.on_run`: a script affects nothing outside the fake."""
+
+
+async def _no_effect(_csc: str, _salindex: int, _cmd: str) -> None:
+    """The default :attr:`FakeLove.on_command`: a command affects nothing outside the fake."""
 
 
 def _field(value: Any) -> dict[str, Any]:
@@ -162,9 +180,13 @@ class FakeLove:
         self.forbidden = False
         self.down: set[str] = set()
         self.rejected: set[str] = set()
+        self.late: dict[str, str] = {}
+        """Command name -> how its answer goes missing after it was carried out."""
         self.outcomes: dict[str, tuple[str, str]] = {}
         self.on_run: Callable[[FakeScript], Awaitable[None]] = _nothing
         """Awaited when a script starts running (what the script does to the site)."""
+        self.on_command: Callable[[str, int, str], Awaitable[None]] = _no_effect
+        """Awaited with every command the commander carries out."""
         self.queues: dict[int, FakeQueue] = {i: FakeQueue(i) for i in (1, 2, 3)}
         self.scripts: dict[int, FakeScript] = {}
         self._next = FIRST_INDEX
@@ -301,7 +323,15 @@ class FakeLove:
                 status=400,
             )
         self.commands.append(data)
-        return await self._commander(data)
+        answer = await self._commander(data)
+        late = self.late.get(data["cmd"])
+        if late == "504":
+            return web.json_response({"ack": TIMED_OUT}, status=504)
+        if late == "hang":
+            await asyncio.Event().wait()  # the caller's own timeout ends it
+        if late == "drop" and request.transport is not None:
+            request.transport.close()
+        return answer
 
     async def _commander(self, data: dict[str, Any]) -> web.Response:
         """LOVE-commander: the CSC's final ack, a 504 time-out, or its crash on a rejection."""
@@ -312,6 +342,8 @@ class FakeLove:
             return web.Response(status=500, text=HTML_500, content_type="text/html")
         if data["csc"] == "ScriptQueue":
             queue = self.queues[int(data["salindex"])]
+            if queue.exited:
+                return web.json_response({"ack": TIMED_OUT}, status=504)
             if data["cmd"] == "cmd_add":
                 return web.json_response({"ack": str(await self._add(queue, data["params"]))})
             if data["cmd"] == "cmd_stopScripts":
@@ -319,7 +351,35 @@ class FakeLove:
                 await self._stop(queue, params["salIndices"][: params["length"]])
             if data["cmd"] == "cmd_resume":
                 await self._resume(queue)
+            if data["cmd"] in {"cmd_disable", "cmd_standby"}:
+                queue.enabled = False
+                await self._publish_state(queue)
+        await self.on_command(data["csc"], int(data["salindex"]), data["cmd"])
+        if data["csc"] == "ScriptQueue" and data["cmd"] == "cmd_exitControl":
+            await self.queue_exits(int(data["salindex"]))
         return web.json_response({"ack": "Done"})
+
+    async def queue_starts(self, index: int) -> None:
+        """ScriptQueue ``index`` runs again (redeployed): empty, ENABLED, running, published."""
+        queue = self.queues[index]
+        queue.exited = False
+        queue.enabled = queue.running = True
+        queue.waiting.clear()
+        queue.current = None
+        await self._publish_state(queue)
+        await self._publish_scripts(queue)
+
+    async def queue_exits(self, index: int) -> None:
+        """ScriptQueue ``index`` goes OFFLINE: its scripts are terminated, its streams end."""
+        queue = self.queues[index]
+        for script in self.scripts.values():
+            if script.queue == index and script.process_state not in _ENDED:
+                script.process_state = "TERMINATED"
+                if script.task is not None and script.task is not asyncio.current_task():
+                    script.task.cancel()
+        queue.exited = True
+        queue.enabled = queue.running = False
+        queue.changed.set()
 
     # --- the ScriptQueue and its producer ---
 
@@ -376,6 +436,8 @@ class FakeLove:
             await self.on_run(script)
         except Exception as e:  # noqa: BLE001  # the script fails, saying why, as a real one would
             outcome, message = "FAILED", f"{type(e).__name__}: {e}"
+        if queue.exited:  # it sent its own queue OFFLINE: terminated with it, never DONE
+            return
         await asyncio.sleep(self.run_time)
         if outcome == "FAILED":
             script.script_state = "FAILING"
@@ -466,6 +528,8 @@ class FakeLove:
 
     async def _publish(self, csc: str, salindex: int, stream: str, payload: Any) -> None:
         """The manager's ``subscription_data`` to every socket in the group."""
+        if csc == "ScriptQueueState" and self.queues[salindex].exited:
+            return  # the queue's process is gone: the producer has nothing more to send
         group = f"event-{csc}-{salindex}-{stream}"
         message = {
             "category": "event",

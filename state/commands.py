@@ -44,6 +44,8 @@ class StartRun:
     steps: tuple[Step, ...]
     cycle: str | None = None
     phalanx_branch: str | None = None
+    waived: tuple[tuple[str, str], ...] = ()
+    """Steps the page requires that the procedure leaves out: (requirement, why)."""
 
 
 @dataclass(frozen=True, slots=True)

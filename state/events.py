@@ -41,6 +41,9 @@ class RunStarted(_Event):
     phalanx_branch: str | None = None
     procedure: str
     steps: tuple[Step, ...]
+    waived: dict[str, str] = Field(
+        default_factory=dict, description="Required steps the procedure leaves out, and why."
+    )
 
 
 class StepAwaitingApproval(_StepEvent):

@@ -75,6 +75,7 @@ def evolve(run: Run | None, event: Event) -> Run:
             procedure=event.procedure,
             started_at=event.at,
             steps=tuple(StepState(step=step) for step in event.steps),
+            waived=event.waived,
             version=1,
         )
     if run is None:

@@ -43,6 +43,7 @@ def start(open_run: Run | None, command: StartRun, now: datetime) -> tuple[Run, 
         phalanx_branch=command.phalanx_branch,
         procedure=command.procedure,
         steps=command.steps,
+        waived=dict(command.waived),
     )
     run = evolve(None, started)
     events: list[Event] = [started, *_advance(run, now)]

@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from state.actions import Action
 from state.names import RUN_KINDS, SITES, Phase, RunKind, Site
-from state.rules import Problem, check_rules
+from state.page_rules import Requirement
+from state.problems import Problem
+from state.rules import check_rules
 
 
 class Step(BaseModel):
@@ -57,6 +59,20 @@ class Procedure(BaseModel):
     version: Literal[1] = Field(default=1, description="The file format's version.")
     name: str = Field(min_length=1)
     steps: tuple[Step, ...] = Field(min_length=1)
+    waived: dict[Requirement, str] = Field(
+        default_factory=dict,
+        description="Steps the page requires that this procedure leaves out, each with why "
+        "(every run shows it): shutdown-script, offline-check, scriptqueues-last, phalanx-pr, "
+        "end-state-watch.",
+    )
+
+    @field_validator("waived")
+    @classmethod
+    def _reasons(cls, value: dict[Requirement, str]) -> dict[Requirement, str]:
+        empty = [key for key, reason in value.items() if not reason.strip()]
+        if empty:
+            raise ValueError(f"say why {', '.join(empty)} is waived: the reason is shown")
+        return value
 
     def for_run(self, site: Site, kind: RunKind) -> tuple[Step, ...]:
         """The steps a run of this site and kind walks, in order."""

@@ -8,37 +8,25 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from state.actions import (
     SUMMIT_ONLY_SYSTEMS,
     Announce,
     ArgocdSync,
+    LoveCommand,
+    RunSetSummaryState,
     RunShutdownScript,
 )
 from state.names import PHASES, RUN_KINDS, SITES
+from state.page_rules import run_problems
+from state.problems import Problem
+from state.subsystems import names_problem, ref_problem
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from state.procedure import Procedure, Step
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a procedure, located for its author."""
-
-    step: str | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        """``step 'argocd-sasquatch', action.show_diff: ...``."""
-        where = f"step {self.step!r}" if self.step else "procedure"
-        return (
-            f"{where}, {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
 
 
 def check_rules(procedure: Procedure) -> list[Problem]:
@@ -49,7 +37,7 @@ def check_rules(procedure: Procedure) -> list[Problem]:
     for run in runs:
         site, kind = run.split("/")
         steps = procedure.for_run(site, kind)  # type: ignore[arg-type]  # from SITES, RUN_KINDS
-        for problem in _per_run(steps):
+        for problem in (*_per_run(steps), *run_problems(steps, procedure.waived)):
             found.setdefault(problem, []).append(run)
     for problem, where in found.items():
         if len(where) < len(runs):  # say which runs, unless it is all of them
@@ -81,6 +69,7 @@ def _whole_file(steps: Sequence[Step], phases: Sequence[str]) -> Iterator[Proble
 
 
 def _step_rules(step: Step) -> Iterator[Problem]:
+    yield from _names(step)
     action = step.action
     if action.changes_observatory() and not step.needs_approval:
         yield Problem(
@@ -105,11 +94,11 @@ def _step_rules(step: Step) -> Iterator[Problem]:
             "sites must be [summit]",
         )
     if isinstance(action, RunShutdownScript):
-        if "Watcher" not in action.config.start_with:
+        if action.config.start_with[:1] != ("Watcher",):
             yield Problem(
                 step.id,
                 "action.config.start_with",
-                "must include Watcher: it must come down first, to avoid a flurry of alarms",
+                "must begin with Watcher: it must come down first, to avoid a flurry of alarms",
             )
         if "Watcher" in action.config.ignore:
             yield Problem(
@@ -127,17 +116,34 @@ def _step_rules(step: Step) -> Iterator[Problem]:
             yield Problem(step.id, "needs_approval", "syncing sasquatch needs the lead's approval")
 
 
+def _names(step: Step) -> Iterator[Problem]:
+    """CSC names and instances as the scripts match them (ts_xml's list, case, indices)."""
+    action = step.action
+    lists: dict[str, tuple[str, ...]] = {}
+    if isinstance(action, RunShutdownScript):
+        lists = {
+            f"action.config.{field}": getattr(action.config, field)
+            for field in ("start_with", "end_with", "ignore")
+        }
+    for field, names in lists.items():
+        for name in names:
+            problem = names_problem(name)
+            if problem:
+                yield Problem(step.id, field, problem)
+    refs: list[tuple[str, str, bool]] = []
+    if isinstance(action, RunSetSummaryState):
+        refs = [("action.config.data", entry[0], True) for entry in action.config.data]
+    elif isinstance(action, LoveCommand):
+        refs = [("action.csc", f"{action.csc}:{action.index}", False)]
+    for field, ref, any_index in refs:
+        problem = ref_problem(ref, any_index=any_index)
+        if problem:
+            yield Problem(step.id, field, problem)
+
+
 def _per_run(steps: Sequence[Step]) -> Iterator[Problem]:
+    # A run without a ScriptQueues step is the requirements' problem (state.page_rules).
     queues = [i for i, step in enumerate(steps) if step.action.is_scriptqueue_shutdown()]
-    offline = [i for i, step in enumerate(steps) if step.action.sends_offline()]
-    others = [i for i in offline if i not in queues]
-    if others and not queues:
-        yield Problem(
-            steps[others[0]].id,
-            "action",
-            "sends CSCs OFFLINE but no later step takes the ScriptQueues OFFLINE "
-            "(the page: the ScriptQueues come down last)",
-        )
     for q in queues:
         queue_step = steps[q]
         if queue_step.phase != "shutdown":

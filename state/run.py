@@ -141,6 +141,10 @@ class Run(BaseModel):
     baseline: tuple[str, ...] | None = Field(
         default=None, description="CSCs (Name:index) heartbeating when the run started."
     )
+    waived: dict[str, str] = Field(
+        default_factory=dict,
+        description="Steps the page requires that this run's procedure left out, and why.",
+    )
     left_up: tuple[str, ...] = Field(
         default=(), description="CSCs the lead decided to go on with still up (Name:index)."
     )

@@ -9,8 +9,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from state.problems import Problem
 from state.procedure import Procedure, ProcedureError, parse_procedure
-from state.rules import Problem
 
 DEFAULT_PROCEDURE = "procedure.yaml"
 """The procedure shipped in the package (``bot/config/data/procedure.yaml``)."""

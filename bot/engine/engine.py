@@ -213,6 +213,7 @@ class Engine:
             steps=self._sites[site].adapt(self._procedure.for_run(site, kind)),
             cycle=cycle,
             phalanx_branch=phalanx_branch,
+            waived=tuple(self._procedure.waived.items()),
         )
         run, events = await self._store.start(command, now)
         self._log.info("Run opened", run=run.run_id, site=site, kind=kind, lead=user)

@@ -241,6 +241,7 @@ def run_summary(run: Run, events: Sequence[Event], site: SiteConfig) -> Notice:
     if skipped:
         why = "; ".join(f"{s.id} by {s.ended_by}: {s.reason}" for s in skipped)
         lines.append(f"Skipped: {why}")
+    lines += [f"Waived: {what}: {why}" for what, why in run.waived.items()]
     lines += [f"In trouble at {s.id}: {'; '.join(s.issues)}" for s in run.steps if s.issues]
     for key, by in run.acknowledged.items():
         lines.append(f"{key} acknowledged by {', '.join(at(u) for u in by)}")

@@ -55,10 +55,11 @@ def describe(run: Run, event: Event) -> str | None:  # noqa: C901, PLR0911, PLR0
     label = _label(run, step) if step else ""
     match event:
         case RunStarted():
+            waived = "".join(f"\n  waived: {what}: {why}" for what, why in event.waived.items())
             return (
                 f"Run {event.run_id}: {event.kind} of {event.site}, {len(event.steps)} steps, "
                 f"led by {event.actor}" + (f" (cycle {event.cycle})" if event.cycle else "")
-            )
+            ) + waived
         case StepStarted():
             how = {
                 "activate": "",

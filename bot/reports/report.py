@@ -75,6 +75,7 @@ def _head(run: Run, site: SiteConfig, times: Timing, zone: ZoneInfo) -> list[str
     ]
     if run.abort_reason:
         lines.append(f"- Aborted: {run.abort_reason}")
+    lines += [f"- Waived: {what}: {why}" for what, why in run.waived.items()]
     return lines
 
 

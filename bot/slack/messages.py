@@ -211,6 +211,7 @@ def run_header(
         lines.append(f"Now: {ICONS[current.status]} {current.step.title} (`{current.id}`)")
     if run.abort_reason:
         lines.append(f"Aborted: {run.abort_reason}")
+    lines += [f"Waived: {what}: {why}" for what, why in run.waived.items()]
     rehearsal = (
         f" · rehearsal against the simulated observatory, simulated time at x{speed:g}"
         if speed is not None

@@ -318,7 +318,7 @@ def test_show_a_broken_file_is_a_configuration_error(
     assert text == ""
     err = capsys.readouterr().err
     assert f"{path}: 1 problem(s):" in err
-    assert "step 'shutdown-cscs', action.config.start_with: must include Watcher" in err
+    assert "step 'shutdown-cscs', action.config.start_with: must begin with Watcher" in err
 
 
 # -------------------------------------------------------------------- procedure validate
@@ -352,7 +352,10 @@ def _no_watcher_first(data: dict[str, Any]) -> None:
     [
         (_duplicate_id, "step 'preflight', id: used by 2 steps; ids must be unique"),
         (_unknown_action_type, "step 'offline-stragglers', action: unknown action type; known:"),
-        (_no_watcher_first, "step 'shutdown-cscs', action.config.start_with: must include Watcher"),
+        (
+            _no_watcher_first,
+            "step 'shutdown-cscs', action.config.start_with: must begin with Watcher",
+        ),
     ],
     ids=["duplicate-id", "unknown-action-type", "no-watcher-first"],
 )
@@ -523,7 +526,7 @@ def test_demo_with_a_broken_procedure(tmp_path: Path, capsys: pytest.CaptureFixt
     assert text == ""
     err = capsys.readouterr().err
     assert f"{path}: 1 problem(s):" in err
-    assert "step 'shutdown-cscs', action.config.start_with: must include Watcher" in err
+    assert "step 'shutdown-cscs', action.config.start_with: must begin with Watcher" in err
     assert runs_in(db) == []
 
 

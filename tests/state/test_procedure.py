@@ -15,8 +15,8 @@ import yaml
 from bot.config.procedures import load_procedure
 from state.actions import ACTION_TYPES, Announce
 from state.names import PHASES, RUN_KINDS, SITES
+from state.problems import Problem
 from state.procedure import Procedure, ProcedureError, procedure_schema
-from state.rules import Problem
 
 DEFAULT_PATH = Path(str(resources.files("bot.config").joinpath("data", "procedure.yaml")))
 SUMMIT_ONLY = {
@@ -113,6 +113,12 @@ def test_announcements_where_the_page_puts_them(default: Procedure) -> None:
 
 BASE: dict[str, Any] = {
     "name": "Test procedure",
+    "waived": {
+        "shutdown-script": "a test's short procedure",
+        "offline-check": "a test's short procedure",
+        "phalanx-pr": "a test's short procedure",
+        "scriptqueues-last": "a test's short procedure",
+    },
     "steps": [
         {
             "id": "preflight",
@@ -474,7 +480,7 @@ def test_schema_describes_the_file() -> None:
     schema = procedure_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["type"] == "object"
-    assert set(schema["properties"]) == {"version", "name", "steps"}
+    assert set(schema["properties"]) == {"version", "name", "steps", "waived"}
     assert schema["additionalProperties"] is False
     step = schema["$defs"]["Step"]
     assert set(step["required"]) == {"id", "title", "phase", "action"}

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from bot.config.procedures import load_procedure
+from state.problems import Problem
 from state.procedure import ProcedureError, parse_procedure
-from state.rules import Problem, check_rules
+from state.rules import check_rules
 
 SOURCE = "broken.yaml"
 RAW: dict[str, Any] = yaml.safe_load(
@@ -92,8 +93,17 @@ def test_watcher_missing_from_start_with(start_with: list[str]) -> None:
         only_problem(raw),
         "shutdown-cscs",
         "action.config.start_with",
-        "must include Watcher",
+        "must begin with Watcher",
         "first",
+    )
+
+
+def test_watcher_second_in_start_with() -> None:
+    """In start_with but not first: the Watcher's position is what counts."""
+    raw = default_raw()
+    step(raw, "shutdown-cscs")["action"]["config"]["start_with"] = ["ATDome", "Watcher"]
+    assert_problem(
+        only_problem(raw), "shutdown-cscs", "action.config.start_with", "must begin with Watcher"
     )
 
 
@@ -175,12 +185,13 @@ def test_scriptqueues_step_not_the_last_csc_state_step_of_the_shutdown() -> None
 
 
 def test_scriptqueues_step_missing() -> None:
-    """Sending CSCs OFFLINE with no ScriptQueues step names the first such step, in every run."""
+    """No ScriptQueues step: a required step missing, in every run, unless waived."""
     raw = default_raw()
     raw["steps"].pop(index(raw, "scriptqueues-offline"))
     problem = only_problem(raw)
-    assert problem.step == "shutdown-cscs"
-    assert "sends CSCs OFFLINE but no later step takes the ScriptQueues OFFLINE" in problem.message
+    assert problem.step is None
+    assert "the ScriptQueues OFFLINE, last is missing: the page requires it" in problem.message
+    assert "waived: {scriptqueues-last: <reason>}" in problem.message
     assert "(in " not in problem.message  # every run has the problem: no list of runs
 
 
@@ -196,9 +207,13 @@ def test_scriptqueues_step_outside_the_shutdown() -> None:
     raw = default_raw()
     step(raw, "scriptqueues-offline")["phase"] = "configuration"
     move_after(raw, "scriptqueues-offline", "nublado-cleanup")
-    assert_problem(
-        only_problem(raw), "scriptqueues-offline", "phase", "ScriptQueues step", "shutdown"
-    )
+    phase, *rest = problems(raw)
+    assert_problem(phase, "scriptqueues-offline", "phase", "ScriptQueues step", "shutdown")
+    # And after the Kubernetes cleanup it comes too late: the cleanup killed the queues, and
+    # LOVE, which the step needs, with them.
+    assert {(p.step, p.field) for p in rest} == {
+        ("kube-cleanup", "action"), ("scriptqueues-offline", "action"),
+    }  # fmt: skip
 
 
 def test_two_scriptqueues_steps_are_refused() -> None:
@@ -371,7 +386,7 @@ def test_problem_in_some_runs_names_them() -> None:
     raw = default_raw()
     step(raw, "scriptqueues-offline")["sites"] = ["summit"]
     problem = only_problem(raw)
-    assert problem.step == "shutdown-cscs"
+    assert problem.step is None
     assert problem.message.endswith(
         "(in tts/cycle-upgrade, tts/system-restart, bts/cycle-upgrade, bts/system-restart)"
     )
@@ -383,7 +398,7 @@ def test_problem_in_one_kind_names_those_runs() -> None:
     raw = default_raw()
     step(raw, "scriptqueues-offline")["kinds"] = ["system-restart"]
     problem = only_problem(raw)
-    assert problem.step == "shutdown-cscs"
+    assert problem.step is None
     assert problem.message.endswith(
         "(in summit/cycle-upgrade, tts/cycle-upgrade, bts/cycle-upgrade)"
     )
@@ -400,3 +415,133 @@ def test_every_rule_broken_at_once_is_reported() -> None:
         ("sync-sasquatch", "action.show_diff"),
         ("ess-controllers", "sites"),
     }
+
+
+# ---------------------------------------------------------------- the page's order, by run
+
+
+def test_kubernetes_cleanup_before_the_orderly_shutdown() -> None:
+    """cleanup_all before system_wide_shutdown.py kills the Watcher and the queues unannounced."""
+    raw = default_raw()
+    move_after(raw, "kube-cleanup", "announce-start")
+    found = {(p.step, p.field): p for p in problems(raw)}
+    assert_problem(found["kube-cleanup", "action"], "kube-cleanup", "action", "no orderly shutdown")
+    # And LOVE is gone for the steps that need it after the cleanup.
+    assert_problem(found["shutdown-cscs", "action"], "shutdown-cscs", "action", "needs LOVE")
+
+
+def test_a_step_that_needs_love_while_love_is_gone() -> None:
+    """Between cleanup_all (LOVE's Deployments deleted) and LOVE's sync, nothing needs LOVE."""
+    raw = default_raw()
+    move_after(raw, "enable-kept-cscs", "sync-sasquatch")
+    step(raw, "enable-kept-cscs")["phase"] = "deployment"
+    assert_problem(
+        only_problem(raw), "enable-kept-cscs", "action", "needs LOVE", "'kube-cleanup' deleted"
+    )
+
+
+def test_nublado_cleaned_before_its_users_are_warned() -> None:
+    """cleanup_nublado before the announcement to the Nublado users."""
+    raw = default_raw()
+    move_after(raw, "nublado-cleanup", "preflight")
+    assert_problem(only_problem(raw), "nublado-cleanup", "action", "before its users were warned")
+
+
+def test_stage_1_before_the_bridges_stop() -> None:
+    """The camera team may not start Stage 1 while the bridges still run."""
+    raw = default_raw()
+    move_after(raw, "announce-camera-stage-1", "scriptqueues-offline")
+    problem = only_problem(raw)
+    assert_problem(problem, "announce-camera-stage-1", "action.key", "bridges are stopped")
+    assert problem.message.endswith(
+        "(in summit/cycle-upgrade, tts/cycle-upgrade, bts/cycle-upgrade)"
+    )
+
+
+def test_stage_2_before_the_telescope_sync() -> None:
+    """Stage 2 only once the T&S applications are deployed."""
+    raw = default_raw()
+    move_after(raw, "announce-camera-stage-2", "sync-sasquatch")
+    assert_problem(only_problem(raw), "announce-camera-stage-2", "action.key", "T&S applications")
+
+
+def test_a_sync_before_the_phalanx_pull_request() -> None:
+    """Nothing is synced before the configuration is merged."""
+    raw = default_raw()
+    step(raw, "phalanx-pr")["phase"] = "deployment"
+    move_after(raw, "phalanx-pr", "sync-science-platform")
+    assert_problem(
+        only_problem(raw), "sync-science-platform", "action", "before the Phalanx pull request"
+    )
+
+
+@pytest.mark.parametrize(
+    ("moved", "after", "late"),
+    [
+        ("sync-telescope", "ess-controllers", "sync-science-platform"),
+        ("sync-sasquatch", "sync-science-platform", "sync-nublado"),
+    ],
+    ids=["telescope first", "sasquatch before nublado"],
+)
+def test_the_page_order_of_syncs(moved: str, after: str, late: str) -> None:
+    """science-platform, nublado, sasquatch, then telescope: out of order is refused."""
+    raw = default_raw()
+    move_after(raw, moved, after)
+    found = [p for p in problems(raw) if p.step == late]
+    assert found, problems(raw)
+    assert "the page's order is science-platform, then nublado, then sasquatch" in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("removed", "requirement"),
+    [
+        (["shutdown-cscs"], "shutdown-script"),
+        (["verify-offline"], "offline-check"),
+        (["phalanx-pr"], "phalanx-pr"),
+        (["verify-end-states"], "end-state-watch"),
+    ],
+)
+def test_a_required_step_is_not_dropped_silently(removed: list[str], requirement: str) -> None:
+    """Dropping a step the page requires is refused; waived with a reason, it is accepted."""
+    raw = default_raw()
+    for step_id in removed:
+        raw["steps"].pop(index(raw, step_id))
+    problem = only_problem(raw)
+    assert problem.step is None
+    assert f"waived: {{{requirement}: <reason>}}" in problem.message
+    raw["waived"] = {requirement: "done by hand tonight, see the logbook"}
+    assert problems(raw) == ()
+    raw["waived"] = {requirement: "  "}
+    assert "say why" in only_problem(raw).message
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "field", "words"),
+    [
+        ("ignore", ["mtm1m3ts"], "action.config.ignore", "did you mean MTM1M3TS?"),
+        ("ignore", ["MTM1M3:0"], "action.config.ignore", "names here, not instances"),
+        ("start_with", ["Watcher", "Wather"], "action.config.start_with", "did you mean Watcher?"),
+    ],
+)
+def test_csc_names_in_the_shutdown_are_checked(
+    where: str, value: list[str], field: str, words: str
+) -> None:
+    """The shutdown script's lists take CSC names exactly as ts_xml spells them."""
+    raw = default_raw()
+    step(raw, "shutdown-cscs")["action"]["config"][where] = value
+    assert_problem(only_problem(raw), "shutdown-cscs", field, words)
+
+
+def test_csc_instances_in_set_summary_state_are_checked() -> None:
+    """An index only for an indexed CSC; a Script is no CSC."""
+    raw = default_raw()
+    config = step(raw, "enable-kept-cscs")["action"]["config"]
+    config.pop("targets")
+    config.pop("state")
+    config["data"] = [["ATDome:3", "ENABLED"], ["Script:100001", "ENABLED"], ["ESS:*", "ENABLED"]]
+    found = problems(raw)
+    assert [p.message for p in found] == [
+        "'ATDome:3': ATDome is not an indexed CSC, write ATDome (or ATDome:0)",
+        "Script is a SAL component but not a CSC: it has no summary state",
+    ]
+    assert all(p.field == "action.config.data" for p in found)

@@ -8,14 +8,15 @@ from state.commands import Actor, StartRun
 from state.machine import start
 from state.procedure import Step, parse_procedure
 from state.run import Run
-from tests.support.procedures import SCRIPTQUEUES, STRAGGLERS, procedure
+from tests.support.procedures import SCRIPTQUEUES, STRAGGLERS, WAIVED, procedure
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 LEAD = Actor("U_LEAD")
 OTHER = Actor("U_OTHER")
 ADMIN = Actor("U_ADMIN", admin=True)
 
-SMALL = """
+SMALL = (
+    """
 name: small
 steps:
   - id: check
@@ -36,9 +37,12 @@ steps:
     phase: verification
     action: {type: efd.wait_for_states, expect: end-states, deadline: 30m}
 """
+    + WAIVED
+)
 
 
-HELD = """
+HELD = (
+    """
 name: held
 steps:
   - id: announce-nublado-available
@@ -52,6 +56,8 @@ steps:
       hold: {label: Continue integration testing, window: 2h}
       message: ":white_check_mark: *{site}*: Nublado can be used again."
 """
+    + WAIVED
+)
 """One step: the end-of-run announcement the lead may hold back (integration testing)."""
 
 

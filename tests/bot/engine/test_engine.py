@@ -28,9 +28,10 @@ from state.names import Site
 from state.procedure import Procedure, parse_procedure
 from state.run import Run, RunStatus, StepStatus
 from tests.support.observatory import Harness, harness
-from tests.support.procedures import PREFLIGHT, SCRIPTQUEUES, SHUTDOWN_SCRIPT, procedure
+from tests.support.procedures import PREFLIGHT, SCRIPTQUEUES, SHUTDOWN_SCRIPT, WAIVED, procedure
 
-WATCH = """
+WATCH = (
+    """
 name: watch
 steps:
   - id: preflight
@@ -42,8 +43,11 @@ steps:
     phase: shutdown
     action: {type: efd.wait_for_states, expect: offline, deadline: 10m, poll: 30s}
 """
+    + WAIVED
+)
 
-SYNC = """
+SYNC = (
+    """
 name: sync
 steps:
   - id: sync-nublado
@@ -52,6 +56,8 @@ steps:
     needs_approval: true
     action: {type: argocd.sync, apps: [nublado], timeout: 20m}
 """
+    + WAIVED
+)
 
 SHUTDOWN = procedure("shutdown", PREFLIGHT, SHUTDOWN_SCRIPT, SCRIPTQUEUES)
 

@@ -39,6 +39,7 @@ from state.run import Run, RunStatus, StepStatus
 from state.store import Store, sqlite_url
 from tests.support.influxdb import Influxd, heartbeat_line, module_influxd, summary_state_line
 from tests.support.observatory import RELEASE
+from tests.support.procedures import WAIVED
 from tests.support.runs import HELD
 from tests.support.slack_api import TOKEN, FakeSlack
 from tests.support.slack_bot import CHANNELS
@@ -47,7 +48,8 @@ from tests.support.waiting import until
 LEAD = "U0LEAD"
 MTMOUNT_PRINCIPAL = "U01MTMOUNT01"
 
-WATCH = """
+WATCH = (
+    """
 name: watch
 steps:
   - id: verify-end-states
@@ -55,8 +57,11 @@ steps:
     phase: verification
     action: {type: efd.wait_for_states, expect: end-states, deadline: 30m, poll: 10m}
 """
+    + WAIVED
+)
 
-DOWNTIME = """
+DOWNTIME = (
+    """
 name: downtime
 steps:
   - id: preflight
@@ -79,6 +84,8 @@ steps:
     needs_approval: true
     action: {type: argocd.sync, project: telescope, first: [control-system-test], timeout: 1h}
 """
+    + WAIVED
+)
 
 _databases = itertools.count(1)
 

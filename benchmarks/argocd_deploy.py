@@ -22,12 +22,15 @@ from typing import Any
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
+from bot.config.sites import default_sites
 from bot.engine.runners import argocd
 from integrations.argocd import ArgoCDClient
-from integrations.sim.catalog import TELESCOPE_APPS
 from state.actions import ArgocdSync
 from tests.support.clocks import ShortSleeps
 from tests.support.fakes.argocd import TOKEN, FakeArgoCD
+
+TELESCOPE_APPS = default_sites()["summit"].argocd_projects["telescope"]
+"""The summit's telescope project, as the bot's site defaults list it (from Phalanx)."""
 
 POLL_SPEED = 100.0
 """The runner polls every 10 s of its clock: 0.1 s of real time here."""
@@ -36,7 +39,7 @@ POLL_SPEED = 100.0
 async def one(parallel: int, run: float, settle: float) -> float:
     """Seconds to sync every telescope app with this bound."""
     fake = FakeArgoCD(run_seconds=run, settle_seconds=settle)
-    for name in TELESCOPE_APPS["summit"]:
+    for name in TELESCOPE_APPS:
         fake.add(name)
     server = TestServer(fake.app(), host="127.0.0.1")
     await server.start_server()
@@ -66,7 +69,7 @@ async def main(repeat: int, run: float, settle: float) -> None:
     bot = [await one(4, run, settle) for _ in range(repeat)]
     serial = [await one(1, run, settle) for _ in range(repeat)]
     b, s = statistics.median(bot), statistics.median(serial)
-    apps = len(TELESCOPE_APPS["summit"])
+    apps = len(TELESCOPE_APPS)
     print(f"# {apps} telescope apps, sync {run:g} s + settle {settle:g} s each, median of {repeat}")
     print("| order                                        | seconds | ratio |")
     print("|----------------------------------------------|---------|-------|")

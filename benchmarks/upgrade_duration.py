@@ -103,8 +103,6 @@ def phase(run: Run, name: str) -> float:
     return (end - start).total_seconds() / 60
 
 
-
-
 def row(label: str, measure: Callable[[Run], float], bot: list[Result], page: list[Result]) -> str:
     """A table row: the median of ``measure`` over the bot's runs and over the page's."""
     a = statistics.median(measure(r) for r, _, _ in bot)

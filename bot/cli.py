@@ -20,7 +20,9 @@ import yaml
 
 from bot.config.file import ConfigError, load_config
 from bot.config.procedures import load_procedure
+from bot.config.runs import procedure_problems
 from bot.config.settings import Settings
+from bot.config.unset import unset_in_runs
 from bot.engine.runners.preflight import ping_all
 from bot.logs import configure_logging
 from bot.reports.report import report
@@ -127,6 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     cfg_validate.add_argument(
         "file", nargs="?", type=Path, metavar="FILE", help="default: $UPGRADE_BOT_CONFIG"
+    )
+    cfg_validate.add_argument(
+        "--procedure", type=Path, metavar="FILE", help="the procedure it serves (the built-in)"
     )
 
     p = commands.add_parser("procedure", help="show, check and describe the procedure file")
@@ -237,6 +242,12 @@ def _procedure_command(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     if args.action == "validate":
         procedure = load_procedure(args.file)
+        _, sites = load_config(Settings().config)
+        unfit = [
+            problem for site in sites.values() for problem in procedure_problems(site, procedure)
+        ]
+        if unfit:
+            raise ProcedureError(str(args.file), unfit)
         counts = ", ".join(
             f"{s}/{k} {len(procedure.for_run(s, k))}" for s in SITES for k in RUN_KINDS
         )
@@ -322,19 +333,31 @@ async def _report_command(site: Site, run_id: str | None, db: Path | None, out: 
     return 0
 
 
-def _config_command(path: Path | None, out: TextIO) -> int:
-    """The file is valid, and per site what a real run lacks. Exit 0 only if nothing does."""
+def _config_command(path: Path | None, procedure_file: Path | None, out: TextIO) -> int:
+    """The file is valid, and per site what a real run lacks and what it leaves unset.
+
+    Exit 0 only if every site has what a real run needs (secrets, endpoints) and fits the
+    procedure; unset facts are listed (their steps are done by hand) without failing.
+    """
     path = path or Settings().config
     config, sites = load_config(path)
+    procedure = load_procedure(procedure_file)
     out.write(f"{path or '(no file: the built-in defaults)'}: valid; "
               f"{len(config.admins)} admin(s)\n")  # fmt: skip
     shared = SharedSecrets()
     ready = True
     for name, site in sites.items():
-        lacking = missing(site, SiteSecrets.of(name), shared)
+        unfit = [str(problem) for problem in procedure_problems(site, procedure)]
+        lacking = missing(site, SiteSecrets.of(name), shared) + unfit
         ready = ready and not lacking
         out.write(f"{name}: " + ("ready for real runs" if not lacking else "missing:") + "\n")
         out.writelines(f"  - {line}\n" for line in lacking)
+        unset = unset_in_runs(site, procedure)
+        for needed, title in ((True, "done by hand until set"), (False, "not shown until set")):
+            lines = [item.line() for item in unset if item.needed == needed]
+            if lines:
+                out.write(f"  unset, {title}:\n")
+                out.writelines(f"  - {line}\n" for line in lines)
     return 0 if ready else 1
 
 
@@ -364,7 +387,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         "procedure": lambda: _procedure_command(args, out),
         "run": lambda: _run_command(args),
         "check": lambda: asyncio.run(_check_command(args.site, out)),
-        "config": lambda: _config_command(args.file, out),
+        "config": lambda: _config_command(args.file, args.procedure, out),
         "report": lambda: asyncio.run(_report_command(args.site, args.run, args.db, out)),
         "demo": lambda: _demo_command(args, out),
     }

@@ -21,9 +21,10 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from bot.app import build_app
-from bot.config.file import ConfigError, load_config
+from bot.config.file import BotConfig, ConfigError, load_config
 from bot.config.procedures import load_procedure
 from bot.config.settings import Settings
+from bot.config.sites import SiteConfig
 from bot.engine.engine import Engine
 from bot.engine.pacer import Pacer
 from bot.engine.ticker import Ticker
@@ -34,11 +35,18 @@ from bot.slack.announcer import SlackAnnouncer
 from bot.slack.front import SlackFront
 from bot.slack.updates import Updates
 from bot.usecases.cases import UseCases
-from bot.wiring.simulated import HeldAnnouncer, Rehearsal, keep_time, resume_clock
+from bot.wiring.simulated import (
+    HeldAnnouncer,
+    Rehearsal,
+    keep_time,
+    rehearsal_sites,
+    resume_clock,
+)
 from bot.wiring.systems import wire
 from handlers.register import register
 from integrations.announce import Announcer
 from integrations.clock import Clock, VirtualClock, WallClock
+from state.names import Site
 from state.store import Store
 
 log = structlog.get_logger("upgrade_bot.serve")
@@ -79,6 +87,14 @@ class Bot:
     clock: Clock
 
 
+def _configured(
+    settings: Settings, options: RunOptions
+) -> tuple[BotConfig, dict[Site, SiteConfig]]:
+    """The configuration; a rehearsal's sites with the simulated observatory's stand-ins."""
+    config, sites = load_config(settings.config)
+    return config, rehearsal_sites(sites) if options.simulate else sites
+
+
 @contextlib.asynccontextmanager
 async def running_bot(
     settings: Settings,
@@ -92,7 +108,7 @@ async def running_bot(
     A rehearsal (``--simulate``) runs on simulated time at ``options.speed`` times real time,
     resumed where its store had got to; a real bot on the wall clock.
     """
-    config, sites = load_config(settings.config)
+    config, sites = _configured(settings, options)
     procedure = load_procedure(options.procedure)
     app = build_app(settings, http=options.http is not None)
     rehearsal = VirtualClock(speed=options.speed) if options.simulate else None

@@ -13,8 +13,9 @@ Source: lsst-ts/ts_xml ``python/lsst/ts/xml/data/sal_interfaces/SALSubsystems.xm
 
 from __future__ import annotations
 
-import difflib
 import re
+
+from state.problems import did_you_mean
 
 TS_XML_VERSION = "v28.0.1"
 """The ts_xml release this table was read from."""
@@ -44,20 +45,13 @@ CSCS = INDEXED_CSCS | SINGLE_CSCS
 _REF = re.compile(r"^(?P<name>[^:\s]+)(?::(?P<index>.*))?$")
 
 
-def _near(name: str) -> str:
-    """`` (did you mean MTM1M3TS?)`` for a name close to a CSC's, case aside."""
-    folded = {csc.lower(): csc for csc in CSCS}
-    found = difflib.get_close_matches(name.lower(), list(folded), n=1, cutoff=0.75)
-    return f" (did you mean {folded[found[0]]}?)" if found else ""
-
-
 def name_problem(name: str) -> str | None:
     """Why ``name`` is not a CSC's name as the scripts match it, or None."""
     if name in CSCS:
         return None
     if name in NOT_CSCS:
         return f"{name} is a SAL component but not a CSC: it has no summary state"
-    return f"{name!r} is not a CSC of ts_xml {TS_XML_VERSION}{_near(name)}"
+    return f"{name!r} is not a CSC of ts_xml {TS_XML_VERSION}{did_you_mean(name, CSCS)}"
 
 
 def ref_problem(ref: str, *, any_index: bool = True) -> str | None:

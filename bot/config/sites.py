@@ -8,19 +8,28 @@ configuration file overrides them field by field.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from integrations.ssh import Unit
-from state.actions import EfdWaitForStates
 from state.duration import Duration
 from state.names import SITES, Site
-from state.procedure import Procedure, Step
+from state.subsystems import name_problem, names_problem, ref_problem
+
+DASHBOARDS = (
+    "Heartbeats",
+    "AT Summary State Monitor",
+    "MT Summary State Monitor",
+    "Envsys Summary State Monitor",
+    "Calibration Systems Summary State Monitor",
+    "Observatory Systems Summary State Monitor",
+)
+"""The Chronograf dashboards the page names ("the names are the same across sites")."""
 
 
 class _Model(BaseModel):
@@ -36,13 +45,10 @@ class CameraBridge(_Model):
 
 
 class ServiceUnit(_Model):
-    """A systemd service on a bare-metal machine."""
+    """A systemd service on a machine outside Kubernetes."""
 
     host: str
     unit: str
-    placeholder: bool = Field(
-        default=False, description="Not a real service: operations must list the real ones."
-    )
 
 
 class Endpoints(_Model):
@@ -118,6 +124,51 @@ def _address(where: str) -> tuple[str, int]:
     return address, int(port)
 
 
+class Links(_Model):
+    """Where a person looks by hand. The page names the views; their addresses it does not give.
+
+    Unset, a step's message names the view without a link (never a made-up address).
+    """
+
+    summary_state: str | None = Field(
+        default=None, description="LOVE's Summary state view (its full URL at this site)."
+    )
+    dashboards: dict[str, str] = Field(
+        default_factory=dict,
+        description="Chronograf dashboard (one of the page's names) -> its URL at this site.",
+    )
+
+    @field_validator("summary_state")
+    @classmethod
+    def _summary_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _url(value)
+        return value
+
+    @field_validator("dashboards")
+    @classmethod
+    def _page_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, url in value.items():
+            if name not in DASHBOARDS:
+                raise ValueError(
+                    f"{name!r} is not a dashboard the page names: {', '.join(DASHBOARDS)}"
+                )
+            _url(url)
+        return value
+
+
+def _url(value: str) -> None:
+    if not value.startswith(("https://", "http://")):
+        raise ValueError(f"{value!r} is not a URL (https://...)")
+
+
+def _problems(values: Sequence[str], check: Callable[[str], str | None]) -> None:
+    """Raise naming every value ``check`` finds a problem with."""
+    found = [problem for value in values if (problem := check(value))]
+    if found:
+        raise ValueError("; ".join(found))
+
+
 class Audience(_Model):
     """Who else hears an announcement: extra channels and Slack user groups to mention."""
 
@@ -147,14 +198,36 @@ class SiteConfig(_Model):
     auto_enabled: tuple[str, ...] = Field(
         default=(), description="CSCs (Name:index) that come up ENABLED by themselves."
     )
-    keep_enabled: tuple[str, ...] = Field(
-        default=(), description="CSCs (Name:index or Name:*) enabled at the end of the run."
+    keep_enabled: tuple[str, ...] | None = Field(
+        default=None,
+        description="CSCs (Name:index or Name:*) enabled at the end of the run. Unset: the "
+        "enable step is done by hand.",
     )
     camera_bridges: tuple[CameraBridge, ...] = ()
-    bare_metal: tuple[ServiceUnit, ...] = ()
-    config_repos: tuple[str, ...] = Field(
-        default=(), description="Configuration repositories whose run branch must be pushed."
+    bare_metal: tuple[ServiceUnit, ...] | None = Field(
+        default=None,
+        description="The T&S services on bare metal (summit). Unset: their steps are done by hand.",
     )
+    ess_controllers: tuple[ServiceUnit, ...] | None = Field(
+        default=None,
+        description="The ESS controllers' hosts and units (summit), shown with their step.",
+    )
+    config_repos: tuple[str, ...] | None = Field(
+        default=None,
+        description="Configuration repositories (owner/name) whose run branch must be pushed. "
+        "Unset: the check is done by hand.",
+    )
+    config_branch: str | None = Field(
+        default=None,
+        description="Their branch, with {cycle} for the run's cycle tag (e.g. 'cycle/{cycle}').",
+    )
+    argocd_projects: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="The applications of each ArgoCD project at this site (Phalanx's "
+        "environments/values-<env>.yaml); a procedure's first and exclude are checked "
+        "against them.",
+    )
+    links: Links = Field(default_factory=Links)
     audiences: dict[str, Audience] = Field(default_factory=dict)
     principals: dict[str, str] = Field(
         default_factory=dict, description="CSC name -> the system principal to contact."
@@ -181,6 +254,40 @@ class SiteConfig(_Model):
     )
     endpoints: Endpoints = Field(default_factory=Endpoints)
 
+    @field_validator("ignore")
+    @classmethod
+    def _script_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        _problems(value, names_problem)  # as system_wide_shutdown.py matches them
+        return value
+
+    @field_validator("auto_enabled")
+    @classmethod
+    def _instances(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        _problems(value, lambda ref: ref_problem(ref, any_index=False))
+        return value
+
+    @field_validator("keep_enabled")
+    @classmethod
+    def _targets(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        _problems(value or (), ref_problem)  # set_summary_state.py's data: Name[:index|*]
+        return value
+
+    @field_validator("principals")
+    @classmethod
+    def _principal_cscs(cls, value: dict[str, str]) -> dict[str, str]:
+        _problems(list(value), name_problem)
+        return value
+
+    @field_validator("config_branch")
+    @classmethod
+    def _branch_template(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                value.format(cycle="0")
+            except (KeyError, IndexError, ValueError) as e:
+                raise ValueError(f"{value!r}: only {{cycle}} may be filled in ({e})") from e
+        return value
+
     def recipients(self, audiences: Sequence[str]) -> tuple[list[str], list[str]]:
         """Where an announcement goes, and the user groups it mentions (each once, in order).
 
@@ -195,36 +302,17 @@ class SiteConfig(_Model):
                 groups += [g for g in audience.groups if g not in groups]
         return channels, groups
 
-    def adapt(self, steps: Sequence[Step]) -> tuple[Step, ...]:
-        """The run's steps with this site's watch deadlines (the run keeps them as its own)."""
-        return tuple(
-            step.model_copy(
-                update={
-                    "action": step.action.model_copy(update={"deadline": self.deadlines[step.id]})
-                }
-            )
-            if step.id in self.deadlines and isinstance(step.action, EfdWaitForStates)
-            else step
-            for step in steps
-        )
-
-    def unknown_deadlines(self, procedure: Procedure) -> list[str]:
-        """``deadlines`` that name no watch step of the procedure (a typo must not be ignored)."""
-        watches = {s.id for s in procedure.steps if isinstance(s.action, EfdWaitForStates)}
-        return [
-            f"{self.name}: deadlines: {step_id!r} is not a watch step of the procedure "
-            f"(one of: {', '.join(sorted(watches))})"
-            for step_id in self.deadlines
-            if step_id not in watches
-        ]
-
     def bridge_units(self) -> tuple[Unit, ...]:
         """The camera bridges as units to stop and start."""
         return tuple(Unit(b.host, b.unit) for b in self.camera_bridges)
 
     def bare_metal_units(self) -> tuple[Unit, ...]:
-        """The bare-metal services as units to stop and start."""
-        return tuple(Unit(s.host, s.unit) for s in self.bare_metal)
+        """The bare-metal services as units to stop and start (none while unset)."""
+        return tuple(Unit(s.host, s.unit) for s in self.bare_metal or ())
+
+    def config_branch_of(self, cycle: str) -> str | None:
+        """The configuration repositories' branch for a run of ``cycle`` (None while unset)."""
+        return None if self.config_branch is None else self.config_branch.format(cycle=cycle)
 
     @property
     def love_url(self) -> str:
@@ -242,6 +330,10 @@ class SiteConfig(_Model):
         return self.endpoints.argocd_url or f"https://{self.fqdn}/argo-cd"
 
 
+_SITES = TypeAdapter(dict[str, SiteConfig])
+"""Validates every site at once, so that an error's location starts with the site's name."""
+
+
 def default_site_fields() -> dict[str, dict[str, Any]]:
     """The embedded defaults, as the mapping a configuration file overrides field by field."""
     text = resources.files("bot.config").joinpath("data", "sites.yaml").read_text("utf-8")
@@ -256,9 +348,7 @@ def default_sites() -> dict[Site, SiteConfig]:
 
 def load_sites(raw: dict[str, Any]) -> dict[Site, SiteConfig]:
     """Sites from a mapping of site name to fields (a configuration file's ``sites``)."""
-    sites = {
-        name: SiteConfig.model_validate({"name": name, **fields}) for name, fields in raw.items()
-    }
+    sites = _SITES.validate_python({name: {"name": name, **fields} for name, fields in raw.items()})
     missing = set(SITES) - set(sites)
     if missing:
         raise ValueError(f"no configuration for site(s): {', '.join(sorted(missing))}")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from bot.config.runs import procedure_problems, run_steps
 from bot.engine import notices
 from bot.engine.runners import (
     LIVE,
@@ -116,11 +117,12 @@ class Engine:
     ) -> None:
         """Keep the process-lifetime parts; no work starts until :meth:`start`.
 
-        Refuses (``ValueError``) a site configuration whose watch deadlines name no watch step.
+        Refuses (``ValueError``) a site configuration that does not fit the procedure: watch
+        deadlines that name no watch step, applications its project does not have.
         """
-        unknown = [line for site in sites.values() for line in site.unknown_deadlines(procedure)]
-        if unknown:
-            raise ValueError("; ".join(unknown))
+        unfit = [str(p) for site in sites.values() for p in procedure_problems(site, procedure)]
+        if unfit:
+            raise ValueError("; ".join(unfit))
         self._store = store
         self._procedure = procedure
         self._sites = sites
@@ -210,7 +212,7 @@ class Engine:
             site=site,
             kind=kind,
             procedure=self._procedure.name,
-            steps=self._sites[site].adapt(self._procedure.for_run(site, kind)),
+            steps=run_steps(self._sites[site], self._procedure.for_run(site, kind)),
             cycle=cycle,
             phalanx_branch=phalanx_branch,
             waived=tuple(self._procedure.waived.items()),

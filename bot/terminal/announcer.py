@@ -31,9 +31,9 @@ class TerminalAnnouncer:
         """Show where it goes, who is mentioned, and the text."""
         config = self._sites[site]  # type: ignore[index]  # the engine passes its own site names
         channels, groups = config.recipients(audiences)
-        mentions = " ".join(f"@{g}" for g in groups)
+        mentions = "".join(f" @{g}" for g in groups)
         button = "  [Acknowledge]" if acknowledge else ""
-        self._show(f">> {key} -> {', '.join(channels)} {mentions}{button}", text)
+        self._show(f">> {key} -> {', '.join(channels)}{mentions}{button}", text)
 
     async def tell(self, *, site: str, notice: Notice) -> None:
         """Show where the notice goes, its buttons, and the text."""

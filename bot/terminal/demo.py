@@ -26,7 +26,7 @@ from bot.engine.runners import SiteSystems, system_of, uses_system
 from bot.terminal.announcer import TerminalAnnouncer
 from bot.terminal.leads import SimulatedLead, TerminalLead
 from bot.terminal.printer import Printer
-from bot.wiring.simulated import keep_time, resume_clock, simulated_site
+from bot.wiring.simulated import keep_time, rehearsal_sites, resume_clock, simulated_site
 from integrations.clock import VirtualClock
 from integrations.sim import Release, SimObservatory, parse_fault
 from state.events import StepStarted
@@ -126,7 +126,7 @@ async def _run(
     options: DemoOptions, procedure: Procedure, store: Store, clock: VirtualClock
 ) -> int:
     out = options.out
-    sites = default_sites()
+    sites = rehearsal_sites(default_sites())
     site = sites[options.site]
     hangs = {f.partition(":")[2] for f in options.faults if f.startswith("hang:")}
     faults = [f for f in options.faults if not f.startswith("hang:")]

@@ -84,11 +84,6 @@ def missing(site: SiteConfig, secrets: SiteSecrets, shared: SharedSecrets) -> li
         out.append(f"endpoints.known_hosts: {ends.known_hosts} does not exist")
     if ends.kube_identity_label is None and ends.kube_cluster_uid is None:
         out.append("endpoints: neither kube_identity_label nor kube_cluster_uid proves the cluster")
-    out += [
-        f"bare_metal: {u.host} {u.unit} is a placeholder: list the real services"
-        for u in site.bare_metal
-        if u.placeholder
-    ]
     return out
 
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from bot.config.sites import SiteConfig
+from bot.config.sites import ServiceUnit, SiteConfig
 from bot.engine.engine import Change, Listener, RunChanged
 from bot.engine.runners import SiteSystems
 from integrations.announce import Announcer, Notice
@@ -29,8 +29,32 @@ CAMERA_TEAM_DELAY = 900.0
 """Seconds the simulated camera team takes after "proceed to Stage 2" to start the bridges."""
 
 
+STAND_INS: dict[str, object] = {
+    "keep_enabled": ("ESS:*", "GIS:0", "Watcher:0"),
+    "bare_metal": (ServiceUnit(host="bare-metal.simulated", unit="ts-services.service"),),
+    "config_repos": ("lsst-ts/ts_config_ocs", "lsst-ts/ts_config_mttcs", "lsst-ts/ts_config_attcs"),
+    "config_branch": "{cycle}",
+}
+"""The simulated observatory's own values for what a site's configuration leaves unset.
+
+They stand in for facts the reference pages do not give, so a rehearsal runs every step; a real
+run never sees them (it does those steps by hand until the configuration sets them).
+"""
+
+
+def rehearsal_sites(sites: Mapping[Site, SiteConfig]) -> dict[Site, SiteConfig]:
+    """The sites as a rehearsal has them: the stand-ins where a field is unset."""
+    return {
+        name: site.model_copy(
+            update={key: value for key, value in STAND_INS.items() if getattr(site, key) is None}
+        )
+        for name, site in sites.items()
+    }
+
+
 def sim_site(site: SiteConfig) -> SimSite:
-    """The simulated observatory's view of a site's configuration."""
+    """The simulated observatory's view of a site's configuration (with its stand-ins)."""
+    site = rehearsal_sites({site.name: site})[site.name]
     return SimSite(
         name=site.name,
         fqdn=site.fqdn,
@@ -39,8 +63,10 @@ def sim_site(site: SiteConfig) -> SimSite:
         ignore=site.ignore,
         auto_enabled=site.auto_enabled,
         camera_bridges=tuple((b.camera, b.host, b.unit) for b in site.camera_bridges),
-        bare_metal=tuple((u.host, u.unit) for u in site.bare_metal),
-        config_repos=site.config_repos,
+        bare_metal=tuple((u.host, u.unit) for u in site.bare_metal or ()),
+        config_repos=site.config_repos or (),
+        config_branch=site.config_branch or "{cycle}",
+        telescope_apps=site.argocd_projects.get("telescope", ()),
     )
 
 

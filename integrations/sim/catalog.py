@@ -128,22 +128,6 @@ def cscs(site: SiteName, cameras: tuple[str, ...]) -> list[CscSpec]:
     ]  # fmt: skip
 
 
-TELESCOPE_APPS: dict[SiteName, tuple[str, ...]] = {
-    "summit": (
-        "argo-workflows", "auxtel", "calsys", "control-system-test", "csc-versions", "envsys",
-        "love", "obssys", "ocps-uws-job", "rubin-too-producer", "simonyitel", "uws",
-    ),
-    "tts": (
-        "argo-workflows", "auxtel", "calsys", "control-system-test", "csc-versions", "envsys",
-        "love", "obssys", "ocps-uws-job", "simonyitel", "uws",
-    ),
-    "bts": (
-        "auxtel", "calsys", "control-system-test", "csc-versions", "envsys", "love", "obssys",
-        "ocps-uws-job", "simonyitel", "uws",
-    ),
-}  # fmt: skip
-"""The ``telescope`` ArgoCD project's applications (application name = namespace)."""
-
 CLUSTERS = ("yagan", "pillan", "manke")
 """The sites' Kubernetes clusters (summit, tts, bts)."""
 

@@ -18,7 +18,6 @@ from integrations.sim.catalog import (
     LOVE_DEPLOYMENTS,
     NUBLADO_USERS,
     OTHER_APPS,
-    TELESCOPE_APPS,
     CscSpec,
     SiteName,
     cscs,
@@ -53,6 +52,10 @@ class SimSite:
     bare_metal: tuple[tuple[str, str], ...]
     """(host, unit) of each bare-metal service."""
     config_repos: tuple[str, ...] = ()
+    config_branch: str = "{cycle}"
+    """The configuration repositories' branch, ``{cycle}`` filled in with the release's."""
+    telescope_apps: tuple[str, ...] = ()
+    """The ``telescope`` ArgoCD project's applications (application name = namespace)."""
 
     def bridge_of(self, camera: str) -> str | None:
         """The ``host:unit`` key of a camera's bridge."""
@@ -102,9 +105,9 @@ class World:
             if not spec.where.startswith("bridge:") and spec.where != "crio":
                 jobs.setdefault(spec.where, []).append(spec.job)
         apps = {
-            name: {"project": "telescope" if name in TELESCOPE_APPS[site.name] else "default",
+            name: {"project": "telescope" if name in site.telescope_apps else "default",
                    "sync": "OutOfSync", "health": "Healthy", "op": None, "message": ""}
-            for name in (*OTHER_APPS, *TELESCOPE_APPS[site.name])
+            for name in (*OTHER_APPS, *site.telescope_apps)
         }  # fmt: skip
         doc: dict[str, Any] = {
             "schema": SCHEMA,
@@ -141,7 +144,8 @@ class World:
             "merged_at": now + 3000,
             "merged": False,
         }
-        self.doc["branches"] = {repo: [release.cycle] for repo in self.site.config_repos}
+        branch = self.site.config_branch.format(cycle=release.cycle)
+        self.doc["branches"] = {repo: [branch] for repo in self.site.config_repos}
 
     @classmethod
     def load(cls, site: SimSite, doc: dict[str, Any]) -> World:

@@ -227,7 +227,12 @@ async def test_a_whole_summit_run_by_clicks(
     A rehearsal at x3000 on simulated time: every step runs once (no click for a retry), however
     busy the machine, and the run's header says how fast its time runs.
     """
-    async with slack_and_bot(tmp_path, monkeypatch, speed=3000) as slack:
+    config = tmp_path / "config.yaml"  # the camera team's channel and group: configuration
+    config.write_text(
+        "sites: {summit: {audiences: {camera: {channels: ['#summit-camera'], "
+        "groups: [camera-team]}}}}\n"
+    )
+    async with slack_and_bot(tmp_path, monkeypatch, speed=3000, config=config) as slack:
         await started(slack)
         clicks = 0
         run = await slack.bot.store.open_run("summit")

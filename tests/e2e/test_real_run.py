@@ -26,7 +26,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.config.file import load_config
 from bot.config.procedures import DEFAULT_PROCEDURE, load_procedure
-from bot.config.sites import SiteConfig, default_site_fields
+from bot.config.sites import SiteConfig, default_site_fields, default_sites
 from bot.engine.engine import Change, Engine, RunChanged
 from bot.engine.ticker import Ticker
 from bot.terminal.leads import SimulatedLead
@@ -34,7 +34,7 @@ from bot.wiring.real import real_site
 from integrations.clock import WallClock
 from integrations.efd import SummaryState
 from integrations.kube import PROPAGATION
-from integrations.sim.catalog import LOVE_DEPLOYMENTS, TELESCOPE_APPS, CscSpec, cscs
+from integrations.sim.catalog import LOVE_DEPLOYMENTS, CscSpec, cscs
 from state.events import Event, StepFailed
 from state.names import RunKind, Site
 from state.procedure import Procedure, parse_procedure
@@ -73,6 +73,8 @@ EFD_ADMIN = ("efd-admin", "efd-admin-password")
 IGNORED = "MTM1M3TS"
 """Left alone by the shutdown (configured for this test: the test stand has no ignore list)."""
 QUEUES = ["ScriptQueue:3", "ScriptQueue:2", "ScriptQueue:1"]
+CONFIG_REPOS = ("lsst-ts/ts_config_ocs", "lsst-ts/ts_config_attcs")
+"""The test's configuration repositories (the sites leave them unset: not in the pages)."""
 
 
 def procedure() -> Procedure:
@@ -157,6 +159,9 @@ def configure(
     known.write_text(s.sshd.known_hosts(*hosts))
     site = {
         "ignore": [IGNORED],
+        "config_repos": list(CONFIG_REPOS),
+        "config_branch": "{cycle}",
+        "audiences": {"camera": {"channels": ["#tucson-teststand"], "groups": ["camera-team"]}},
         "endpoints": {
             **s.urls,
             "known_hosts": str(known),
@@ -185,7 +190,7 @@ def release(fake: FakeGitHub, site: SiteConfig) -> None:
     """The cycle's branches pushed, and the Phalanx pull request merged with green checks."""
     merged = {"state": "closed", "merged_at": "2026-01-05T10:00:00Z"}
     fake.pull("lsst-sqre/phalanx", PHALANX_BRANCH, checks=[CheckRun("ci")], **merged)
-    for repo in site.config_repos:
+    for repo in site.config_repos or ():
         fake.push(repo, CYCLE)
 
 
@@ -273,7 +278,7 @@ def expected_summaries(specs: list[CscSpec], site: SiteConfig) -> dict[str, str]
     offline = beating - sum(s.name in {IGNORED, "ScriptQueue"} for s in specs)
     judged = [s.ref for s in specs if s.name != IGNORED]
     auto = [ref for ref in judged if ref in site.auto_enabled]
-    apps = len(TELESCOPE_APPS["tts"])
+    apps = len(site.argocd_projects["telescope"])
     jobs = sum(not s.where.startswith("bridge:") for s in specs)
     deployments = len(LOVE_DEPLOYMENTS) + 1  # and kafka-producers'
     return {
@@ -299,7 +304,7 @@ def expected_summaries(specs: list[CscSpec], site: SiteConfig) -> dict[str, str]
         ),
         "nublado-cleanup": r"deleted 3 Namespace on pillan",
         "phalanx-pr": r"lsst-sqre/phalanx#\d+ merged \(https://github\.com/lsst-sqre/phalanx/pull/\d+\)",
-        "config-branches": rf"branch {CYCLE} pushed to 3 repositories",
+        "config-branches": rf"branch {CYCLE} pushed to {len(CONFIG_REPOS)} repositories",
         "sync-science-platform": r"1 app\(s\) Synced and Healthy: science-platform",
         "sync-nublado": r"1 app\(s\) Synced and Healthy: nublado",
         "sync-sasquatch": r"1 app\(s\) Synced and Healthy: sasquatch",
@@ -431,7 +436,9 @@ def check_argocd(fake: FakeArgoCD) -> None:
     synced = [c.path.split("/")[-2] for c in fake.of("POST", "/sync")]
     first = ["science-platform", "nublado", "sasquatch", "control-system-test", "love"]
     assert synced[:5] == first
-    assert sorted(synced[5:]) == sorted(set(TELESCOPE_APPS["tts"]) - set(first))
+    assert sorted(synced[5:]) == sorted(
+        set(default_sites()["tts"].argocd_projects["telescope"]) - set(first)
+    )
     assert all(app.sync == "Synced" and app.health == "Healthy" for app in fake.apps.values())
 
 

@@ -80,9 +80,7 @@ def step(client: ArgoCDClient) -> Any:
         lines.append(line)
 
     systems = SimpleNamespace(argocd=client)
-    return SimpleNamespace(
-        systems=systems, clock=ShortSleeps(200), report=report, lines=lines
-    )
+    return SimpleNamespace(systems=systems, clock=ShortSleeps(200), report=report, lines=lines)
 
 
 def free_port() -> int:

@@ -65,7 +65,11 @@ def step(client: GitHubClient, **run: Any) -> Any:
 
     return SimpleNamespace(
         run=SimpleNamespace(**run),
-        site=SimpleNamespace(config_repos=("lsst-ts/ts_config_ocs", "lsst-ts/ts_config_mttcs")),
+        site=SimpleNamespace(
+            name="tts",
+            config_repos=("lsst-ts/ts_config_ocs", "lsst-ts/ts_config_mttcs"),
+            config_branch_of=lambda cycle: cycle,
+        ),
         systems=SimpleNamespace(github=client),
         clock=ShortSleeps(1000),
         report=report,

@@ -518,9 +518,14 @@ def test_a_required_step_is_not_dropped_silently(removed: list[str], requirement
 @pytest.mark.parametrize(
     ("where", "value", "field", "words"),
     [
-        ("ignore", ["mtm1m3ts"], "action.config.ignore", "did you mean MTM1M3TS?"),
+        ("ignore", ["mtm1m3ts"], "action.config.ignore", "did you mean 'MTM1M3TS'?"),
         ("ignore", ["MTM1M3:0"], "action.config.ignore", "names here, not instances"),
-        ("start_with", ["Watcher", "Wather"], "action.config.start_with", "did you mean Watcher?"),
+        (
+            "start_with",
+            ["Watcher", "Wather"],
+            "action.config.start_with",
+            "did you mean 'Watcher'?",
+        ),
     ],
 )
 def test_csc_names_in_the_shutdown_are_checked(

@@ -47,7 +47,7 @@ from pydantic import SecretStr
 from bot.config.sites import SiteConfig
 from integrations.base import no_report
 from integrations.efd import SummaryState
-from integrations.sim.catalog import LOVE_DEPLOYMENTS, NUBLADO_USERS, TELESCOPE_APPS, CscSpec
+from integrations.sim.catalog import LOVE_DEPLOYMENTS, NUBLADO_USERS, CscSpec
 from integrations.ssh import SshHosts, UnitResult
 from tests.support.fakes.argocd import FakeApp, FakeArgoCD
 from tests.support.fakes.kube import FakeKube
@@ -140,7 +140,7 @@ class World:
         self.argocd.add("science-platform", project="default")
         self.argocd.add("nublado", project="science-platform")
         self.argocd.add("sasquatch", project="science-platform")
-        for app in TELESCOPE_APPS[self.site.name]:
+        for app in self.site.argocd_projects["telescope"]:
             self.argocd.add(app)
         for bridge in self.site.camera_bridges:
             self.sshd.set_unit(bridge.unit, "active")

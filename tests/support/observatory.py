@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.config.sites import default_sites
+from bot.config.sites import SiteConfig, default_sites
 from bot.engine.engine import Change, Engine, RunChanged
 from bot.engine.runners import SiteSystems
-from bot.wiring.simulated import sim_site
+from bot.wiring.simulated import rehearsal_sites, sim_site
 from integrations.announce import Notice
 from integrations.clock import VirtualClock
 from integrations.sim import Release, SimObservatory
@@ -70,15 +70,20 @@ class Harness:
 
 
 async def harness(
-    tmp_path: Path, procedure: Procedure, clock: VirtualClock, sites: Sequence[Site]
+    tmp_path: Path,
+    procedure: Procedure,
+    clock: VirtualClock,
+    sites: Sequence[Site],
+    configs: Mapping[Site, SiteConfig] | None = None,
 ) -> Harness:
     """An engine over a fresh SQLite store with one simulated observatory per site.
 
     Everything runs on ``clock``: a test starts it to let time move by itself, or moves it by
-    hand (:meth:`VirtualClock.advance`).
+    hand (:meth:`VirtualClock.advance`). The engine sees ``configs`` (default: the sites with
+    the simulated stand-ins where unset, as a rehearsal has them).
     """
     store = await Store.open(sqlite_url(str(tmp_path / "engine.db")), busy=clock.busy)
-    configs = default_sites()
+    configs = configs or rehearsal_sites(default_sites())
     announcements = Announcements()
     observatories = {
         site: SimObservatory(site=sim_site(configs[site]), release=RELEASE, clock=clock)

@@ -35,15 +35,19 @@ async def pull_request(ctx: StepContext, action: GithubPullRequest) -> Outcome:
 
 
 async def branches(ctx: StepContext, _action: GithubBranches) -> Outcome:
-    """Every configuration repository of the site has the cycle's branch pushed."""
-    branch = ctx.run.cycle
-    if not branch:
+    """Every configuration repository of the site has the run's branch pushed.
+
+    The branch is the site's ``config_branch`` with the run's cycle tag filled in.
+    """
+    if not ctx.run.cycle:
         raise IntegrationError("GitHub", "the run has no cycle tag naming the branch to check")
-    missing = [
-        repo
-        for repo in ctx.site.config_repos
-        if not await ctx.systems.github.branch_exists(repo, branch)
-    ]
+    repos, branch = ctx.site.config_repos, ctx.site.config_branch_of(ctx.run.cycle)
+    if repos is None or branch is None:  # unset since the run started: never guessed
+        raise IntegrationError(
+            "configuration",
+            f"config_repos/config_branch not set for {ctx.site.name}: do it by hand",
+        )
+    missing = [repo for repo in repos if not await ctx.systems.github.branch_exists(repo, branch)]
     if missing:
         raise IntegrationError("GitHub", f"branch {branch} not pushed to {', '.join(missing)}")
-    return Outcome(f"branch {branch} pushed to {len(ctx.site.config_repos)} repositories")
+    return Outcome(f"branch {branch} pushed to {len(repos)} repositories")

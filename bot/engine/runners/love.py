@@ -78,6 +78,10 @@ async def _targets(ctx: StepContext, action: RunSetSummaryState) -> list[str]:
         queues = [q for q in sorted(ctx.site.scriptqueues, reverse=True) if q != action.queue]
         return [f"ScriptQueue:{q}" for q in queues] + [f"ScriptQueue:{action.queue}"]
     if targets == "keep-enabled":
+        if ctx.site.keep_enabled is None:  # unset since the run started: never guessed
+            raise IntegrationError(
+                "configuration", f"keep_enabled is not set for {ctx.site.name}: do it by hand"
+            )
         return list(ctx.site.keep_enabled)
     if ctx.state.proposed is not None:  # what the lead saw and approved (or edited)
         return list(ctx.state.proposed)

@@ -12,12 +12,14 @@ import pytest
 import pytest_asyncio
 
 from bot.config.procedures import load_procedure
+from bot.config.sites import default_sites
 from bot.engine.pacer import Pacer
 from bot.terminal.leads import SimulatedLead
 from integrations.clock import VirtualClock
 from integrations.efd import SummaryState
-from state.commands import Approve, Cancel
+from state.commands import Approve, Cancel, MarkDone
 from state.events import (
+    RunCompleted,
     StepAwaitingApproval,
     StepDoneWithIssues,
     StepFailed,
@@ -249,7 +251,7 @@ async def test_three_sites_run_at_the_same_time(closing: Closing, tmp_path: Path
         assert world.beating("ScriptQueue:1")
         assert world.doc["scripts"], site
     assert h.observatories["summit"].world.doc["units"][
-        "summit-bare-metal-1.cp.lsst.org:ts-bare-metal.service"
+        "bare-metal.simulated:ts-services.service"
     ] == "active"  # fmt: skip
     succeeded = {(r, e.step_id) for r, e in h.events if isinstance(e, StepSucceeded)}
     assert (runs["summit"].run_id, "bare-metal-shutdown") in succeeded
@@ -268,3 +270,56 @@ async def test_a_failed_sync_shows_the_apps_live_state(closing: Closing, tmp_pat
     assert "nublado: Degraded" in failed.error
     live = next(t for _, _, t in h.progress if t.startswith("Now in ArgoCD:"))
     assert "nublado: Synced, Degraded, operation Succeeded: Pod nublado/" in live
+
+
+CONFIG_BRANCHES = """
+  - id: config-branches
+    title: Configuration branches pushed
+    phase: configuration
+    instructions: The bot checks each configuration repository.
+    action: {type: github.branches, timeout: 2m}
+"""
+
+
+@pytest.mark.asyncio
+async def test_a_real_run_does_by_hand_what_its_site_leaves_unset(
+    closing: Closing, tmp_path: Path
+) -> None:
+    """The site does not name its configuration repositories: the bot does not guess them.
+
+    The step waits for the lead as a manual step, saying why and what to do; GitHub is never
+    asked; the lead's "Mark done" with a note ends it.
+    """
+    clock = VirtualClock()
+    clock.start()
+    h = await harness(
+        tmp_path,
+        parse_procedure(procedure("unset", PREFLIGHT, CONFIG_BRANCHES), "unset"),
+        clock,
+        ("tts",),
+        configs=default_sites(),  # as configured for a real run: no stand-ins
+    )
+    closing.append((h, clock))
+    asked: list[str] = []
+    github = h.observatories["tts"].github
+    real_branch_exists = github.branch_exists
+
+    async def branch_exists(repo: str, branch: str) -> bool:
+        asked.append(repo)
+        return await real_branch_exists(repo, branch)
+
+    github.branch_exists = branch_exists  # type: ignore[method-assign]
+    run = await h.engine.open_run("U_LEAD", "tts", "cycle-upgrade", cycle="c0042")
+    await h.wait_for(lambda: started(h, "config-branches"))
+    state = (await h.store.get(run.run_id)).step("config-branches")
+    assert state is not None
+    assert state.status is StepStatus.RUNNING
+    assert state.step.action.type == "manual"
+    assert "the tts configuration does not set config_repos" in state.step.instructions
+
+    await h.engine.execute(
+        run.run_id, MarkDone(h.engine.actor("U_LEAD"), "config-branches", 1, note="all pushed")
+    )
+
+    await h.wait_for(lambda: any(isinstance(e, RunCompleted) for _, e in h.events))
+    assert asked == []

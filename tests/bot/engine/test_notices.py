@@ -29,7 +29,7 @@ from bot.engine.runners import SiteSystems
 from bot.slack.announcer import SlackAnnouncer
 from bot.slack.front import SlackFront
 from bot.slack.updates import Updates
-from bot.wiring.simulated import sim_site
+from bot.wiring.simulated import rehearsal_sites, sim_site
 from integrations.clock import VirtualClock
 from integrations.efd import EfdClient, SummaryState
 from integrations.sim import SimObservatory
@@ -175,7 +175,7 @@ class Rig:
 
 def summit() -> SiteConfig:
     """The summit as configured, with MTMount's principal."""
-    site = default_sites()["summit"]
+    site = rehearsal_sites(default_sites())["summit"]
     return site.model_copy(update={"principals": {"MTMount": MTMOUNT_PRINCIPAL}})
 
 
@@ -196,7 +196,7 @@ async def rig(tmp_path: Path, procedure: str, efd: Efd) -> AsyncIterator[Callabl
         efd_client = EfdClient(url=efd.server.url, database=efd.name)
         stack.push_async_callback(efd_client.aclose)
         site = summit()
-        sites = {**default_sites(), "summit": site}
+        sites = {**rehearsal_sites(default_sites()), "summit": site}
         observatory = SimObservatory(site=sim_site(site), release=RELEASE, clock=clock)
         parsed = parse_procedure(procedure, "test")
         running: list[asyncio.Task[None]] = []

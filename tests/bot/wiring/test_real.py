@@ -73,9 +73,17 @@ def test_config_validate_names_what_is_missing_never_a_value(
     assert code == 1  # summit and bts lack everything
     assert "tts: ready for real runs" in text
     assert "UPGRADE_BOT_SUMMIT_LOVE_PASSWORD is not set" in text
+    # What the reference pages do not give is listed per site, unset, never guessed.
+    summit = text[text.index("summit:") : text.index("tts:")]
     assert (
-        "bare_metal: summit-bare-metal-1.cp.lsst.org ts-bare-metal.service is a placeholder" in text
+        "  unset, done by hand until set:\n  - bare_metal: the bare-metal T&S services\n" in summit
     )
+    assert "  - keep_enabled: the CSCs enabled at the end (ESS indices)\n" in summit
+    assert "  - config_repos: the configuration repositories\n" in summit
+    assert "  unset, not shown until set:\n" in summit
+    assert "  - audiences.camera: its channels and user groups (the site channel only)\n" in summit
+    tts = text[text.index("tts:") : text.index("bts:")]
+    assert "bare_metal" not in tts  # no tts step needs it
     for value in SECRETS.values():
         assert value not in text
 

@@ -10,7 +10,7 @@ from integrations.argocd import AppStatus
 from integrations.efd import SummaryState
 from integrations.errors import IntegrationError
 from integrations.sim import SimObservatory
-from integrations.sim.catalog import LOVE_DEPLOYMENTS, TELESCOPE_APPS, SiteName
+from integrations.sim.catalog import LOVE_DEPLOYMENTS, SiteName
 from integrations.sim.world import spread
 from tests.integrations.sim.conftest import Build, ManualClock, Progress, alive, reading, site_of
 
@@ -45,7 +45,7 @@ def refs_in(observatory: SimObservatory, app: str) -> list[str]:
 async def test_apps(build: Build, site: SiteName) -> None:
     """The telescope project's apps are the site's; the rest are outside it."""
     observatory = build(site)
-    assert await observatory.argocd.apps("telescope") == sorted(TELESCOPE_APPS[site])
+    assert await observatory.argocd.apps("telescope") == sorted(site_of(site).telescope_apps)
     assert await observatory.argocd.apps("default") == ["nublado", "sasquatch", "science-platform"]
     assert await observatory.argocd.apps("nothing") == []
 
@@ -65,7 +65,7 @@ async def test_unknown_app(summit: SimObservatory) -> None:
 @pytest.mark.asyncio
 async def test_before_the_upgrade(summit: SimObservatory) -> None:
     """Every app is OutOfSync (the new release is merged) and Healthy, with no operation."""
-    for app in [*TELESCOPE_APPS["summit"], "science-platform", "nublado", "sasquatch"]:
+    for app in [*site_of("summit").telescope_apps, "science-platform", "nublado", "sasquatch"]:
         status = await summit.argocd.status(app)
         assert status == AppStatus(app, "OutOfSync", "Healthy", None, "")
         assert not status.done

@@ -8,7 +8,7 @@ import pytest
 
 from integrations.efd import SummaryState
 from integrations.sim import SimObservatory
-from integrations.sim.catalog import TELESCOPE_APPS, CscSpec, SiteName, cscs
+from integrations.sim.catalog import CscSpec, SiteName, cscs
 from integrations.sim.world import spread
 from tests.integrations.sim.conftest import site_of
 
@@ -96,7 +96,7 @@ def test_cameras_only_where_the_site_has_their_bridge(site: SiteName, cameras: s
 @pytest.mark.parametrize("site", SITES)
 def test_every_namespace_is_a_telescope_app(site: SiteName) -> None:
     """Each CSC runs in a namespace ArgoCD syncs, in its camera's bridge, or on a cRIO."""
-    apps = set(TELESCOPE_APPS[site])
+    apps = set(site_of(site).telescope_apps)
     cameras = tuple(camera for camera, _, _ in site_of(site).camera_bridges)
     for spec in cscs(site, cameras):
         assert spec.where in apps or spec.where.startswith("bridge:") or spec.where == "crio"

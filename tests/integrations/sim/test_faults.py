@@ -91,7 +91,7 @@ def test_fault_error_is_a_value_error() -> None:
         ("tts", "bridge-stuck:MTCamera", "tts has bridges for ATCamera, CCCamera only"),
         ("summit", "bridge-stuck:ATDome", "summit has bridges for ATCamera, MTCamera, CCCamera"),
         ("tts", "app-degraded:rubin-too-producer", "no ArgoCD application rubin-too-producer"),
-        ("bts", "app-degraded:argo-workflows", "no ArgoCD application argo-workflows at bts"),
+        ("bts", "app-degraded:ocps-uws-job", "no ArgoCD application ocps-uws-job at bts"),
     ],
 )
 async def test_inject_refuses_what_the_site_lacks(

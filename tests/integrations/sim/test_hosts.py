@@ -92,7 +92,7 @@ async def test_stuck_bridge(summit: SimObservatory, clock: ManualClock) -> None:
 @pytest.mark.asyncio
 async def test_bare_metal(summit: SimObservatory) -> None:
     """Bare-metal services stop and start like the bridges, with no CSC attached here."""
-    unit = Unit("summit-bare-metal-1.cp.lsst.org", "ts-bare-metal.service")
+    unit = Unit("bare-metal.simulated", "ts-services.service")  # the simulated stand-in
     assert await summit.hosts.systemctl("stop", [unit], Progress()) == [
         UnitResult(unit, "inactive")
     ]

@@ -93,6 +93,11 @@ class Cancel(_StepCommand):
 
 
 @dataclass(frozen=True, slots=True)
+class KeepWaiting(_StepCommand):
+    """An overdue step: wait another expected period (nothing is stopped either way)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Reopen(_StepCommand):
     """Go back to an ended step: it waits for approval to run again."""
 
@@ -149,11 +154,13 @@ class Abort:
 
 @dataclass(frozen=True, slots=True)
 class ActionSucceeded:
-    """The step's action for this attempt finished well."""
+    """The step's action for this attempt finished well (a watch names who is up in OFFLINE)."""
 
     step_id: str
     attempt: int
     summary: str = ""
+    offline_up: tuple[str, ...] = ()
+    camera_team: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +180,17 @@ class DeadlineReached:
     step_id: str
     attempt: int
     in_trouble: tuple[str, ...]
+    offline_up: tuple[str, ...] = ()
+    camera_team: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PastExpected:
+    """A patient step's attempt went past its expected time (``seen``: its system now)."""
+
+    step_id: str
+    attempt: int
+    seen: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +208,7 @@ class RecordBaseline:
     cscs: tuple[str, ...]
 
 
-StepCommand = Approve | Retry | MarkDone | Skip | Hold | Cancel | Reopen
+StepCommand = Approve | Retry | MarkDone | Skip | Hold | Cancel | KeepWaiting | Reopen
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +220,13 @@ class Acknowledge:
 
 
 RunCommand = Pause | Resume | HandOver | TakeOver | AddNote | Abort | Acknowledge
-BotCommand = ActionSucceeded | ActionFailed | DeadlineReached | RecordAnnouncement | RecordBaseline
+BotCommand = (
+    ActionSucceeded
+    | ActionFailed
+    | DeadlineReached
+    | PastExpected
+    | RecordAnnouncement
+    | RecordBaseline
+)
 Command = StepCommand | RunCommand | BotCommand
 """Every command :func:`state.machine.decide` takes (:func:`state.machine.start` opens a run)."""

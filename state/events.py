@@ -57,9 +57,20 @@ class StepStarted(_StepEvent):
     verb: Literal["activate", "approve", "retry"]
     timeout_at: AwareDatetime | None = None
     deadline_at: AwareDatetime | None = None
+    overdue_at: AwareDatetime | None = None
+    """A patient action's expected end: past it the lead chooses (none in older runs)."""
 
 
-class StepSucceeded(_StepEvent):
+class _WatchEnd(_StepEvent):
+    """How a watch ended: besides the summary, who it found up in OFFLINE or not yet theirs."""
+
+    offline_up: tuple[str, ...] = ()
+    """CSCs beating in OFFLINE: where the page allows them to end, but named."""
+    camera_team: tuple[str, ...] = ()
+    """The camera team's CSCs, not up yet (Stage 2 of a cycle upgrade): not in trouble."""
+
+
+class StepSucceeded(_WatchEnd):
     """The attempt's action succeeded."""
 
     type: Literal["step.succeeded"] = "step.succeeded"
@@ -77,12 +88,32 @@ class StepFailed(_StepEvent):
     timed_out: bool = False
 
 
-class StepDoneWithIssues(_StepEvent):
+class StepDoneWithIssues(_WatchEnd):
     """A watch reached its deadline with these still in trouble."""
 
     type: Literal["step.done_with_issues"] = "step.done_with_issues"
     attempt: int
     issues: tuple[str, ...]
+
+
+class StepOverdue(_StepEvent):
+    """A patient step went past its expected time: the lead is told and chooses.
+
+    Nothing is stopped. ``seen`` is what the step's system looked like then (each app's pods,
+    the pull request), kept so the record says what the lead decided on.
+    """
+
+    type: Literal["step.overdue"] = "step.overdue"
+    attempt: int
+    seen: str = ""
+
+
+class StepWaitExtended(_StepEvent):
+    """The lead keeps waiting for an overdue step: another expected period, to ``overdue_at``."""
+
+    type: Literal["step.keep_waiting"] = "step.keep_waiting"
+    attempt: int
+    overdue_at: AwareDatetime
 
 
 class StepDoneByHand(_StepEvent):
@@ -199,6 +230,8 @@ Event = Annotated[
     | StepSucceeded
     | StepFailed
     | StepDoneWithIssues
+    | StepOverdue
+    | StepWaitExtended
     | StepDoneByHand
     | StepSkipped
     | StepInterrupted

@@ -19,20 +19,16 @@ from state.actions import Announce, EfdWaitForStates, Manual
 from state.commands import (
     Abort,
     Acknowledge,
-    ActionFailed,
-    ActionSucceeded,
     Actor,
     AddNote,
     Approve,
-    BotCommand,
     Cancel,
     Command,
     HandOver,
     Hold,
+    KeepWaiting,
     MarkDone,
     Pause,
-    RecordAnnouncement,
-    RecordBaseline,
     Reopen,
     Resume,
     Retry,
@@ -58,9 +54,7 @@ from state.errors import (
 from state.events import (
     BOT,
     Acknowledged,
-    Announced,
     AnnouncementHeld,
-    BaselineRecorded,
     Event,
     LeadHandedOver,
     NoteAdded,
@@ -72,15 +66,15 @@ from state.events import (
     RunTakenOver,
     StepAwaitingApproval,
     StepDoneByHand,
-    StepDoneWithIssues,
     StepFailed,
     StepInterrupted,
     StepReopened,
     StepSkipped,
     StepStarted,
-    StepSucceeded,
+    StepWaitExtended,
 )
 from state.evolve import evolve, fold
+from state.outcomes import outcome_events
 from state.run import Run, RunStatus, StepState, StepStatus
 
 NOTE_LIMIT = 2000
@@ -93,6 +87,7 @@ _VERB: dict[type[StepCommand], str] = {
     Skip: "skip",
     Hold: "skip",  # held back is skipped (with the window): a repeat is told by this verb
     Cancel: "cancel",
+    KeepWaiting: "keep_waiting",
     Reopen: "reopen",
 }
 _WHAT = {
@@ -101,6 +96,7 @@ _WHAT = {
     "mark_done": "mark this step done",
     "skip": "skip this step",
     "cancel": "cancel this step",
+    "keep_waiting": "keep waiting for this step",
     "reopen": "reopen this step",
 }
 _DECIDING = {StepStatus.AWAITING_APPROVAL, StepStatus.FAILED, StepStatus.INTERRUPTED}
@@ -132,12 +128,14 @@ def start(open_run: Run | None, command: StartRun, now: datetime) -> tuple[Run, 
 def decide(run: Run, command: Command, now: datetime) -> list[Event]:
     """The events ``command`` causes in ``run`` (empty if it was already applied)."""
     _aware(now)
-    if isinstance(command, Approve | Retry | MarkDone | Skip | Hold | Cancel | Reopen):
+    if isinstance(
+        command, Approve | Retry | MarkDone | Skip | Hold | Cancel | KeepWaiting | Reopen
+    ):  # the step commands
         events = _step_command(run, command, now)
     elif isinstance(command, Pause | Resume | HandOver | TakeOver | AddNote | Abort | Acknowledge):
         events = _run_command(run, command, now)
     else:
-        events = _bot_command(run, command, now)
+        events = outcome_events(run, command, now)
     if events:
         events.extend(_advance(fold(run, events), now))
     return events
@@ -162,7 +160,7 @@ def interrupt_running(run: Run, now: datetime) -> list[Event]:
     return [
         StepInterrupted(at=now, actor=BOT, step_id=s.id, attempt=s.attempt)
         for s in run.steps
-        if s.status is StepStatus.RUNNING and not s.step.action.survives_restart()
+        if s.status.active and not s.step.action.survives_restart()
     ]
 
 
@@ -223,10 +221,12 @@ def _step_command(run: Run, command: StepCommand, now: datetime) -> list[Event]:
         if run.status is RunStatus.PAUSED:
             raise RunPaused(run.run_id)
         return [_started(state, now, user, "approve" if isinstance(command, Approve) else "retry")]
+    overdue = status is StepStatus.OVERDUE
     if isinstance(command, MarkDone):
-        if status not in _DECIDING and not manual_running:
+        if status not in _DECIDING and not manual_running and not overdue:
             raise NotAllowedNow(state.id, "mark done", status.value, _hint(state))
-        note = _text(command.note, "a note", required=False)
+        # Overdue, the operation is still going: the note says why the run can go on anyway.
+        note = _text(command.note, "a note: why the run can go on", required=overdue)
         return [
             StepDoneByHand(at=now, actor=user, step_id=state.id, attempt=state.attempt, note=note)
         ]
@@ -237,7 +237,9 @@ def _step_command(run: Run, command: StepCommand, now: datetime) -> list[Event]:
             raise NotAllowedNow(state.id, verb, status.value, _hint(state))
         reason = _text(command.reason, "a reason for skipping", required=True)
         return [StepSkipped(at=now, actor=user, step_id=state.id, reason=reason or "")]
-    if status is not StepStatus.RUNNING:
+    if isinstance(command, KeepWaiting):
+        return _keep_waiting(state, user, now)
+    if not status.active:
         raise NotAllowedNow(state.id, verb, status.value, _hint(state))
     return [
         StepFailed(
@@ -282,8 +284,22 @@ def _hold(state: StepState, command: Hold, now: datetime) -> list[Event]:
     ]
 
 
+def _keep_waiting(state: StepState, user: str, now: datetime) -> list[Event]:
+    """Another expected period for an overdue step (its operation was never stopped)."""
+    expected = getattr(state.step.action, "expected", None)
+    if state.status is not StepStatus.OVERDUE or expected is None:
+        raise NotAllowedNow(state.id, "keep waiting", state.status.value, _hint(state))
+    return [
+        StepWaitExtended(
+            at=now, actor=user, step_id=state.id, attempt=state.attempt, overdue_at=now + expected
+        )
+    ]
+
+
 def _hint(state: StepState) -> str:
     """What the lead can do with the step as it is."""
+    if state.status is StepStatus.OVERDUE:
+        return "Keep waiting, cancel it (the operation is stopped) or mark it done with a note."
     if state.status is StepStatus.RUNNING:
         if isinstance(state.step.action, Manual):
             return "Mark it done or skip it."
@@ -355,7 +371,7 @@ def _run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
             cancelled=True,
         )
         for s in run.steps
-        if s.status is StepStatus.RUNNING
+        if s.status.active
     ]
     events.append(RunAborted(at=now, actor=user, reason=reason))
     return events
@@ -370,60 +386,10 @@ _RUN_WHAT: dict[type[Any], str] = {
 }
 
 
-def _bot_command(run: Run, command: BotCommand, now: datetime) -> list[Event]:
-    if isinstance(command, RecordAnnouncement):
-        if command.key in run.announced:
-            return []
-        return [Announced(at=now, actor=BOT, key=command.key, step_id=command.step_id)]
-    if isinstance(command, RecordBaseline):
-        if not run.status.open or run.baseline is not None:
-            return []  # the first reading is the one that counts
-        return [BaselineRecorded(at=now, actor=BOT, cscs=tuple(sorted(command.cscs)))]
-    state = run.step(command.step_id)
-    if (
-        not run.status.open
-        or state is None
-        or state.status is not StepStatus.RUNNING
-        or state.attempt != command.attempt
-    ):
-        return []  # an outcome for an attempt that is no longer running: ignored
-    if isinstance(command, ActionSucceeded):
-        return [
-            StepSucceeded(
-                at=now, actor=BOT, step_id=state.id, attempt=state.attempt, summary=command.summary
-            )
-        ]
-    if isinstance(command, ActionFailed):
-        return [
-            StepFailed(
-                at=now,
-                actor=BOT,
-                step_id=state.id,
-                attempt=state.attempt,
-                error=command.error,
-                timed_out=command.timed_out,
-            )
-        ]
-    if not command.in_trouble:
-        return [
-            StepSucceeded(
-                at=now,
-                actor=BOT,
-                step_id=state.id,
-                attempt=state.attempt,
-                summary="all as expected",
-            )
-        ]
-    return [
-        StepDoneWithIssues(
-            at=now, actor=BOT, step_id=state.id, attempt=state.attempt, issues=command.in_trouble
-        )
-    ]
-
-
 def _started(state: StepState, now: datetime, actor: str, verb: str) -> StepStarted:
     action = state.step.action
     timeout = getattr(action, "timeout", None)
+    expected = getattr(action, "expected", None)
     deadline = action.deadline if isinstance(action, EfdWaitForStates) else None
     return StepStarted(
         at=now,
@@ -433,6 +399,7 @@ def _started(state: StepState, now: datetime, actor: str, verb: str) -> StepStar
         verb=verb,  # type: ignore[arg-type]  # one of the three literals, by the callers
         timeout_at=now + timeout if timeout else None,
         deadline_at=now + deadline if deadline else None,
+        overdue_at=now + expected if expected else None,
     )
 
 

@@ -44,6 +44,7 @@ from state.commands import (
     Actor,
     Command,
     DeadlineReached,
+    PastExpected,
     RecordAnnouncement,
     RecordBaseline,
     StartRun,
@@ -232,6 +233,8 @@ class Engine:
                 await self._deadline(run, step)
             elif step is not None and step.timeout_at is not None and now >= step.timeout_at:
                 await self._timeout(run, step)
+            elif step is not None and step.overdue_at is not None and now >= step.overdue_at:
+                await self._overdue(run, step)
             await self.speaker.speak(run, now)
         await self.speaker.after_the_end(now)
 
@@ -250,7 +253,8 @@ class Engine:
         for run in runs:
             step = run.running
             if step is not None:
-                due += [at for at in (step.deadline_at, step.timeout_at) if at is not None]
+                times = (step.deadline_at, step.timeout_at, step.overdue_at)
+                due += [at for at in times if at is not None]
             due += self.speaker.next_due(run, now)
         return min(due, default=None)
 
@@ -259,13 +263,7 @@ class Engine:
     async def _after(self, run: Run, events: list[Event]) -> None:
         await self._notify(RunChanged(run, tuple(events)))
         for event in events:
-            if isinstance(event, StepFailed) and event.cancelled:
-                await self._stop(run, event.step_id)
-            if isinstance(
-                event,
-                StepSucceeded | StepFailed | StepDoneWithIssues | StepDoneByHand | StepSkipped,
-            ):
-                await self._store.clear_progress(run.run_id, event.step_id)
+            await self._ended(run, event)
         for event in events:
             if not isinstance(event, StepStarted | StepAwaitingApproval | StepFailed):
                 continue
@@ -279,6 +277,17 @@ class Engine:
                 self._spawn(run, state, work, "preview")
             elif isinstance(event, StepFailed) and state.status is StepStatus.FAILED:
                 self._show_live(run, state)
+
+    async def _ended(self, run: Run, event: Event) -> None:
+        """An attempt ended: a cancel stops its operation, the lead's end stops following it."""
+        if isinstance(event, StepFailed) and event.cancelled:
+            await self._stop(run, event.step_id)
+        if isinstance(event, StepDoneByHand | StepSkipped):
+            await self._unfollow(run, event.step_id)
+        if isinstance(
+            event, StepSucceeded | StepFailed | StepDoneWithIssues | StepDoneByHand | StepSkipped
+        ):
+            await self._store.clear_progress(run.run_id, event.step_id)
 
     def _show_live(self, run: Run, state: StepState) -> None:
         """Before the lead retries, show what the step's system looks like now (if it can)."""
@@ -361,7 +370,13 @@ class Engine:
             log.info("Step succeeded", summary=outcome.summary)
             if outcome.baseline is not None:
                 await self.execute(run.run_id, RecordBaseline(outcome.baseline))
-            command = ActionSucceeded(state.id, state.attempt, outcome.summary)
+            command = ActionSucceeded(
+                state.id,
+                state.attempt,
+                outcome.summary,
+                offline_up=outcome.offline_up,
+                camera_team=outcome.camera_team,
+            )
         # The action is over: from here a cancel or a timeout has nothing left to stop, and
         # recording its outcome (and telling every listener) must not be cut in the middle.
         key = (run.run_id, state.id)
@@ -380,12 +395,19 @@ class Engine:
             text = f"Could not read {what}: {e or 'no answer in time'}"
         await self._context(run, state).report(text)
 
-    async def _stop(self, run: Run, step_id: str) -> None:
-        """Cancel the step's task and ask its integration to stop the real operation."""
+    async def _unfollow(self, run: Run, step_id: str) -> None:
+        """Stop following the step (its task), leaving its real operation as it is.
+
+        The lead marked it done or skipped it: an overdue sync marked done goes on in ArgoCD.
+        """
         task = self._tasks.pop((run.run_id, step_id), None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+    async def _stop(self, run: Run, step_id: str) -> None:
+        """Cancel the step's task and ask its integration to stop the real operation."""
+        await self._unfollow(run, step_id)
         state = run.step(step_id)
         system = system_of(state.step.action, self._systems[run.site]) if state else None
         if system is None:
@@ -401,9 +423,15 @@ class Engine:
     async def _deadline(self, run: Run, state: StepState) -> None:
         action = state.step.action
         trouble: tuple[str, ...] = ()
+        offline_up: tuple[str, ...] = ()
+        camera_team: tuple[str, ...] = ()
         if isinstance(action, EfdWaitForStates):
             verdict = await efd.at_deadline(self._context(run, state), action)
-            trouble = verdict.trouble
+            trouble, offline_up, camera_team = (
+                verdict.trouble,
+                verdict.offline_up,
+                verdict.camera_team,
+            )
             if trouble:
                 report = notices.deadline_report(run, state, self._sites[run.site], verdict)
                 await self.speaker.tell(run, report)
@@ -411,7 +439,31 @@ class Engine:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        await self.execute(run.run_id, DeadlineReached(state.id, state.attempt, trouble))
+        await self.execute(
+            run.run_id,
+            DeadlineReached(state.id, state.attempt, trouble, offline_up, camera_team),
+        )
+
+    async def _overdue(self, run: Run, state: StepState) -> None:
+        """A patient step past its expected time: never stopped; the lead is told and chooses.
+
+        What its system looks like now (each app's pods, the pull request) is read first, so
+        that the record and the notice say what the lead decides on; the step goes on running.
+        """
+        look = LIVE.get(type(state.step.action))
+        seen = ""
+        if look is not None:
+            try:
+                seen = await asyncio.wait_for(
+                    look(self._context(run, state), state.step.action), PREVIEW_TIMEOUT
+                )
+            except (IntegrationError, TimeoutError) as e:
+                seen = f"Could not read the live state: {e or 'no answer in time'}"
+        run = await self.execute(run.run_id, PastExpected(state.id, state.attempt, seen))
+        now = run.step(state.id)
+        if now is None or now.status is not StepStatus.OVERDUE or now.attempt != state.attempt:
+            return  # it ended meanwhile, or the lead was told already
+        await self.speaker.tell(run, notices.overdue(run, now, self._sites[run.site], seen))
 
     async def _timeout(self, run: Run, state: StepState) -> None:
         timeout = getattr(state.step.action, "timeout", None)

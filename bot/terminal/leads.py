@@ -2,8 +2,11 @@
 
 The simulated lead decides like a careful person: approves after a moment, does the manual
 steps (taking the time they take), retries a failed step once and then marks it done by hand
-with a note, and retries a step it finds interrupted after a restart. Every decision is an
-ordinary command through the engine, recorded like anyone's.
+with a note, and retries a step it finds interrupted after a restart. A step taking longer
+than expected (image pulls are slow) gets patience once: the lead keeps waiting another
+expected period; overdue again, it is cancelled (its operation stopped), which makes it a
+failed step like any other: retried once, then done by hand. Every decision is an ordinary
+command through the engine, recorded like anyone's.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 import structlog
 
 from bot.engine.engine import Change, RunChanged
-from state.commands import Abort, Approve, Command, MarkDone, Retry, Skip
+from state.commands import Abort, Approve, Cancel, Command, KeepWaiting, MarkDone, Retry, Skip
 from state.errors import RunError
 from state.events import (
     RunAborted,
@@ -24,6 +27,7 @@ from state.events import (
     StepAwaitingApproval,
     StepFailed,
     StepInterrupted,
+    StepOverdue,
     StepStarted,
 )
 from state.run import Run, StepState, StepStatus
@@ -60,6 +64,8 @@ class SimulatedLead:
         for event in change.events:
             if isinstance(event, RunCompleted | RunAborted) and not self.finished.done():
                 self.finished.set_result(run)
+            if not run.status.open:  # aborted: its steps were cancelled, nothing to decide
+                continue
             step_id: str | None = getattr(event, "step_id", None)
             state = run.step(step_id) if step_id else None
             if state is None:
@@ -81,12 +87,23 @@ class SimulatedLead:
             )
         if isinstance(event, StepInterrupted):
             return THINK, lambda s: Retry(user, s.id, s.revision)
-        if isinstance(event, StepFailed) and not (event.cancelled and event.actor == self.user):
-            if state.attempt < 2:  # noqa: PLR2004  # once more, then by hand
-                return THINK, lambda s: Retry(user, s.id, s.revision)
-            note = f"fixed by hand after {state.attempt} failed attempts ({_head(event.error)})"
-            return THINK, lambda s: MarkDone(user, s.id, s.revision, note=note)
+        if isinstance(event, StepOverdue | StepFailed):
+            return THINK, self._in_trouble(state, event)
         return None
+
+    def _in_trouble(
+        self, state: StepState, event: StepOverdue | StepFailed
+    ) -> Callable[[StepState], Command]:
+        """Overdue: patience once, then cancel it; failed: retry once, then do it by hand."""
+        user = self._engine.actor(self.user)
+        if isinstance(event, StepOverdue):
+            if state.overdue <= 1:
+                return lambda s: KeepWaiting(user, s.id, s.revision)
+            return lambda s: Cancel(user, s.id, s.revision)
+        if state.attempt < 2:  # noqa: PLR2004  # once more, then by hand
+            return lambda s: Retry(user, s.id, s.revision)
+        note = f"fixed by hand after {state.attempt} failed attempts ({_head(event.error)})"
+        return lambda s: MarkDone(user, s.id, s.revision, note=note)
 
     def resume(self, run: Run) -> None:
         """Pick a resumed run up: decide on the step it stands at."""
@@ -95,10 +112,15 @@ class SimulatedLead:
             StepStatus.AWAITING_APPROVAL,
             StepStatus.INTERRUPTED,
             StepStatus.FAILED,
+            StepStatus.OVERDUE,
         }:
             return
         if state.status is StepStatus.AWAITING_APPROVAL:
             event: object = StepAwaitingApproval(at=run.started_at, actor="bot", step_id=state.id)
+        elif state.status is StepStatus.OVERDUE:
+            event = StepOverdue(
+                at=run.started_at, actor="bot", step_id=state.id, attempt=state.attempt
+            )
         else:
             event = StepInterrupted(
                 at=run.started_at, actor="bot", step_id=state.id, attempt=state.attempt
@@ -167,18 +189,27 @@ class TerminalLead(SimulatedLead):
     async def _ask(self, state: StepState) -> Command:
         user = self._engine.actor(self.user)
         status = state.status.value.replace("_", " ")
+        overdue = state.status is StepStatus.OVERDUE
         choices = {
-            StepStatus.AWAITING_APPROVAL: "[a]pprove",
-            StepStatus.FAILED: "[r]etry",
-            StepStatus.INTERRUPTED: "[r]etry",
-        }.get(state.status, "")
-        prompt = f"  {state.id} is {status}: {choices} [m]ark done [s]kip a[b]ort > "
+            StepStatus.AWAITING_APPROVAL: "[a]pprove [m]ark done [s]kip",
+            StepStatus.FAILED: "[r]etry [m]ark done [s]kip",
+            StepStatus.INTERRUPTED: "[r]etry [m]ark done [s]kip",
+            StepStatus.OVERDUE: "[k]eep waiting [c]ancel [m]ark done (with a note)",
+        }.get(state.status, "[m]ark done [s]kip")
+        if overdue:
+            status = "taking longer than expected"
+        prompt = f"  {state.id} is {status}: {choices} a[b]ort > "
+        simple: dict[str, type[Approve | Retry | KeepWaiting | Cancel]] = {}
+        if state.status is StepStatus.AWAITING_APPROVAL:
+            simple["a"] = Approve
+        if state.status in {StepStatus.FAILED, StepStatus.INTERRUPTED}:
+            simple["r"] = Retry
+        if overdue:
+            simple |= {"k": KeepWaiting, "c": Cancel}
         while True:
             answer = (await self._input(prompt)).strip().lower()[:1]
-            if answer == "a" and state.status is StepStatus.AWAITING_APPROVAL:
-                return Approve(user, state.id, state.revision)
-            if answer == "r" and state.status in {StepStatus.FAILED, StepStatus.INTERRUPTED}:
-                return Retry(user, state.id, state.revision)
+            if answer in simple:
+                return simple[answer](user, state.id, state.revision)
             if answer == "m":
                 note = await self._input("  note (optional) > ")
                 return MarkDone(user, state.id, state.revision, note=note or None)

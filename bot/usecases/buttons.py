@@ -1,7 +1,8 @@
 """What each button does: a step's, the run's, and those under the bot's posts.
 
-A step's: approve, retry, mark done, cancel, skip, hold; the run's: abort; under the bot's
-posts: acknowledge, announce it now, DM the principals.
+A step's: approve, retry, mark done, cancel, skip, hold, and for a step taking longer than
+expected keep waiting or mark done with a note; the run's: abort; under the bot's posts:
+acknowledge, announce it now, DM the principals.
 
 A button's value names the run, and the step and revision it was pressed for, so the state
 machine refuses a stale one and treats a double click as one click.
@@ -22,14 +23,26 @@ from state.names import Site
 from state.run import Run
 
 STEP_BUTTONS: dict[
-    str, type[commands.Approve | commands.Retry | commands.MarkDone | commands.Cancel]
+    str,
+    type[
+        commands.Approve
+        | commands.Retry
+        | commands.MarkDone
+        | commands.Cancel
+        | commands.KeepWaiting
+    ],
 ] = {
     "step.approve": commands.Approve,
     "step.retry": commands.Retry,
     "step.mark_done": commands.MarkDone,
     "step.cancel": commands.Cancel,
+    "step.keep_waiting": commands.KeepWaiting,
 }
 """Buttons that are one command with no more input (Skip and Abort ask a reason first)."""
+
+ASKING = {"step.skip": "skip", "step.done_with_note": "done"}
+"""Step buttons that open a form first: why skip it; the note of one marked done while its
+operation goes on (a step taking longer than expected)."""
 
 
 class Buttons:
@@ -61,12 +74,12 @@ class Buttons:
             answer = Reply(f"Only the lead, <@{run.lead}>, can {what}.")
         elif action_id == "run.abort":
             answer = AskReason("abort", run_id)
-        elif step is None or (command is None and action_id not in {"step.skip", "step.hold"}):
+        elif step is None or (command is None and action_id not in {*ASKING, "step.hold"}):
             answer = Reply(GONE)
         elif action_id == "step.hold":
             answer = _ask_window(run, *step)
         elif command is None:
-            answer = AskReason("skip", run_id, *step)
+            answer = AskReason(ASKING[action_id], run_id, *step)
         else:
             await self._engine.execute(run_id, command(self._engine.actor(user), *step))
         return answer

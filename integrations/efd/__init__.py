@@ -67,8 +67,17 @@ from integrations.efd._interface import (
     HEARTBEAT_SILENCE,
     CscState,
     Efd,
+    OfflineDetailedState,
     SiteStates,
     SummaryState,
 )
 
-__all__ = ["HEARTBEAT_SILENCE", "CscState", "Efd", "EfdClient", "SiteStates", "SummaryState"]
+__all__ = [
+    "HEARTBEAT_SILENCE",
+    "CscState",
+    "Efd",
+    "EfdClient",
+    "OfflineDetailedState",
+    "SiteStates",
+    "SummaryState",
+]

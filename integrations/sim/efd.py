@@ -6,9 +6,10 @@ EFD stops receiving data (``efd-stale``) every age keeps growing and the reading
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from integrations.efd import CscState, SiteStates, SummaryState
+from integrations.efd import CscState, OfflineDetailedState, SiteStates, SummaryState
 from integrations.sim.part import Part
 from integrations.sim.world import spread
 
@@ -38,3 +39,9 @@ class SimEfd(Part):
             state = SummaryState(received) if received is not None else None
             cscs[ref] = CscState(name, int(index), state, max(0.0, now - last))
         return SiteStates(at=datetime.fromtimestamp(now, UTC), fresh=stale_since is None, cscs=cscs)
+
+    async def offline_detailed(self, cscs: Sequence[str]) -> dict[str, OfflineDetailedState]:
+        """The camera CSCs' last ``offlineDetailedState`` (absent: never published)."""
+        world = await self._enter()
+        found = {name: world.doc["cscs"].get(f"{name}:0", {}).get("offline") for name in cscs}
+        return {name: OfflineDetailedState(value) for name, value in found.items() if value}

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 FaultKind = Literal[
-    "csc-fault", "csc-stuck", "bridge-stuck", "app-degraded", "love-down", "efd-stale",
-    "wrong-cluster",
+    "csc-fault", "csc-stuck", "bridge-stuck", "app-degraded", "slow-pull", "love-down",
+    "efd-stale", "wrong-cluster",
 ]  # fmt: skip
 
 FAULTS: dict[str, str] = {
@@ -19,6 +19,7 @@ FAULTS: dict[str, str] = {
     "csc-stuck": "CSC (Name:index) that will not go OFFLINE",
     "bridge-stuck": "camera (ATCamera, MTCamera, CCCamera) whose OCS bridge will not stop",
     "app-degraded": "ArgoCD application whose sync ends Degraded",
+    "slow-pull": "ArgoCD application whose images take 55 minutes to pull (ImagePullBackOff)",
     "love-down": "LOVE unreachable (no target: write love-down)",
     "efd-stale": "the EFD stops receiving data (no target)",
     "wrong-cluster": "the Kubernetes credentials reach another site's cluster (no target)",

@@ -241,14 +241,15 @@ def test_show_test_stands_leave_out_the_summit_only_steps(
 
 
 def test_show_system_restart_starts_the_cameras_itself() -> None:
-    """A system restart has the camera start-up and no camera-stage announcements."""
+    """A system restart has the camera start-up's three stages, no camera-stage announcements."""
     code, text = cli("procedure", "show", "--kind", "system-restart")
     assert code == 0
-    assert text.startswith("Deploying the Upgrade: system-restart at summit, 23 steps\n")
+    assert text.startswith("Deploying the Upgrade: system-restart at summit, 25 steps\n")
     ids = [s.id for s in listed_steps(text)]
-    assert "camera-startup" in ids
-    assert ids.index("sync-telescope") < ids.index("camera-startup")
-    assert ids.index("camera-startup") < ids.index("bare-metal-startup")
+    stages = ["camera-startup", "camera-ccs-available", "camera-enter-control"]
+    assert ids[ids.index("sync-telescope") + 1 : ids.index("bare-metal-startup")] == stages
+    assert "ccs.set_available (expected 15m, then the lead chooses)" in text
+    assert "love.enter_control (timeout 10m)" in text
     assert "announce-camera-stage-1" not in text
     assert "announce-camera-stage-2" not in text
     assert "(other runs: summit/cycle-upgrade," in text
@@ -323,9 +324,9 @@ def test_validate_the_shipped_file() -> None:
     code, text = cli("procedure", "validate", str(SHIPPED))
     assert code == 0
     assert text == (
-        f"{SHIPPED}: valid, 25 steps (summit/cycle-upgrade 24, summit/system-restart 23, "
-        "tts/cycle-upgrade 20, tts/system-restart 19, bts/cycle-upgrade 20, "
-        "bts/system-restart 19)\n"
+        f"{SHIPPED}: valid, 27 steps (summit/cycle-upgrade 24, summit/system-restart 25, "
+        "tts/cycle-upgrade 20, tts/system-restart 21, bts/cycle-upgrade 20, "
+        "bts/system-restart 21)\n"
     )
 
 

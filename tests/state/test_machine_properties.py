@@ -24,7 +24,9 @@ from state.commands import (
     DeadlineReached,
     HandOver,
     Hold,
+    KeepWaiting,
     MarkDone,
+    PastExpected,
     Pause,
     RecordAnnouncement,
     RecordBaseline,
@@ -39,15 +41,15 @@ from state.events import BOT, Event, RunStarted, RunTakenOver, StepReopened, Ste
 from state.evolve import evolve, fold, replay
 from state.machine import handle, interrupt_running, start
 from state.procedure import parse_procedure
-from state.run import Run, StepStatus
+from state.run import Run
 from tests.support.runs import ADMIN, HELD, LEAD, OTHER, at, small_steps, start_command
 
 ACTORS = (LEAD, OTHER, ADMIN, Actor("U_NEW"))
 STEPS = (*small_steps(), *parse_procedure(HELD, "held").steps)
 """One step of each shape, and last an announcement the lead may hold back."""
-STEP_VERBS = ("approve", "retry", "mark_done", "skip", "hold", "cancel", "reopen")
+STEP_VERBS = ("approve", "retry", "mark_done", "skip", "hold", "cancel", "keep_waiting", "reopen")
 RUN_VERBS = ("pause", "resume", "note", "handover", "takeover", "abort")
-BOT_VERBS = ("succeed", "fail", "deadline", "announce", "baseline", "restart")
+BOT_VERBS = ("succeed", "fail", "deadline", "overdue", "announce", "baseline", "restart")
 
 # Abort ends a run at once: keep it rare so that most sequences get deep into the run.
 WEIGHTED = (*STEP_VERBS * 3, *RUN_VERBS[:-1], "abort", *BOT_VERBS * 3)
@@ -90,10 +92,11 @@ def command_for(run: Run, move: Move) -> Command | None:
     step_commands: dict[str, Command] = {
         "approve": Approve(actor, state.id, revision),
         "retry": Retry(actor, state.id, revision),
-        "mark_done": MarkDone(actor, state.id, revision),
+        "mark_done": MarkDone(actor, state.id, revision, note="generated" * move.noise),
         "skip": Skip(actor, state.id, revision, reason="generated"),
         "hold": Hold(actor, state.id, revision, until=at(600 + move.delta * 30)),
         "cancel": Cancel(actor, state.id, revision),
+        "keep_waiting": KeepWaiting(actor, state.id, revision),
         "reopen": Reopen(actor, state.id, revision),
     }
     other = ACTORS[(move.actor + 1) % len(ACTORS)]
@@ -107,6 +110,7 @@ def command_for(run: Run, move: Move) -> Command | None:
         "succeed": ActionSucceeded(state.id, state.attempt + delta),
         "fail": ActionFailed(state.id, state.attempt + delta, "generated failure"),
         "deadline": DeadlineReached(state.id, state.attempt, ("ATDome:0",) * (move.delta + 1)),
+        "overdue": PastExpected(state.id, state.attempt + delta, "generated look"),
         "announce": RecordAnnouncement(f"key-{move.step}"),
         "baseline": RecordBaseline((f"ESS:{move.step}",)),
     }
@@ -191,7 +195,7 @@ def test_at_most_one_step_running(sequence: list[Move]) -> None:
     snapshot: Run | None = None
     for event in history:
         snapshot = evolve(snapshot, event)
-        running = [s for s in snapshot.steps if s.status is StepStatus.RUNNING]
+        running = [s for s in snapshot.steps if s.status.active]
         assert len(running) <= 1
         if not snapshot.status.open:
             assert running == []

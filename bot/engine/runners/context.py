@@ -45,10 +45,16 @@ class SiteSystems:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a step's action ended well: a one-line summary, and the baseline if it read one."""
+    """How a step's action ended well: a one-line summary, and the baseline if it read one.
+
+    A watch also names the CSCs it found beating in OFFLINE (fine, as the page allows) and the
+    camera team's CSCs not up yet (theirs, not trouble).
+    """
 
     summary: str
     baseline: tuple[str, ...] | None = None
+    offline_up: tuple[str, ...] = ()
+    camera_team: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

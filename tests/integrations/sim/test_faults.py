@@ -13,11 +13,12 @@ EXAMPLES = {
     "csc-stuck": "csc-stuck:MTDome:0",
     "bridge-stuck": "bridge-stuck:ATCamera",
     "app-degraded": "app-degraded:auxtel",
+    "slow-pull": "slow-pull:love",
     "love-down": "love-down",
     "efd-stale": "efd-stale",
     "wrong-cluster": "wrong-cluster",
 }
-TARGETED = ["csc-fault", "csc-stuck", "bridge-stuck", "app-degraded"]
+TARGETED = ["csc-fault", "csc-stuck", "bridge-stuck", "app-degraded", "slow-pull"]
 BARE = ["love-down", "efd-stale", "wrong-cluster"]
 
 
@@ -91,6 +92,7 @@ def test_fault_error_is_a_value_error() -> None:
         ("summit", "bridge-stuck:ATDome", "summit has bridges for ATCamera, MTCamera, CCCamera"),
         ("tts", "app-degraded:rubin-too-producer", "no ArgoCD application rubin-too-producer"),
         ("bts", "app-degraded:argo-workflows", "no ArgoCD application argo-workflows at bts"),
+        ("bts", "slow-pull:argo-workflows", "no ArgoCD application argo-workflows at bts"),
     ],
 )
 async def test_inject_refuses_what_the_site_lacks(

@@ -43,7 +43,7 @@ def pull_request_link(action: GithubPullRequest, found_in: str, branch: str | No
     found = _PR.search(found_in)
     if found:
         return f"<{found.group()}|{action.repo}#{found.group(1)}>"
-    query = quote(f"is:pr head:{branch}" if branch else "is:pr", safe=":")
+    query = quote(f"is:pr head:{branch}" if branch else "is:pr", safe=":/")
     return f"<https://github.com/{action.repo}/pulls?q={query}|pull requests from {branch}>"
 
 

@@ -28,7 +28,7 @@ steps:
   - id: phalanx-pr
     title: Phalanx pull request merged
     phase: configuration
-    action: {type: github.pull_request, expected: 10m}
+    action: {type: github.pull_request, expected: 1m}
 """
 
 
@@ -202,7 +202,7 @@ async def test_the_pull_request_wait_is_patient_too(tmp_path: Path) -> None:
         run = await h.engine.open_run(
             "U_LEAD", "summit", "cycle-upgrade", phalanx_branch="tickets/DM-48000"
         )
-        await clock.advance(11 * 60)
+        await clock.advance(2 * 60)
         await h.engine.tick()
         state = (await h.store.get(run.run_id)).step("phalanx-pr")
         assert state is not None

@@ -19,6 +19,11 @@ FAILED or CONFIGURE_FAILED with a message) and ``drop_websockets()``.
 ``on_run`` (default: nothing) is awaited once a script is running, with the script: the hook
 through which a test couples the fake to the rest of a site (the script's effect on the CSCs).
 If it raises, the script fails with the exception's text, as a script whose commands failed.
+``on_command`` (default: nothing) is awaited with each command to a CSC other than a
+ScriptQueue (``{"csc", "salindex", "cmd", "params"}``) before its ack: the CSC's own doing
+(``cmd_enterControl`` takes a camera to STANDBY). If it raises, the CSC rejected the command:
+LOVE-commander does not catch that (``commands.py`` handles ``AckTimeoutError`` only) and the
+manager answers a non-JSON 500.
 """
 
 from __future__ import annotations
@@ -123,6 +128,10 @@ async def _nothing(_script: FakeScript) -> None:
     """The default :attr:`FakeLove.on_run`: a script affects nothing outside the fake."""
 
 
+async def _accepted(_command: dict[str, Any]) -> None:
+    """The default :attr:`FakeLove.on_command`: every CSC takes every command."""
+
+
 def _field(value: Any) -> dict[str, Any]:
     """A topic field as the producer sends it."""
     kind = "Int" if isinstance(value, int) else "String"
@@ -165,6 +174,8 @@ class FakeLove:
         self.outcomes: dict[str, tuple[str, str]] = {}
         self.on_run: Callable[[FakeScript], Awaitable[None]] = _nothing
         """Awaited when a script starts running (what the script does to the site)."""
+        self.on_command: Callable[[dict[str, Any]], Awaitable[None]] = _accepted
+        """Awaited with a command to a CSC (not a ScriptQueue) before its ack; raises: refused."""
         self.queues: dict[int, FakeQueue] = {i: FakeQueue(i) for i in (1, 2, 3)}
         self.scripts: dict[int, FakeScript] = {}
         self._next = FIRST_INDEX
@@ -319,6 +330,11 @@ class FakeLove:
                 await self._stop(queue, params["salIndices"][: params["length"]])
             if data["cmd"] == "cmd_resume":
                 await self._resume(queue)
+        else:
+            try:
+                await self.on_command(data)
+            except Exception:  # noqa: BLE001  # the CSC refused: the commander crashes
+                return web.Response(status=500, text=HTML_500, content_type="text/html")
         return web.json_response({"ack": "Done"})
 
     # --- the ScriptQueue and its producer ---

@@ -152,7 +152,7 @@ def _evolve_run(run: Run, event: Event) -> Run:  # one case per event type
             times = run.steps[run.index(event.step_id)].overdue + 1
             return _step(
                 run, event.step_id, "overdue", at, status=StepStatus.OVERDUE, overdue_at=None,
-                overdue=times,
+                timeout_at=None, overdue=times,
             )  # fmt: skip
         case StepWaitExtended():
             return _step(

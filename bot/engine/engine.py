@@ -77,6 +77,17 @@ PREVIEW_TIMEOUT = 30.0
 """Seconds a preview (a diff, a cleanup plan) may take before the lead is told it could not."""
 
 
+def _expected_end(state: StepState) -> datetime | None:
+    """When a running patient step becomes overdue; ``None`` for any other.
+
+    A sync started before patience existed has a ``timeout_at`` instead: it becomes overdue
+    then, and is never stopped by the bot either.
+    """
+    if state.status is not StepStatus.RUNNING or not state.step.action.patient():
+        return None
+    return state.overdue_at or state.timeout_at
+
+
 @dataclass(frozen=True, slots=True)
 class RunChanged:
     """The run changed: these events were stored (the snapshot is ``run``)."""
@@ -231,10 +242,10 @@ class Engine:
             step = run.running
             if step is not None and step.deadline_at is not None and now >= step.deadline_at:
                 await self._deadline(run, step)
+            elif step is not None and (end := _expected_end(step)) is not None and now >= end:
+                await self._overdue(run, step)
             elif step is not None and step.timeout_at is not None and now >= step.timeout_at:
                 await self._timeout(run, step)
-            elif step is not None and step.overdue_at is not None and now >= step.overdue_at:
-                await self._overdue(run, step)
             await self.speaker.speak(run, now)
         await self.speaker.after_the_end(now)
 
@@ -422,27 +433,17 @@ class Engine:
 
     async def _deadline(self, run: Run, state: StepState) -> None:
         action = state.step.action
-        trouble: tuple[str, ...] = ()
-        offline_up: tuple[str, ...] = ()
-        camera_team: tuple[str, ...] = ()
+        reached = DeadlineReached(state.id, state.attempt, ())
         if isinstance(action, EfdWaitForStates):
             verdict = await efd.at_deadline(self._context(run, state), action)
-            trouble, offline_up, camera_team = (
-                verdict.trouble,
-                verdict.offline_up,
-                verdict.camera_team,
+            reached = DeadlineReached(
+                state.id, state.attempt, verdict.trouble, verdict.offline_up, verdict.camera_team
             )
-            if trouble:
+            if verdict.trouble:
                 report = notices.deadline_report(run, state, self._sites[run.site], verdict)
                 await self.speaker.tell(run, report)
-        task = self._tasks.pop((run.run_id, state.id), None)
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        await self.execute(
-            run.run_id,
-            DeadlineReached(state.id, state.attempt, trouble, offline_up, camera_team),
-        )
+        await self._unfollow(run, state.id)
+        await self.execute(run.run_id, reached)
 
     async def _overdue(self, run: Run, state: StepState) -> None:
         """A patient step past its expected time: never stopped; the lead is told and chooses.

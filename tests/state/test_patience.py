@@ -191,3 +191,29 @@ def test_events_stored_before_patience_still_load() -> None:
     )
     assert isinstance(ended, StepSucceeded)
     assert ended.camera_team == ()
+
+
+def test_snapshots_stored_before_patience_still_load() -> None:
+    """A run's snapshot from before: no overdue fields, its running sync with a timeout.
+
+    The engine makes such a sync overdue at its ``timeout_at`` (never stops it); overdue, it
+    has neither time left.
+    """
+    run = sync_running()
+    raw = json.loads(run.model_dump_json())
+    for state in raw["steps"]:
+        state["timeout_at"] = state.pop("overdue_at") or state["timeout_at"]
+        for field in ("overdue", "offline_up", "camera_team"):
+            del state[field]
+        action = state["step"]["action"]
+        if "expected" in action:
+            action["timeout"] = action.pop("expected")
+    old = Run.model_validate_json(json.dumps(raw))
+    sync = old.step("sync")
+    assert sync is not None
+    assert (sync.timeout_at, sync.overdue_at) == (at(20), None)
+    assert old.model_copy(update={"steps": run.steps}) == run  # the rest is the same
+    overdue, _ = handle(old, PastExpected("sync", 1, SEEN), at(20))
+    late = overdue.step("sync")
+    assert late is not None
+    assert (late.status, late.timeout_at, late.overdue_at) == (StepStatus.OVERDUE, None, None)

@@ -8,12 +8,13 @@ and stops nothing; each of the lead's three choices then does what it says.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
+from bot.engine.engine import _expected_end
 from integrations.clock import VirtualClock
 from state.commands import Approve, Cancel, KeepWaiting, MarkDone
 from state.events import StepFailed, StepOverdue, StepWaitExtended
@@ -217,3 +218,15 @@ async def test_the_pull_request_wait_is_patient_too(tmp_path: Path) -> None:
     finally:
         await h.engine.aclose()
         await h.store.aclose()
+
+
+def test_a_sync_started_before_patience_becomes_overdue_at_its_timeout() -> None:
+    """A running sync with a ``timeout_at`` (stored before): due as overdue, never stopped."""
+    sync = parse_procedure(SYNC, "sync").steps[0]
+    started = StepState(step=sync, status=StepStatus.RUNNING, attempt=1)
+    at = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    legacy = started.model_copy(update={"timeout_at": at})
+    assert _expected_end(legacy) == at
+    assert _expected_end(started.model_copy(update={"overdue_at": at})) == at
+    overdue = legacy.model_copy(update={"status": StepStatus.OVERDUE})
+    assert _expected_end(overdue) is None  # told already: the lead decides

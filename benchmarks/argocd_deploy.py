@@ -53,7 +53,7 @@ async def one(parallel: int, run: float, settle: float) -> float:
     )
     action = ArgocdSync.model_validate({
         "type": "argocd.sync", "project": "telescope", "first": ["control-system-test", "love"],
-        "parallel": parallel, "timeout": "2h",
+        "parallel": parallel, "expected": "2h",
     })  # fmt: skip
     began = time.perf_counter()
     try:

@@ -40,14 +40,15 @@ from state.store import Store, sqlite_url
 def serial_procedure(path: Path) -> Path:
     """The shipped procedure with the telescope apps synced one at a time.
 
-    Its timeout is raised too: one by one, the apps take longer than the step's 45 minutes.
+    Its expected time is raised too: one by one, the apps take longer than the step's 45
+    minutes, and an overdue step would wait for the simulated lead's choice.
     """
     text = resources.files("bot.config").joinpath("data", "procedure.yaml").read_text("utf-8")
     raw = yaml.safe_load(text)
     for step in raw["steps"]:
         if step["action"]["type"] == "argocd.sync" and "project" in step["action"]:
             step["action"]["parallel"] = 1
-            step["action"]["timeout"] = "3h"
+            step["action"]["expected"] = "3h"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
 

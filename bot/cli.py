@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="faults (--fault, repeatable):\n"
         + "\n".join(f"  {kind:14} {what}" for kind, what in FAULTS.items())
-        + "\n  hang:STEP      the step's first attempt hangs until its timeout",
+        + "\n  hang:STEP      the step's first attempt hangs until its timeout (a patient"
+        "\n                 step: past its expected time, until the lead cancels it)",
     )
     d.add_argument("--site", choices=get_args(Site), default="summit")
     d.add_argument("--kind", choices=get_args(RunKind), default="cycle-upgrade")
@@ -186,6 +187,9 @@ def _action_line(step: Step) -> str:
     deadline = getattr(action, "deadline", None)
     if deadline is not None:
         limits.append(f"deadline {format_duration(deadline)}")
+    expected = getattr(action, "expected", None)
+    if expected is not None:
+        limits.append(f"expected {format_duration(expected)}, then the lead chooses")
     return action.type + (f" ({', '.join(limits)})" if limits else "")
 
 

@@ -14,8 +14,8 @@ from handlers.parse import KINDS, MAX_TEXT
 from handlers.services import cases_of
 from state.errors import RunError
 
-REASON = re.compile(r"^upgrade\.(skip|abort)$")
-"""The callback ids of the forms that ask why."""
+REASON = re.compile(r"^upgrade\.(skip|abort|done)$")
+"""The callback ids of the forms that ask why (or a note)."""
 
 
 async def start(
@@ -34,13 +34,15 @@ async def start(
 async def reason(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
-    """The skip or abort form: the reason given."""
+    """The skip, abort or mark-done form: the reason (or note) given."""
     meta = json.loads(view["private_metadata"])
     text = (_values(view)["reason"] or "").strip()
     user = body["user"]["id"]
     runs = cases_of(context).runs
     if view["callback_id"] == "upgrade.skip":
         work = runs.skip(user, meta["run"], meta["step"], int(meta["rev"]), text)
+    elif view["callback_id"] == "upgrade.done":
+        work = runs.mark_done(user, meta["run"], meta["step"], int(meta["rev"]), text)
     else:
         work = runs.abort_run(user, meta["run"], text)
     await _submit(ack, "reason", work)

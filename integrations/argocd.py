@@ -40,6 +40,51 @@ class AppStatus:
         return self.sync == "Synced" and self.health == "Healthy" and self.operation != "Running"
 
 
+PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff"})
+"""A container waiting on its image: the kubelet retries the pull by itself (kubelet's
+``images.ErrImagePull``, ``ImagePullBackOff``); an ``Init:`` prefix means an init container."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    """A pod of an application as its resource tree shows it (a ``ResourceNode`` of kind Pod).
+
+    ``reason`` is ArgoCD's ``Status Reason`` info item, computed like ``kubectl get pods``'
+    STATUS column (``controller/cache/info.go`` ``populatePodInfo``): ``Running``,
+    ``Completed``, ``Pending``, ``ContainerCreating``, ``ErrImagePull``, ``ImagePullBackOff``,
+    ``CrashLoopBackOff``, ``Init:0/1``... ``containers`` is its ``Containers`` item, ready of
+    all (``0/1``). ``health`` and ``message`` are the node's health (gitops-engine
+    ``health_pod.go``: a long-running pod with a container waiting in ``Err*`` or ``*BackOff``
+    is Degraded, with the container's waiting message).
+    """
+
+    namespace: str
+    name: str
+    reason: str
+    containers: str = ""
+    health: str = ""
+    message: str = ""
+
+    @property
+    def ready(self) -> bool:
+        """Finished, or running with every container ready."""
+        if self.reason == "Completed":
+            return True
+        ready, _, total = self.containers.partition("/")
+        return self.reason == "Running" and bool(total) and ready == total
+
+    @property
+    def pulling(self) -> bool:
+        """Waiting on an image pull that failed for now (the kubelet tries again by itself)."""
+        return self.reason.removeprefix("Init:") in PULL_REASONS
+
+    def line(self) -> str:
+        """``Pod love/love-nginx-1: ImagePullBackOff (0/1) Back-off pulling image "..."``."""
+        containers = f" ({self.containers})" if self.containers else ""
+        message = f" {self.message}" if self.message else ""
+        return f"Pod {self.namespace}/{self.name}: {self.reason}{containers}{message}"
+
+
 class ArgoCD(Integration, Protocol):
     """The ArgoCD server of one site."""
 
@@ -53,6 +98,10 @@ class ArgoCD(Integration, Protocol):
 
     async def diff(self, app: str) -> list[str]:
         """The out-of-sync resources (``Kind namespace/name``), for the lead to review."""
+        ...
+
+    async def pods(self, app: str) -> list[Pod]:
+        """The application's pods, live, from its resource tree (why it is not Healthy yet)."""
         ...
 
     async def sync(self, app: str, *, prune: bool) -> None:
@@ -88,6 +137,7 @@ class ArgoCDClient:
       while an operation is pending or running and cleared by the controller in the same patch
       that records the operation's end (``controller/appcontroller.go`` ``setOperationState``);
     - ``GET /api/v1/applications/{name}/managed-resources``: ``ResourceDiff`` items;
+    - ``GET /api/v1/applications/{name}/resource-tree``: ``ApplicationTree`` (the pods);
     - ``POST /api/v1/applications/{name}/sync`` ``{"name", "prune", "dryRun"}``: answers the
       Application once the operation is recorded (the controller runs it afterwards);
     - ``DELETE /api/v1/applications/{name}/operation``: the phase becomes ``Terminating``, then
@@ -224,6 +274,37 @@ class ArgoCDClient:
             if item.get("modified") is True or missing or extra:
                 lines.append(_resource(item))
         return lines
+
+    async def pods(self, app: str) -> list[Pod]:
+        """The app's pods from ``GET .../resource-tree`` (``ApplicationTree.nodes``).
+
+        A node is a ``ResourceNode`` (``pkg/apis/application/v1alpha1/types.go``): the
+        ``ResourceRef`` fields inline (``group``, ``version``, ``kind``, ``namespace``,
+        ``name``, ``uid``), ``parentRefs``, ``info`` (``[{"name", "value"}]``), ``images``,
+        ``health`` (``{"status", "message"}``); a pod's ``info`` holds ``Status Reason``,
+        ``Node``, ``Containers`` and, after restarts, ``Restart Count``.
+        """
+        tree = await self._api.get_object(f"/api/v1/applications/{segment(app)}/resource-tree")
+        pods = []
+        for node in map(obj, items(tree.get("nodes"))):
+            if string(node.get("kind")) != "Pod" or string(node.get("group")):
+                continue
+            info = {
+                string(obj(i).get("name")): string(obj(i).get("value"))
+                for i in items(node.get("info"))
+            }
+            health = obj(node.get("health"))
+            pods.append(
+                Pod(
+                    namespace=string(node.get("namespace")),
+                    name=string(node.get("name")),
+                    reason=info.get("Status Reason", "") or "Unknown",
+                    containers=info.get("Containers", ""),
+                    health=string(health.get("status")),
+                    message=string(health.get("message")),
+                )
+            )
+        return sorted(pods, key=lambda pod: (pod.namespace, pod.name))
 
     async def sync(self, app: str, *, prune: bool) -> None:
         """Ask for a sync; return once ArgoCD recorded the operation (it runs afterwards)."""

@@ -5,7 +5,9 @@ additionally by its ``script``, so that the two standard scripts the page uses g
 configuration schema checked). Parameters that depend on the site (which hosts, which
 ScriptQueues, which CSCs to leave up) are *not* written here: the procedure names them
 symbolically (``hosts: camera-bridges``, ``targets: scriptqueues``) and the engine resolves them
-from the site's configuration, so one procedure file serves the three sites.
+from the site's configuration, so one procedure file serves the three sites. The bases they
+share are in :mod:`state.action_base`; the camera start-up's own types in
+:mod:`state.camera_actions`.
 
 Two class-level facts drive the safety rules in :mod:`state.rules`:
 
@@ -31,77 +33,19 @@ from pydantic import (
     model_validator,
 )
 
+from state.action_base import (
+    SLUG,
+    Automated,
+    BaseAction,
+    Patient,
+    System,
+)
+from state.camera_actions import CcsSetAvailable, LoveEnterControl
 from state.duration import Duration
 from state.scripts import SetSummaryStateConfig, SystemWideShutdownConfig
 
-System = Literal[
-    "love",
-    "efd",
-    "camera-bridges",
-    "bare-metal",
-    "ess-controllers",
-    "kubernetes",
-    "nublado",
-    "github",
-    "argocd",
-    "slack",
-]
-"""The outside systems a step may touch."""
 
-SUMMIT_ONLY_SYSTEMS: frozenset[System] = frozenset({"bare-metal", "ess-controllers"})
-"""Systems that exist at the summit only (the page marks their steps "Summit only")."""
-
-SLUG = r"^[a-z0-9][a-z0-9-]*$"
-
-
-class _Action(BaseModel):
-    """Common base: strict (unknown keys are mistakes), immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    changes: ClassVar[bool] = False
-    systems: ClassVar[tuple[System, ...]] = ()
-
-    def changes_observatory(self) -> bool:
-        """Whether running it changes something real (so the lead must approve it first)."""
-        return self.changes
-
-    def touches(self) -> tuple[System, ...]:
-        """The systems this action touches, for display and for the summit-only rule."""
-        return self.systems
-
-    def sends_offline(self) -> bool:
-        """Whether running this action sends CSCs to OFFLINE (for the page's ordering rules)."""
-        return False
-
-    def survives_restart(self) -> bool:
-        """Whether a restarted bot picks it up again by itself: only a watch, which only reads."""
-        return False
-
-    def starts_cscs(self) -> bool:
-        """Whether it brings CSCs back (the end of the downtime, when none should beat)."""
-        return False
-
-    def is_scriptqueue_shutdown(self) -> bool:
-        """Whether this is the step that takes the ScriptQueues OFFLINE (the page: last)."""
-        return False
-
-    def changes_csc_states(self) -> bool:
-        """Whether this action commands CSC summary states at all."""
-        return False
-
-    def proposes_targets(self) -> bool:
-        """Whether its targets are the stragglers, read and proposed before the lead decides."""
-        return False
-
-
-class _Automated(_Action):
-    """An action the bot runs itself; it has a timeout after which it is stopped and failed."""
-
-    timeout: Duration = Field(description="Stop and fail the step if it runs longer than this.")
-
-
-class Manual(_Action):
+class Manual(BaseAction):
     """A person does this step; it ends when the lead presses "Mark done"."""
 
     type: Literal["manual"]
@@ -120,7 +64,7 @@ class Manual(_Action):
         return self.touching
 
 
-class PreflightCheck(_Automated):
+class PreflightCheck(Automated):
     """Read-only check that the bot reaches every integration of the site."""
 
     type: Literal["preflight.check"]
@@ -148,7 +92,11 @@ class HoldOption(BaseModel):
     )
 
 
-class Announce(_Automated):
+PLACEHOLDERS = frozenset({"site", "kind", "cycle", "lead", "control_system"})
+"""What an announcement's message may name, filled in when it is posted."""
+
+
+class Announce(Automated):
     """Post an announcement (once: its key is recorded) to the site channel and its audiences."""
 
     type: Literal["announce"]
@@ -157,7 +105,9 @@ class Announce(_Automated):
     )
     message: str = Field(
         min_length=1,
-        description="Markdown; {site}, {kind}, {cycle}, {lead} are filled in when posted.",
+        description="Markdown; {site}, {kind}, {cycle}, {lead} are filled in when posted, and "
+        "{control_system}: whether the control system is back, from the run's end-state watch "
+        "(or which CSCs are still in trouble, or waiting on the camera team, and who was told).",
     )
     audiences: tuple[str, ...] = Field(
         default=(),
@@ -171,6 +121,12 @@ class Announce(_Automated):
         description="Offer the lead to hold it back for a window, then remind them (needs "
         "needs_approval: the step waits for the lead's choice).",
     )
+    hands_over_cameras: bool = Field(
+        default=False,
+        description="From this announcement on, the camera CSCs are the camera team's until they "
+        "come up (Stage 2 of a cycle upgrade): the end-state watch shows them as waiting on the "
+        "camera team, apart from the CSCs in trouble.",
+    )
     timeout: Duration = Field(
         default="5m",
         validate_default=True,
@@ -181,13 +137,13 @@ class Announce(_Automated):
     @field_validator("message")
     @classmethod
     def _known_placeholders(cls, value: str) -> str:
-        unknown = set(re.findall(r"\{([^{}]*)\}", value)) - {"site", "kind", "cycle", "lead"}
+        unknown = set(re.findall(r"\{([^{}]*)\}", value)) - PLACEHOLDERS
         if unknown:
             raise ValueError(f"unknown placeholder(s): {', '.join(sorted(unknown))}")
         return value
 
 
-class _LoveScript(_Automated):
+class _LoveScript(Automated):
     type: Literal["love.run_script"]
     queue: int = Field(
         default=1, ge=1, description="ScriptQueue index (1 MainTel, 2 AuxTel, 3 OCS)."
@@ -259,7 +215,7 @@ class RunOtherScript(_LoveScript):
 LoveCommandName = Literal["enterControl", "start", "enable", "disable", "standby", "exitControl"]
 
 
-class LoveCommand(_Automated):
+class LoveCommand(Automated):
     """Send one SAL command to one CSC through the LOVE manager (``POST /manager/api/cmd/``)."""
 
     type: Literal["love.command"]
@@ -283,7 +239,7 @@ class LoveCommand(_Automated):
         return True
 
 
-class EfdWaitForStates(_Action):
+class EfdWaitForStates(BaseAction):
     """Watch the EFD until the CSCs that were running are where they should be, or the deadline.
 
     ``offline``: silent (no heartbeat) counts as OFFLINE. ``end-states``: STANDBY by default,
@@ -302,7 +258,7 @@ class EfdWaitForStates(_Action):
         return True
 
 
-class SshSystemctl(_Automated):
+class SshSystemctl(Automated):
     """``sudo systemctl stop|start <unit>`` on a group of the site's hosts, then confirm."""
 
     type: Literal["ssh.systemctl"]
@@ -319,7 +275,7 @@ class SshSystemctl(_Automated):
         return self.verb == "start"
 
 
-class KubeCleanup(_Automated):
+class KubeCleanup(Automated):
     """What lsst-ts/k8s-admin's ``cleanup_all`` or ``cleanup_nublado`` does, through the API."""
 
     type: Literal["kube.cleanup"]
@@ -332,8 +288,11 @@ class KubeCleanup(_Automated):
         return ("kubernetes", "nublado") if self.scope == "nublado" else ("kubernetes",)
 
 
-class GithubPullRequest(_Automated):
-    """The run's Phalanx branch, its pull request and checks; merged (by the bot if opted in)."""
+class GithubPullRequest(Patient):
+    """The run's Phalanx branch, its pull request and checks; merged (by the bot if opted in).
+
+    Patient: people review and merge it; past ``expected`` the lead is told and chooses.
+    """
 
     type: Literal["github.pull_request"]
     repo: str = Field(default="lsst-sqre/phalanx", pattern=r"^[\w.-]+/[\w.-]+$")
@@ -352,15 +311,18 @@ class GithubPullRequest(_Automated):
         return self.merge
 
 
-class GithubBranches(_Automated):
+class GithubBranches(Automated):
     """Each configured configuration repository has the run's branch pushed."""
 
     type: Literal["github.branches"]
     systems: ClassVar[tuple[System, ...]] = ("github",)
 
 
-class ArgocdSync(_Automated):
+class ArgocdSync(Patient):
     """Sync ArgoCD applications and wait until each is Synced and Healthy.
+
+    Patient: the page says to be patient with container pulling, so a sync past ``expected``
+    is never terminated by the bot; the lead is told what each app's pods are doing.
 
     Either ``apps`` (in that order) or a ``project`` (all its apps: ``first`` one by one in
     that order, then the rest ``parallel`` at a time, minus ``exclude``).
@@ -407,6 +369,8 @@ ACTION_TAGS = {
     "github.pull_request": GithubPullRequest,
     "github.branches": GithubBranches,
     "argocd.sync": ArgocdSync,
+    "ccs.set_available": CcsSetAvailable,
+    "love.enter_control": LoveEnterControl,
 }
 """Every action type by tag; ``love.run_script`` is split by script so known scripts are typed."""
 
@@ -435,7 +399,9 @@ Action = Annotated[
     | Annotated[KubeCleanup, Tag("kube.cleanup")]
     | Annotated[GithubPullRequest, Tag("github.pull_request")]
     | Annotated[GithubBranches, Tag("github.branches")]
-    | Annotated[ArgocdSync, Tag("argocd.sync")],
+    | Annotated[ArgocdSync, Tag("argocd.sync")]
+    | Annotated[CcsSetAvailable, Tag("ccs.set_available")]
+    | Annotated[LoveEnterControl, Tag("love.enter_control")],
     Discriminator(
         _action_tag,
         custom_error_type="unknown_action",

@@ -50,24 +50,26 @@ def given_text(value: str | None, what: str, *, required: bool) -> str | None:
 
 def hint(state: StepState) -> str:
     """What the lead can do with the step as it is."""
-    if state.status is StepStatus.RUNNING:
+    status = state.status
+    if status is StepStatus.OVERDUE:
+        return "Keep waiting, cancel it (the operation is stopped) or mark it done with a note."
+    if status is StepStatus.RUNNING:
         if isinstance(state.step.action, Manual):
             return "Mark it done or skip it."
         return "Cancel it first, or wait for it to end."
-    if state.status.waits_for_lead:
-        choices = "Approve" if state.status is StepStatus.AWAITING_APPROVAL else "Retry"
+    if status.waits_for_lead:
+        choices = "Approve" if status is StepStatus.AWAITING_APPROVAL else "Retry"
         if state.step.action.proposes_targets():
             return f"{choices}, edit the list, leave them up and go on, or skip it."
         return f"{choices}, mark it done or skip it."
-    if state.status.ended:
-        return "Reopen it to run it again."
-    return ""
+    return "Reopen it to run it again." if status.ended else ""
 
 
 def started(state: StepState, now: datetime, actor: str, verb: str) -> StepStarted:
-    """A new attempt of the step, with its timeout and deadline from now."""
+    """A new attempt of the step, with its timeout, deadline and expected end from now."""
     action = state.step.action
     timeout = getattr(action, "timeout", None)
+    expected = getattr(action, "expected", None)
     deadline = action.deadline if isinstance(action, EfdWaitForStates) else None
     return StepStarted(
         at=now,
@@ -77,4 +79,5 @@ def started(state: StepState, now: datetime, actor: str, verb: str) -> StepStart
         verb=verb,  # type: ignore[arg-type]  # one of the three literals, by the callers
         timeout_at=now + timeout if timeout else None,
         deadline_at=now + deadline if deadline else None,
+        overdue_at=now + expected if expected else None,
     )

@@ -14,7 +14,7 @@ Commands are not stored; the events they produce are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 
 from state.names import RunKind, Site
@@ -95,6 +95,11 @@ class Cancel(_StepCommand):
 
 
 @dataclass(frozen=True, slots=True)
+class KeepWaiting(_StepCommand):
+    """An overdue step: wait another expected period (nothing is stopped either way)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Reopen(_StepCommand):
     """Go back to an ended step: it waits for approval to run again."""
 
@@ -172,7 +177,12 @@ class ActionSucceeded:
     step_id: str
     attempt: int
     summary: str = ""
+    _: KW_ONLY
     issues: tuple[str, ...] = ()
+    offline_up: tuple[str, ...] = ()
+    """CSCs a watch found up in OFFLINE (done, but named)."""
+    camera_team: tuple[str, ...] = ()
+    """Camera CSCs a watch left to the camera team (handed over, not up yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +202,17 @@ class DeadlineReached:
     step_id: str
     attempt: int
     in_trouble: tuple[str, ...]
+    offline_up: tuple[str, ...] = ()
+    camera_team: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PastExpected:
+    """A patient step's attempt went past its expected time (``seen``: its system now)."""
+
+    step_id: str
+    attempt: int
+    seen: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +241,9 @@ class RecordBaseline:
     cscs: tuple[str, ...]
 
 
-StepCommand = Approve | Retry | MarkDone | Skip | Hold | Cancel | Reopen | EditTargets | LeaveUp
+StepCommand = (
+    Approve | Retry | MarkDone | Skip | Hold | Cancel | KeepWaiting | Reopen | EditTargets | LeaveUp
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +259,7 @@ BotCommand = (
     ActionSucceeded
     | ActionFailed
     | DeadlineReached
+    | PastExpected
     | RecordAnnouncement
     | RecordBaseline
     | ProposeTargets

@@ -60,9 +60,20 @@ class StepStarted(_StepEvent):
     verb: Literal["activate", "approve", "retry"]
     timeout_at: AwareDatetime | None = None
     deadline_at: AwareDatetime | None = None
+    overdue_at: AwareDatetime | None = None
+    """A patient action's expected end: past it the lead chooses (none in older runs)."""
 
 
-class StepSucceeded(_StepEvent):
+class _WatchEnd(_StepEvent):
+    """How a watch ended: besides the summary, who it found up in OFFLINE or not yet theirs."""
+
+    offline_up: tuple[str, ...] = ()
+    """CSCs beating in OFFLINE: where the page allows them to end, but named."""
+    camera_team: tuple[str, ...] = ()
+    """The camera team's CSCs, not up yet (Stage 2 of a cycle upgrade): not in trouble."""
+
+
+class StepSucceeded(_WatchEnd):
     """The attempt's action succeeded."""
 
     type: Literal["step.succeeded"] = "step.succeeded"
@@ -80,7 +91,7 @@ class StepFailed(_StepEvent):
     timed_out: bool = False
 
 
-class StepDoneWithIssues(_StepEvent):
+class StepDoneWithIssues(_WatchEnd):
     """The step ended with these still in trouble (``summary`` says how; empty: a deadline).
 
     A watch at its deadline, a shutdown script that left CSCs up.
@@ -105,6 +116,26 @@ class CscsLeftUp(_StepEvent):
     type: Literal["step.left_up"] = "step.left_up"
     attempt: int
     cscs: tuple[str, ...]
+
+
+class StepOverdue(_StepEvent):
+    """A patient step went past its expected time: the lead is told and chooses.
+
+    Nothing is stopped. ``seen`` is what the step's system looked like then (each app's pods,
+    the pull request), kept so the record says what the lead decided on.
+    """
+
+    type: Literal["step.overdue"] = "step.overdue"
+    attempt: int
+    seen: str = ""
+
+
+class StepWaitExtended(_StepEvent):
+    """The lead keeps waiting for an overdue step: another expected period, to ``overdue_at``."""
+
+    type: Literal["step.keep_waiting"] = "step.keep_waiting"
+    attempt: int
+    overdue_at: AwareDatetime
 
 
 class StepDoneByHand(_StepEvent):
@@ -223,6 +254,8 @@ Event = Annotated[
     | StepDoneWithIssues
     | TargetsProposed
     | CscsLeftUp
+    | StepOverdue
+    | StepWaitExtended
     | StepDoneByHand
     | StepSkipped
     | StepInterrupted

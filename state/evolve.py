@@ -31,10 +31,12 @@ from state.events import (
     StepDoneWithIssues,
     StepFailed,
     StepInterrupted,
+    StepOverdue,
     StepReopened,
     StepSkipped,
     StepStarted,
     StepSucceeded,
+    StepWaitExtended,
     TargetsProposed,
 )
 from state.run import Note, Run, RunStatus, StepState, StepStatus
@@ -101,6 +103,10 @@ def _evolve_run(run: Run, event: Event) -> Run:  # one case per event type
                 ended_at=None,
                 timeout_at=event.timeout_at,
                 deadline_at=event.deadline_at,
+                overdue_at=event.overdue_at,
+                overdue=0,
+                offline_up=(),
+                camera_team=(),
                 approved_by=None if event.verb == "activate" else actor,
                 ended_by=None,
                 outcome=None,
@@ -118,6 +124,8 @@ def _evolve_run(run: Run, event: Event) -> Run:  # one case per event type
                 at,
                 actor,
                 outcome=event.summary or None,
+                offline_up=event.offline_up,
+                camera_team=event.camera_team,
             )
         case StepFailed():
             return _ended(
@@ -141,7 +149,20 @@ def _evolve_run(run: Run, event: Event) -> Run:  # one case per event type
                 actor,
                 issues=event.issues,
                 outcome=event.summary or f"{len(event.issues)} still in trouble at the deadline",
+                offline_up=event.offline_up,
+                camera_team=event.camera_team,
             )
+        case StepOverdue():
+            times = run.steps[run.index(event.step_id)].overdue + 1
+            return _step(
+                run, event.step_id, "overdue", at, status=StepStatus.OVERDUE, overdue_at=None,
+                timeout_at=None, overdue=times,
+            )  # fmt: skip
+        case StepWaitExtended():
+            return _step(
+                run, event.step_id, "keep_waiting", at, status=StepStatus.RUNNING,
+                overdue_at=event.overdue_at,
+            )  # fmt: skip
         case TargetsProposed() if actor == BOT:  # what the bot read: no transition
             return _update(run, event.step_id, proposed=event.targets)
         case TargetsProposed():

@@ -21,8 +21,9 @@ from state.commands import Command, RunCommand, StartRun, StepCommand
 from state.errors import BadInput, RunAlreadyActive
 from state.events import BOT, Event, RunCompleted, RunStarted, StepAwaitingApproval, StepInterrupted
 from state.evolve import evolve, fold
+from state.outcomes import outcome_events
 from state.run import Run, RunStatus, StepStatus
-from state.run_commands import bot_command, run_command
+from state.run_commands import run_command
 from state.step_commands import step_command
 
 
@@ -58,7 +59,7 @@ def decide(run: Run, command: Command, now: datetime) -> list[Event]:
     elif isinstance(command, RunCommand):
         events = run_command(run, command, now)
     else:
-        events = bot_command(run, command, now)
+        events = outcome_events(run, command, now)
     if events:
         events.extend(_advance(fold(run, events), now))
     return events
@@ -83,7 +84,7 @@ def interrupt_running(run: Run, now: datetime) -> list[Event]:
     return [
         StepInterrupted(at=now, actor=BOT, step_id=s.id, attempt=s.attempt)
         for s in run.steps
-        if s.status is StepStatus.RUNNING and not s.step.action.survives_restart()
+        if s.status.active and not s.step.action.survives_restart()
     ]
 
 

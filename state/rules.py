@@ -10,14 +10,16 @@ import itertools
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from state.action_base import SUMMIT_ONLY_SYSTEMS
 from state.actions import (
-    SUMMIT_ONLY_SYSTEMS,
     Announce,
     ArgocdSync,
     LoveCommand,
     RunSetSummaryState,
     RunShutdownScript,
+    SshSystemctl,
 )
+from state.camera_actions import CcsSetAvailable, LoveEnterControl
 from state.names import PHASES, RUN_KINDS, SITES
 from state.page_rules import run_problems
 from state.problems import Problem
@@ -78,13 +80,8 @@ def _step_rules(step: Step) -> Iterator[Problem]:
             f"{action.type} changes the observatory, so the lead must approve it (the page: "
             "no one does anything without the lead's consent)",
         )
-    if isinstance(action, Announce) and action.hold is not None and not step.needs_approval:
-        yield Problem(
-            step.id,
-            "needs_approval",
-            "an announcement the lead may hold back waits for the lead's choice: "
-            "needs_approval must be true",
-        )
+    if isinstance(action, Announce):
+        yield from _announce_rules(step, action)
     summit_only = sorted(set(action.touches()) & SUMMIT_ONLY_SYSTEMS)
     if summit_only and set(step.sites) != {"summit"}:
         yield Problem(
@@ -141,8 +138,26 @@ def _names(step: Step) -> Iterator[Problem]:
             yield Problem(step.id, field, problem)
 
 
+def _announce_rules(step: Step, action: Announce) -> Iterator[Problem]:
+    if action.hold is not None and not step.needs_approval:
+        yield Problem(
+            step.id,
+            "needs_approval",
+            "an announcement the lead may hold back waits for the lead's choice: "
+            "needs_approval must be true",
+        )
+    if action.hands_over_cameras and "system-restart" in step.kinds:
+        yield Problem(
+            step.id,
+            "kinds",
+            "an announcement that hands the cameras over to the camera team belongs to cycle "
+            "upgrades: in a system restart the deployment team starts the cameras (the page)",
+        )
+
+
 def _per_run(steps: Sequence[Step]) -> Iterator[Problem]:
     # A run without a ScriptQueues step is the requirements' problem (state.page_rules).
+    yield from _cameras(steps)
     queues = [i for i, step in enumerate(steps) if step.action.is_scriptqueue_shutdown()]
     for q in queues:
         queue_step = steps[q]
@@ -163,3 +178,19 @@ def _per_run(steps: Sequence[Step]) -> Iterator[Problem]:
                     f"commands CSC states after the ScriptQueues step {queue_step.id!r}; "
                     "it must be the last CSC-state step of the shutdown",
                 )
+
+
+def _cameras(steps: Sequence[Step]) -> Iterator[Problem]:
+    """The CCS part and ``enterControl`` come after the camera bridges are started."""
+    started = False
+    for step in steps:
+        action = step.action
+        if isinstance(action, SshSystemctl) and action.hosts == "camera-bridges":
+            started = action.verb == "start"
+        elif isinstance(action, CcsSetAvailable | LoveEnterControl) and not started:
+            yield Problem(
+                step.id,
+                "action",
+                "comes before a step that starts the camera bridges: a camera CSC exists only "
+                "once its bridge runs",
+            )

@@ -23,6 +23,8 @@ class StepStatus(StrEnum):
     PENDING = "pending"
     AWAITING_APPROVAL = "awaiting_approval"
     RUNNING = "running"
+    OVERDUE = "overdue"
+    """Running past its expected time: the lead was told and chooses; nothing was stopped."""
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     DONE_WITH_ISSUES = "done_with_issues"
@@ -34,6 +36,11 @@ class StepStatus(StrEnum):
     def ended(self) -> bool:
         """The step is behind the run: succeeded, done (with issues or by hand) or skipped."""
         return self in _ENDED
+
+    @property
+    def active(self) -> bool:
+        """Its action is executing: running, or overdue (still running, the lead deciding)."""
+        return self in {StepStatus.RUNNING, StepStatus.OVERDUE}
 
     @property
     def waits_for_lead(self) -> bool:
@@ -77,10 +84,21 @@ class StepState(BaseModel):
     ended_at: AwareDatetime | None = None
     timeout_at: AwareDatetime | None = None
     deadline_at: AwareDatetime | None = None
+    overdue_at: AwareDatetime | None = Field(
+        default=None,
+        description="When a patient step becomes overdue (the lead chooses), unless it ended.",
+    )
+    overdue: int = Field(default=0, description="Times this attempt went past its expected time.")
     approved_by: str | None = None
     ended_by: str | None = None
     outcome: str | None = Field(default=None, description="The result, or the real error.")
     issues: tuple[str, ...] = Field(default=(), description="What was still in trouble.")
+    offline_up: tuple[str, ...] = Field(
+        default=(), description="CSCs a watch found beating in OFFLINE (the page allows it)."
+    )
+    camera_team: tuple[str, ...] = Field(
+        default=(), description="The camera team's CSCs not up yet when a watch ended (Stage 2)."
+    )
     reason: str | None = Field(default=None, description="Why it was skipped or done by hand.")
     cancelled: bool = False
     timed_out: bool = False
@@ -174,8 +192,8 @@ class Run(BaseModel):
 
     @property
     def running(self) -> StepState | None:
-        """The step whose action is executing, if any."""
-        return next((s for s in self.steps if s.status is StepStatus.RUNNING), None)
+        """The step whose action is executing (running or overdue), if any."""
+        return next((s for s in self.steps if s.status.active), None)
 
     def counts(self) -> dict[StepStatus, int]:
         """How many steps are in each status, for a run at a glance."""

@@ -1,7 +1,6 @@
-"""Deciding the run's commands, and what the bot reports.
+"""Deciding the run's commands: pause, resume, hand over, take over, note, abort, acknowledge.
 
-The run's: pause, resume, hand over, take over, note, abort, acknowledge. The bot's: an
-action's outcome, a deadline, an announcement made, the baseline, the stragglers read for a step.
+What the bot reports is :mod:`state.outcomes`.
 
 Part of the pure state machine (:mod:`state.machine` is its entry point).
 """
@@ -11,29 +10,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from state.checks import DECIDING, given_text, require_lead, require_open
+from state.checks import given_text, require_lead, require_open
 from state.commands import (
     Abort,
     Acknowledge,
-    ActionFailed,
-    ActionSucceeded,
     AddNote,
-    BotCommand,
     HandOver,
     Pause,
-    ProposeTargets,
-    RecordAnnouncement,
-    RecordBaseline,
     Resume,
     RunCommand,
     TakeOver,
 )
 from state.errors import BadInput, NotAdmin, UnknownStep
 from state.events import (
-    BOT,
     Acknowledged,
-    Announced,
-    BaselineRecorded,
     Event,
     LeadHandedOver,
     NoteAdded,
@@ -41,12 +31,9 @@ from state.events import (
     RunPausedEvent,
     RunResumed,
     RunTakenOver,
-    StepDoneWithIssues,
     StepFailed,
-    StepSucceeded,
-    TargetsProposed,
 )
-from state.run import Run, RunStatus, StepStatus
+from state.run import Run, RunStatus
 
 
 def run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
@@ -95,7 +82,7 @@ def run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
             cancelled=True,
         )
         for s in run.steps
-        if s.status is StepStatus.RUNNING
+        if s.status.active
     ]
     events.append(RunAborted(at=now, actor=user, reason=reason))
     return events
@@ -108,93 +95,3 @@ _RUN_WHAT: dict[type[Any], str] = {
     AddNote: "add notes to the run",
     Abort: "abort the run",
 }
-
-
-def _propose(run: Run, command: ProposeTargets, now: datetime) -> list[Event]:
-    """The CSCs still up, for a stragglers step waiting on the lead; none: nothing to do."""
-    state = run.step(command.step_id)
-    if (
-        not run.status.open
-        or state is None
-        or state.status not in DECIDING
-        or not state.step.action.proposes_targets()
-        or state.proposed == command.targets
-    ):
-        return []
-    proposed = TargetsProposed(at=now, actor=BOT, step_id=state.id, targets=command.targets)
-    if command.targets:
-        return [proposed]
-    still = "still" if state.attempt == 0 else "any more"
-    done = StepSucceeded(
-        at=now,
-        actor=BOT,
-        step_id=state.id,
-        attempt=state.attempt,
-        summary=f"nothing to do: no CSC is {still} up",
-    )
-    return [proposed, done]
-
-
-def bot_command(run: Run, command: BotCommand, now: datetime) -> list[Event]:
-    """The events of what the bot reports (stale outcomes are ignored)."""
-    if isinstance(command, ProposeTargets):
-        return _propose(run, command, now)
-    if isinstance(command, RecordAnnouncement):
-        if command.key in run.announced:
-            return []
-        return [Announced(at=now, actor=BOT, key=command.key, step_id=command.step_id)]
-    if isinstance(command, RecordBaseline):
-        if not run.status.open or run.baseline is not None:
-            return []  # the first reading is the one that counts
-        return [BaselineRecorded(at=now, actor=BOT, cscs=tuple(sorted(command.cscs)))]
-    state = run.step(command.step_id)
-    if (
-        not run.status.open
-        or state is None
-        or state.status is not StepStatus.RUNNING
-        or state.attempt != command.attempt
-    ):
-        return []  # an outcome for an attempt that is no longer running: ignored
-    if isinstance(command, ActionSucceeded) and command.issues:
-        return [
-            StepDoneWithIssues(
-                at=now,
-                actor=BOT,
-                step_id=state.id,
-                attempt=state.attempt,
-                issues=command.issues,
-                summary=command.summary,
-            )
-        ]
-    if isinstance(command, ActionSucceeded):
-        return [
-            StepSucceeded(
-                at=now, actor=BOT, step_id=state.id, attempt=state.attempt, summary=command.summary
-            )
-        ]
-    if isinstance(command, ActionFailed):
-        return [
-            StepFailed(
-                at=now,
-                actor=BOT,
-                step_id=state.id,
-                attempt=state.attempt,
-                error=command.error,
-                timed_out=command.timed_out,
-            )
-        ]
-    if not command.in_trouble:
-        return [
-            StepSucceeded(
-                at=now,
-                actor=BOT,
-                step_id=state.id,
-                attempt=state.attempt,
-                summary="all as expected",
-            )
-        ]
-    return [
-        StepDoneWithIssues(
-            at=now, actor=BOT, step_id=state.id, attempt=state.attempt, issues=command.in_trouble
-        )
-    ]

@@ -1,7 +1,7 @@
 """Deciding what the lead does to a step.
 
-Approve, retry, mark done, skip, hold, cancel, reopen, and a stragglers step's choices (edit
-the list, leave them up and go on).
+Approve, retry, mark done, skip, hold, cancel, keep waiting (an overdue step), reopen, and a
+stragglers step's choices (edit the list, leave them up and go on).
 
 Part of the pure state machine (:mod:`state.machine` is its entry point).
 """
@@ -18,6 +18,7 @@ from state.commands import (
     Cancel,
     EditTargets,
     Hold,
+    KeepWaiting,
     LeaveUp,
     MarkDone,
     Reopen,
@@ -42,6 +43,7 @@ from state.events import (
     StepFailed,
     StepReopened,
     StepSkipped,
+    StepWaitExtended,
     TargetsProposed,
 )
 from state.run import Run, RunStatus, StepState, StepStatus
@@ -54,6 +56,7 @@ _VERB: dict[type[StepCommand], str] = {
     Skip: "skip",
     Hold: "skip",  # held back is skipped (with the window): a repeat is told by this verb
     Cancel: "cancel",
+    KeepWaiting: "keep_waiting",
     Reopen: "reopen",
     EditTargets: "edit",
     LeaveUp: "leave_up",
@@ -64,6 +67,7 @@ _WHAT = {
     "mark_done": "mark this step done",
     "skip": "skip this step",
     "cancel": "cancel this step",
+    "keep_waiting": "keep waiting for this step",
     "reopen": "reopen this step",
     "edit": "change the list of this step",
     "leave_up": "leave these CSCs up",
@@ -109,20 +113,17 @@ def step_command(run: Run, command: StepCommand, now: datetime) -> list[Event]:
     if isinstance(command, EditTargets | LeaveUp):
         return _stragglers_choice(state, command, now)
     if isinstance(command, MarkDone):
-        if status not in DECIDING and not manual_running:
-            raise NotAllowedNow(state.id, "mark done", status.value, hint(state))
-        note = given_text(command.note, "a note", required=False)
-        return [
-            StepDoneByHand(at=now, actor=user, step_id=state.id, attempt=state.attempt, note=note)
-        ]
+        return _mark_done(state, command, now)
     if isinstance(command, Hold):
         return _hold(state, command, now)
+    if isinstance(command, KeepWaiting):
+        return _keep_waiting(state, user, now)
     if isinstance(command, Skip):
         if status not in DECIDING and not manual_running:
             raise NotAllowedNow(state.id, verb, status.value, hint(state))
         reason = given_text(command.reason, "a reason for skipping", required=True)
         return [StepSkipped(at=now, actor=user, step_id=state.id, reason=reason or "")]
-    if status is not StepStatus.RUNNING:
+    if not status.active:
         raise NotAllowedNow(state.id, verb, status.value, hint(state))
     return [
         StepFailed(
@@ -132,6 +133,31 @@ def step_command(run: Run, command: StepCommand, now: datetime) -> list[Event]:
             attempt=state.attempt,
             error=f"cancelled by {user}",
             cancelled=True,
+        )
+    ]
+
+
+def _mark_done(state: StepState, command: MarkDone, now: datetime) -> list[Event]:
+    """Done by hand: a deciding or manual step, or an overdue one (its operation goes on)."""
+    status = state.status
+    manual_running = status is StepStatus.RUNNING and isinstance(state.step.action, Manual)
+    overdue = status is StepStatus.OVERDUE
+    if status not in DECIDING and not manual_running and not overdue:
+        raise NotAllowedNow(state.id, "mark done", status.value, hint(state))
+    # Overdue, the operation is still going: the note says why the run can go on anyway.
+    note = given_text(command.note, "a note: why the run can go on", required=overdue)
+    user = command.actor.user
+    return [StepDoneByHand(at=now, actor=user, step_id=state.id, attempt=state.attempt, note=note)]
+
+
+def _keep_waiting(state: StepState, user: str, now: datetime) -> list[Event]:
+    """Another expected period for an overdue step (its operation was never stopped)."""
+    expected = getattr(state.step.action, "expected", None)
+    if state.status is not StepStatus.OVERDUE or expected is None:
+        raise NotAllowedNow(state.id, "keep waiting", state.status.value, hint(state))
+    return [
+        StepWaitExtended(
+            at=now, actor=user, step_id=state.id, attempt=state.attempt, overdue_at=now + expected
         )
     ]
 

@@ -25,10 +25,9 @@ from typing import TYPE_CHECKING
 import structlog
 
 from bot.config.runs import procedure_problems, run_steps
-from bot.engine import notices
+from bot.engine import looks, notices
+from bot.engine.once import Post, PostOnce
 from bot.engine.runners import (
-    LIVE,
-    PREVIEWS,
     PROPOSALS,
     RUNNERS,
     Preview,
@@ -46,8 +45,8 @@ from state.commands import (
     Actor,
     Command,
     DeadlineReached,
+    PastExpected,
     ProposeTargets,
-    RecordAnnouncement,
     RecordBaseline,
     StartRun,
 )
@@ -76,8 +75,15 @@ if TYPE_CHECKING:
 CANCEL_TIMEOUT = 30.0
 """Seconds an integration has to stop its real operation after a cancel, timeout or abort."""
 
-PREVIEW_TIMEOUT = 30.0
-"""Seconds a preview (a diff, a cleanup plan) may take before the lead is told it could not."""
+def _expected_end(state: StepState) -> datetime | None:
+    """When a running patient step becomes overdue; ``None`` for any other.
+
+    A sync started before patience existed has a ``timeout_at`` instead: it becomes overdue
+    then, and is never stopped by the bot either.
+    """
+    if state.status is not StepStatus.RUNNING or not state.step.action.patient():
+        return None
+    return state.overdue_at or state.timeout_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +137,7 @@ class Engine:
         self._admins = admins
         self._listeners: list[Listener] = []
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._once_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._once = PostOnce(store, self.execute)
         self.speaker = Speaker(store=store, sites=sites, systems=systems, once=self._once)
         """What the bot says by itself (notices), and the buttons under them."""
         self._log = structlog.get_logger("upgrade_bot.engine")
@@ -239,6 +245,8 @@ class Engine:
             step = run.running
             if step is not None and step.deadline_at is not None and now >= step.deadline_at:
                 await self._deadline(run, step)
+            elif step is not None and (end := _expected_end(step)) is not None and now >= end:
+                await self._overdue(run, step)
             elif step is not None and step.timeout_at is not None and now >= step.timeout_at:
                 await self._timeout(run, step)
             await self.speaker.speak(run, now)
@@ -259,7 +267,8 @@ class Engine:
         for run in runs:
             step = run.running
             if step is not None:
-                due += [at for at in (step.deadline_at, step.timeout_at) if at is not None]
+                times = (step.deadline_at, step.timeout_at, step.overdue_at)
+                due += [at for at in times if at is not None]
             due += self.speaker.next_due(run, now)
         return min(due, default=None)
 
@@ -268,13 +277,7 @@ class Engine:
     async def _after(self, run: Run, events: list[Event]) -> None:
         await self._notify(RunChanged(run, tuple(events)))
         for event in events:
-            if isinstance(event, StepFailed) and event.cancelled:
-                await self._stop(run, event.step_id)
-            if isinstance(
-                event,
-                StepSucceeded | StepFailed | StepDoneWithIssues | StepDoneByHand | StepSkipped,
-            ):
-                await self._store.clear_progress(run.run_id, event.step_id)
+            await self._ended(run, event)
         for event in events:
             watched = StepStarted | StepAwaitingApproval | StepFailed | TargetsProposed
             state = run.step(event.step_id) if isinstance(event, watched) else None
@@ -290,14 +293,20 @@ class Engine:
 
     def _show_what_waits(self, run: Run, state: StepState) -> None:
         """For the lead deciding: the preview before approval, the live state before Retry."""
-        if state.status is StepStatus.AWAITING_APPROVAL:
-            look, what = PREVIEWS.get(type(state.step.action)), "the preview"
-        elif state.status in {StepStatus.FAILED, StepStatus.INTERRUPTED}:
-            look, what = LIVE.get(type(state.step.action)), "the live state"
-        else:
-            return
-        if look is not None:
-            self._spawn(run, state, self._preview(run, state, look, what), "preview")
+        found = looks.look_for(state)
+        if found is not None:
+            self._spawn(run, state, self._preview(run, state, *found), "preview")
+
+    async def _ended(self, run: Run, event: Event) -> None:
+        """An attempt ended: a cancel stops its operation, the lead's end stops following it."""
+        if isinstance(event, StepFailed) and event.cancelled:
+            await self._stop(run, event.step_id)
+        if isinstance(event, StepDoneByHand | StepSkipped):
+            await self._unfollow(run, event.step_id)
+        if isinstance(
+            event, StepSucceeded | StepFailed | StepDoneWithIssues | StepDoneByHand | StepSkipped
+        ):
+            await self._store.clear_progress(run.run_id, event.step_id)
 
     def _show_live(self, run: Run, state: StepState) -> None:
         """A step found interrupted at start-up: its live state (a stragglers step reads again)."""
@@ -320,7 +329,7 @@ class Engine:
         ctx = self._context(run, state)
         try:
             targets = await asyncio.wait_for(
-                PROPOSALS[type(state.step.action)](ctx, state.step.action), PREVIEW_TIMEOUT
+                PROPOSALS[type(state.step.action)](ctx, state.step.action), looks.PREVIEW_TIMEOUT
             )
         except (IntegrationError, TimeoutError) as e:
             await ctx.report(
@@ -353,7 +362,7 @@ class Engine:
             await self._store.set_progress(run.run_id, state.id, attempt, text, self._clock.now())
             await self._notify(StepProgress(run, state.id, attempt, text))
 
-        async def once(key: str, post: Callable[[], Awaitable[None]]) -> datetime | None:
+        async def once(key: str, post: Post) -> datetime | None:
             return await self._once(run.run_id, key, state.id, post)
 
         return StepContext(
@@ -365,28 +374,6 @@ class Engine:
             report=report,
             once=once,
         )
-
-    async def _once(
-        self, run_id: str, key: str, step_id: str | None, post: Callable[[], Awaitable[None]]
-    ) -> datetime | None:
-        """Post unless the run recorded ``key``; when it was, if so. Posted means recorded.
-
-        The check, the post and the record hold one lock per (run, key) and are shielded: a
-        timeout or cancel that lands after the post cannot skip the record, and an attempt
-        that starts meanwhile (a retry) waits and then finds it made.
-        """
-        lock = self._once_locks.setdefault((run_id, key), asyncio.Lock())
-
-        async def guarded() -> datetime | None:
-            async with lock:
-                made = (await self._store.get(run_id)).announced.get(key)
-                if made is not None:
-                    return made
-                await post()
-                await self.execute(run_id, RecordAnnouncement(key, step_id))
-                return None
-
-        return await asyncio.shield(guarded())
 
     async def _run_step(self, run: Run, state: StepState) -> None:
         runner = RUNNERS.get(type(state.step.action))
@@ -408,7 +395,14 @@ class Engine:
             log.info("Step succeeded", summary=outcome.summary)
             if outcome.baseline is not None:
                 await self.execute(run.run_id, RecordBaseline(outcome.baseline))
-            command = ActionSucceeded(state.id, state.attempt, outcome.summary, outcome.issues)
+            command = ActionSucceeded(
+                state.id,
+                state.attempt,
+                outcome.summary,
+                issues=outcome.issues,
+                offline_up=outcome.offline_up,
+                camera_team=outcome.camera_team,
+            )
         # The action is over: from here a cancel or a timeout has nothing left to stop, and
         # recording its outcome (and telling every listener) must not be cut in the middle.
         key = (run.run_id, state.id)
@@ -416,23 +410,23 @@ class Engine:
             del self._tasks[key]
         await asyncio.shield(self.execute(run.run_id, command))
 
-    async def _preview(
-        self, run: Run, state: StepState, preview: Preview, what: str = "the preview"
-    ) -> None:
-        try:
-            text = await asyncio.wait_for(
-                preview(self._context(run, state), state.step.action), PREVIEW_TIMEOUT
-            )
-        except (IntegrationError, TimeoutError) as e:
-            text = f"Could not read {what}: {e or 'no answer in time'}"
-        await self._context(run, state).report(text)
+    async def _preview(self, run: Run, state: StepState, look: Preview, what: str) -> None:
+        ctx = self._context(run, state)
+        await ctx.report(await looks.read(ctx, look, what))
 
-    async def _stop(self, run: Run, step_id: str) -> None:
-        """Cancel the step's task and ask its integration to stop the real operation."""
+    async def _unfollow(self, run: Run, step_id: str) -> None:
+        """Stop following the step (its task), leaving its real operation as it is.
+
+        The lead marked it done or skipped it: an overdue sync marked done goes on in ArgoCD.
+        """
         task = self._tasks.pop((run.run_id, step_id), None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+    async def _stop(self, run: Run, step_id: str) -> None:
+        """Cancel the step's task and ask its integration to stop the real operation."""
+        await self._unfollow(run, step_id)
         state = run.step(step_id)
         system = system_of(state.step.action, self._systems[run.site]) if state else None
         if system is None:
@@ -447,18 +441,31 @@ class Engine:
 
     async def _deadline(self, run: Run, state: StepState) -> None:
         action = state.step.action
-        trouble: tuple[str, ...] = ()
+        reached = DeadlineReached(state.id, state.attempt, ())
         if isinstance(action, EfdWaitForStates):
             verdict = await efd.at_deadline(self._context(run, state), action)
-            trouble = verdict.trouble
-            if trouble:
+            reached = DeadlineReached(
+                state.id, state.attempt, verdict.trouble, verdict.offline_up, verdict.camera_team
+            )
+            if verdict.trouble:
                 report = notices.deadline_report(run, state, self._sites[run.site], verdict)
                 await self.speaker.tell(run, report)
-        task = self._tasks.pop((run.run_id, state.id), None)
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        await self.execute(run.run_id, DeadlineReached(state.id, state.attempt, trouble))
+        await self._unfollow(run, state.id)
+        await self.execute(run.run_id, reached)
+
+    async def _overdue(self, run: Run, state: StepState) -> None:
+        """A patient step past its expected time: never stopped; the lead is told and chooses.
+
+        What its system looks like now (each app's pods, the pull request) is read first, so
+        that the record and the notice say what the lead decides on; the step goes on running.
+        """
+        found = looks.live_look(state)
+        seen = await looks.read(self._context(run, state), *found) if found else ""
+        run = await self.execute(run.run_id, PastExpected(state.id, state.attempt, seen))
+        now = run.step(state.id)
+        if now is None or now.status is not StepStatus.OVERDUE or now.attempt != state.attempt:
+            return  # it ended meanwhile, or the lead was told already
+        await self.speaker.tell(run, notices.overdue(run, now, self._sites[run.site], seen))
 
     async def _timeout(self, run: Run, state: StepState) -> None:
         timeout = getattr(state.step.action, "timeout", None)

@@ -13,10 +13,13 @@ from datetime import datetime, timedelta
 
 from bot.config.sites import SiteConfig
 from bot.engine.runners.efd import Verdict
+from bot.engine.runners.keys import deadline_key
 from bot.reports.timeline import duration_text, summary
 from integrations.announce import Choice, Notice
 from integrations.efd import CscState
-from state.actions import Manual
+from state.actions import ArgocdSync, GithubPullRequest, Manual
+from state.camera_actions import CcsSetAvailable
+from state.duration import format_duration
 from state.events import Event
 from state.run import Run, RunStatus, StepState, StepStatus
 
@@ -71,6 +74,7 @@ def deadline_report(run: Run, state: StepState, site: SiteConfig, verdict: Verdi
     text = (
         f":warning: {title} with {len(rows)} CSC(s) still in trouble ({verdict.line}):\n"
         + "\n".join(rows)
+        + "".join(f"\n{line}" for line in _not_trouble(verdict.offline_up, verdict.camera_team))
     )
     choices: tuple[Choice, ...] = ()
     if any(_principal(site, ref) for ref, _ in verdict.found):
@@ -79,9 +83,24 @@ def deadline_report(run: Run, state: StepState, site: SiteConfig, verdict: Verdi
     return Notice(run.run_id, _deadline_key(state), text, in_thread=False, choices=choices)
 
 
+def _not_trouble(offline_up: Sequence[str], camera_team: Sequence[str]) -> list[str]:
+    """The CSCs a watch names apart from the trouble: up in OFFLINE, the camera team's."""
+    lines = []
+    if offline_up:
+        lines.append(
+            f"Up in OFFLINE, as the page allows (not commandable until enterControl): "
+            f"{', '.join(offline_up)}"
+        )
+    if camera_team:
+        lines.append(
+            f"Waiting on the camera team (Stage 2), not in trouble: {', '.join(camera_team)}"
+        )
+    return lines
+
+
 def _deadline_key(state: StepState) -> str:
     """Once per attempt: a watch reopened and run again reports again at its new deadline."""
-    return f"deadline:{state.id}#{state.attempt}"
+    return deadline_key(state.id, state.attempt)
 
 
 def principal_messages(run: Run, state: StepState, site: SiteConfig) -> dict[str, str]:
@@ -150,7 +169,42 @@ def waiting_on_lead(state: StepState) -> str | None:
         return "retry it, mark it done or skip it"
     if state.status is StepStatus.RUNNING and isinstance(state.step.action, Manual):
         return "mark it done when it is done"
+    if state.status is StepStatus.OVERDUE:
+        return "keep waiting, cancel it or mark it done (with a note)"
     return None
+
+
+_CANCELS: dict[type, str] = {
+    ArgocdSync: "terminates the running syncs in ArgoCD",
+    GithubPullRequest: "stops waiting for the pull request (nothing on GitHub changes)",
+    CcsSetAvailable: "stops watching for the cameras (nothing on the mcm hosts changes)",
+}
+
+
+def cancel_says(state: StepState) -> str:
+    """What *Cancel* does to the step's real operation, for its button and notices."""
+    return _CANCELS.get(type(state.step.action), "the bot stops the operation too")
+
+
+def overdue(run: Run, state: StepState, site: SiteConfig, seen: str) -> Notice:
+    """A patient step past its expected time, to the lead in the run's thread: their choice.
+
+    Nothing was stopped; what its system looks like now was read (each app's pods waiting on
+    image pulls or crash-looping, the pull request's checks) and is shown.
+    """
+    expected = getattr(state.step.action, "expected", None)
+    another = format_duration(expected) if expected else "its expected time"
+    running = (state.since or run.started_at) - (state.started_at or run.started_at)
+    said = f"{another} expected, running for {format_duration(running)}"
+    text = (
+        f":hourglass_flowing_sand: {at(run.lead)} *{state.step.title}* ({site.title}) is taking "
+        f"longer than expected: {said}. Nothing was stopped: the bot goes on following it."
+        + (f"\n```\n{seen}\n```" if seen else "")
+        + f"\nUnder the step: *Keep waiting* (another {another}), *Cancel* "
+        f"({cancel_says(state)}), or *Mark done…* with a note (it goes on by itself)."
+    )
+    key = f"overdue:{state.id}#{state.attempt}.{state.overdue}"
+    return Notice(run.run_id, key, text, in_thread=True, mention=(run.lead,))
 
 
 def _waiting(run: Run) -> tuple[StepState, str, datetime] | None:
@@ -242,7 +296,10 @@ def run_summary(run: Run, events: Sequence[Event], site: SiteConfig) -> Notice:
         why = "; ".join(f"{s.id} by {s.ended_by}: {s.reason}" for s in skipped)
         lines.append(f"Skipped: {why}")
     lines += [f"Waived: {what}: {why}" for what, why in run.waived.items()]
-    lines += [f"In trouble at {s.id}: {'; '.join(s.issues)}" for s in run.steps if s.issues]
+    for s in run.steps:
+        if s.issues:
+            lines.append(f"In trouble at {s.id}: {'; '.join(s.issues)}")
+        lines += [f"At {s.id}: {line}" for line in _not_trouble(s.offline_up, s.camera_team)]
     for key, by in run.acknowledged.items():
         lines.append(f"{key} acknowledged by {', '.join(at(u) for u in by)}")
     lines.append(f"```\n{summary(run, events)}\n```")

@@ -20,6 +20,7 @@ import structlog
 
 from bot.engine import notices
 from bot.engine.runners import SiteSystems, announce, efd
+from bot.engine.runners.keys import dm_key
 from integrations.errors import IntegrationError
 from state.actions import Announce
 from state.errors import RunError
@@ -126,7 +127,7 @@ class Speaker:
                 await announcer.direct(user=user, text=text)
 
             try:
-                made = await self._once(run_id, f"dm:{step_id}#{state.attempt}:{user}", None, post)
+                made = await self._once(run_id, dm_key(step_id, state.attempt, user), None, post)
             except IntegrationError as e:
                 said.append(f"<@{user}>: not sent ({e})")
             else:

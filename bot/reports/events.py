@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.reports.timeline import duration_text
+from state.duration import format_duration
 from state.events import (
     Acknowledged,
     Announced,
@@ -28,10 +29,12 @@ from state.events import (
     StepDoneWithIssues,
     StepFailed,
     StepInterrupted,
+    StepOverdue,
     StepReopened,
     StepSkipped,
     StepStarted,
     StepSucceeded,
+    StepWaitExtended,
     TargetsProposed,
 )
 
@@ -48,8 +51,12 @@ def indent(text: str, first: str) -> str:
     return first + lines[0] + "".join(f"\n{pad}{' ' * len(first)}{line}" for line in lines[1:])
 
 
-def describe(run: Run, event: Event) -> str | None:  # noqa: C901, PLR0911, PLR0912  # a case per event
-    """One line (or a few) for an event; ``None`` for events the terminal need not show."""
+def describe(run: Run, event: Event, *, seen: bool = True) -> str | None:  # noqa: C901, PLR0911, PLR0912  # a case per event
+    """One line (or a few) for an event; ``None`` for events the terminal need not show.
+
+    ``seen``: with what an overdue step's system looked like (the terminal leaves it to the
+    notice it prints, the logbook keeps it).
+    """
     step_id: str | None = getattr(event, "step_id", None)
     step = run.step(step_id) if step_id else None
     label = _label(run, step) if step else ""
@@ -92,6 +99,19 @@ def describe(run: Run, event: Event) -> str | None:  # noqa: C901, PLR0911, PLR0
             return (
                 f"  ⚠ {event.step_id}: {event.actor} goes on with {len(event.cscs)} CSC(s) "
                 f"left up: {_some(event.cscs)}"
+            )
+        case StepOverdue():
+            expected = getattr(step.step.action, "expected", None) if step else None
+            line = (
+                f"{event.step_id} is taking longer than expected "
+                f"({format_duration(expected) if expected else '?'} expected): nothing was stopped"
+            )
+            looked = f"\n{event.seen}" if event.seen and seen else ""
+            return f"{indent(line + looked, '  ⏳ ')}\n{' ' * 15}{PATIENCE}"
+        case StepWaitExtended():
+            return (
+                f"  ⏳ {event.actor} keeps waiting for {event.step_id}: another "
+                f"{format_duration(event.overdue_at - event.at)}"
             )
         case StepDoneByHand():
             note = f": {event.note}" if event.note else ""
@@ -143,6 +163,7 @@ def _phase_header(run: Run, step: StepState | None) -> str:
 
 
 CHOICES = "the lead may: Retry, Mark done (did it by hand), or Skip (with a reason)"
+PATIENCE = "the lead may: Keep waiting, Cancel (stops the operation), or Mark done (with a note)"
 SHOWN = 8
 """Names listed in one line before "and N more"."""
 

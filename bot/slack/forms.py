@@ -63,19 +63,31 @@ def hold_form(label: str, window: timedelta, metadata: dict[str, Any]) -> Block:
     }  # fmt: skip
 
 
+_REASONS = {
+    "skip": ("Skip this step", "Skip it", "Why? (kept in the run's record)"),
+    "abort": ("Abort the run", "Abort", "Why? (kept in the run's record)"),
+    "done": (
+        "Mark this step done",
+        "Mark done",
+        "A note: where it stands, and why the run can go on (kept in the run's record)",
+    ),
+}
+"""Per form: its title, its submit button, and what it asks."""
+
+
 def reason_form(what: str, metadata: dict[str, Any]) -> Block:
-    """The modal asking why (``skip`` a step, ``abort`` the run)."""
-    title = "Skip this step" if what == "skip" else "Abort the run"
+    """The modal asking why (``skip`` a step, ``abort`` the run) or a note (``done``)."""
+    title, submit, label = _REASONS[what]
     return {
         "type": "modal",
         "callback_id": f"upgrade.{what}",
         "private_metadata": json.dumps(metadata),
         "title": {"type": "plain_text", "text": title},
-        "submit": {"type": "plain_text", "text": "Skip it" if what == "skip" else "Abort"},
+        "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             {"type": "input", "block_id": "reason",
-             "label": {"type": "plain_text", "text": "Why? (kept in the run's record)"},
+             "label": {"type": "plain_text", "text": label},
              "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
                          "min_length": 3, "max_length": 2000}},
         ],

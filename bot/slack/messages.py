@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config.sites import SiteConfig
-from bot.engine.notices import idle_for
+from bot.engine.notices import cancel_says, idle_for
 from bot.slack.blocks import (
     MAX_BLOCKS,
     SECTION,
@@ -26,6 +26,7 @@ from bot.slack.blocks import (
     elapsed,
     section,
 )
+from bot.slack.links import step_links
 from state.actions import Announce, ArgocdSync, KubeCleanup
 from state.run import Run, RunStatus, StepState, StepStatus
 
@@ -33,6 +34,7 @@ ICONS = {
     StepStatus.PENDING: ":white_circle:",
     StepStatus.AWAITING_APPROVAL: ":raised_hand:",
     StepStatus.RUNNING: ":arrows_counterclockwise:",
+    StepStatus.OVERDUE: ":hourglass_flowing_sand:",
     StepStatus.SUCCEEDED: ":white_check_mark:",
     StepStatus.FAILED: ":x:",
     StepStatus.DONE_WITH_ISSUES: ":warning:",
@@ -80,15 +82,23 @@ def step_buttons(run: Run, state: StepState) -> list[Block]:
             approve = button("Approve and run", "step.approve", data, style="primary", confirm=sure)
             hold = state.step.action.hold if isinstance(state.step.action, Announce) else None
             second = button(f"{hold.label}…", "step.hold", data) if hold else done
-            return [approve, second, skip]
+            buttons = [approve, second, skip]
         case StepStatus.RUNNING if manual:
-            return [button("Mark done", "step.mark_done", data, style="primary"), skip]
+            buttons = [button("Mark done", "step.mark_done", data, style="primary"), skip]
         case StepStatus.RUNNING:
             stop = confirm("Cancel this step?", "The bot stops the operation too.", "Cancel it")
             buttons = [button("Cancel", "step.cancel", data, style="danger", confirm=stop)]
+        case StepStatus.OVERDUE:  # taking longer than expected: the lead's three choices
+            says = f"*{state.step.title}*: {cancel_says(state)}."
+            stop = confirm("Cancel this step?", says, "Cancel it")
+            buttons = [
+                button("Keep waiting", "step.keep_waiting", data, style="primary"),
+                button("Cancel", "step.cancel", data, style="danger", confirm=stop),
+                button("Mark done…", "step.done_with_note", data),
+            ]
         case StepStatus.FAILED | StepStatus.INTERRUPTED:
-            buttons = [button("Retry", "step.retry", data, style="primary", confirm=sure)]
-            buttons += [done, skip]
+            retry = button("Retry", "step.retry", data, style="primary", confirm=sure)
+            buttons = [retry, done, skip]
         case _:
             buttons = []
     return buttons
@@ -122,6 +132,8 @@ def _stragglers_buttons(
 def _status_line(state: StepState) -> str:
     icon = ICONS[state.status]
     status = state.status.value.replace("_", " ")
+    if state.status is StepStatus.OVERDUE:
+        status = "taking longer than expected"
     attempt = f", attempt {state.attempt}" if state.attempt > 1 else ""
     who = ""
     if state.approved_by and state.status is StepStatus.RUNNING:
@@ -132,19 +144,6 @@ def _status_line(state: StepState) -> str:
     if state.started_at and state.ended_at:
         line += f" in {elapsed((state.ended_at - state.started_at).total_seconds())}"
     return line
-
-
-def _links(state: StepState, site: SiteConfig) -> str:
-    action = state.step.action
-    root = f"https://{site.fqdn}"
-    if action.type.startswith("love."):
-        return f"<{site.love_url}|LOVE>"
-    if isinstance(action, ArgocdSync):
-        apps = list(action.apps) or [action.project or ""]
-        return " · ".join(f"<{root}/argo-cd/applications/{a}|ArgoCD {a}>" for a in apps)
-    if action.type.startswith("efd."):
-        return f"<{root}/chronograf|Chronograf> · <{site.love_url}|LOVE>"
-    return ""
 
 
 def step_message(
@@ -169,7 +168,7 @@ def step_message(
         blocks.append(section(f"*Still in trouble ({len(state.issues)}):*\n{shown}{more}"))
     if state.reason:
         blocks.append(context(f"Reason: {state.reason}"))
-    links = _links(state, site)
+    links = step_links(state, site, progress, run.phalanx_branch)
     if links:
         blocks.append(context(links))
     buttons = step_buttons(run, state)

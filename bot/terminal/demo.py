@@ -26,7 +26,13 @@ from bot.engine.runners import SiteSystems, system_of, uses_system
 from bot.terminal.announcer import TerminalAnnouncer
 from bot.terminal.leads import SimulatedLead, TerminalLead
 from bot.terminal.printer import Printer
-from bot.wiring.simulated import keep_time, rehearsal_sites, resume_clock, simulated_site
+from bot.wiring.simulated import (
+    CcsOperator,
+    keep_time,
+    rehearsal_sites,
+    resume_clock,
+    simulated_site,
+)
 from integrations.clock import VirtualClock
 from integrations.sim import Release, SimObservatory, parse_fault
 from state.events import StepStarted
@@ -151,6 +157,7 @@ async def _run(
     engine.subscribe(Printer(out=out))
     engine.subscribe(keep_time(clock, store))
     engine.subscribe(Hangs(steps=hangs, observatory=observatory, systems=systems))
+    engine.subscribe(CcsOperator({site.name: observatory}))
     engine.subscribe(lead)
     given = f", faults: {', '.join(options.faults)}" if options.faults else ""
     out.write(

@@ -2,8 +2,11 @@
 
 The simulated lead decides like a careful person: approves after a moment, does the manual
 steps (taking the time they take), retries a failed step once and then marks it done by hand
-with a note, and retries a step it finds interrupted after a restart. Every decision is an
-ordinary command through the engine, recorded like anyone's.
+with a note, and retries a step it finds interrupted after a restart. A step taking longer
+than expected (image pulls are slow) gets patience once: the lead keeps waiting another
+expected period; overdue again, it is cancelled (its operation stopped), which makes it a
+failed step like any other: retried once, then done by hand. Every decision is an ordinary
+command through the engine, recorded like anyone's.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from state.commands import (
     Abort,
     Actor,
     Approve,
+    Cancel,
     Command,
     EditTargets,
+    KeepWaiting,
     LeaveUp,
     MarkDone,
     Retry,
@@ -34,6 +39,7 @@ from state.events import (
     StepAwaitingApproval,
     StepFailed,
     StepInterrupted,
+    StepOverdue,
     StepStarted,
 )
 from state.run import Run, StepState, StepStatus
@@ -70,6 +76,8 @@ class SimulatedLead:
         for event in change.events:
             if isinstance(event, RunCompleted | RunAborted) and not self.finished.done():
                 self.finished.set_result(run)
+            if not run.status.open:  # aborted: its steps were cancelled, nothing to decide
+                continue
             step_id: str | None = getattr(event, "step_id", None)
             state = run.step(step_id) if step_id else None
             if state is None:
@@ -91,9 +99,20 @@ class SimulatedLead:
             )
         if isinstance(event, StepInterrupted):
             return THINK, lambda s: Retry(user, s.id, s.revision)
-        if isinstance(event, StepFailed) and not (event.cancelled and event.actor == self.user):
-            return THINK, _after_failure(user, state, event)
+        if isinstance(event, StepOverdue | StepFailed):
+            return THINK, self._in_trouble(state, event)
         return None
+
+    def _in_trouble(
+        self, state: StepState, event: StepOverdue | StepFailed
+    ) -> Callable[[StepState], Command]:
+        """Overdue: patience once, then cancel it; failed: as :func:`_after_failure`."""
+        user = self._engine.actor(self.user)
+        if isinstance(event, StepOverdue):
+            if state.overdue <= 1:
+                return lambda s: KeepWaiting(user, s.id, s.revision)
+            return lambda s: Cancel(user, s.id, s.revision)
+        return _after_failure(user, state, event)
 
     def resume(self, run: Run) -> None:
         """Pick a resumed run up: decide on the step it stands at."""
@@ -102,10 +121,15 @@ class SimulatedLead:
             StepStatus.AWAITING_APPROVAL,
             StepStatus.INTERRUPTED,
             StepStatus.FAILED,
+            StepStatus.OVERDUE,
         }:
             return
         if state.status is StepStatus.AWAITING_APPROVAL:
             event: object = StepAwaitingApproval(at=run.started_at, actor="bot", step_id=state.id)
+        elif state.status is StepStatus.OVERDUE:
+            event = StepOverdue(
+                at=run.started_at, actor="bot", step_id=state.id, attempt=state.attempt
+            )
         else:
             event = StepInterrupted(
                 at=run.started_at, actor="bot", step_id=state.id, attempt=state.attempt
@@ -173,24 +197,15 @@ class TerminalLead(SimulatedLead):
 
     async def _ask(self, state: StepState) -> Command:
         user = self._engine.actor(self.user)
-        status = state.status.value.replace("_", " ")
-        choices = {
-            StepStatus.AWAITING_APPROVAL: "[a]pprove",
-            StepStatus.FAILED: "[r]etry",
-            StepStatus.INTERRUPTED: "[r]etry",
-        }.get(state.status, "")
         stragglers = state.step.action.proposes_targets() and state.status.waits_for_lead
         if stragglers:
             listed = ", ".join(state.proposed or ()) or "not read yet"
             self._out.write(f"  CSCs still up, proposed: {listed}\n")
-            choices += " [e]dit the list [l]eave them up and go on"
-        prompt = f"  {state.id} is {status}: {choices} [m]ark done [s]kip a[b]ort > "
+        prompt, simple = _prompt(state, stragglers=stragglers)
         while True:
             answer = (await self._input(prompt)).strip().lower()[:1]
-            if answer == "a" and state.status is StepStatus.AWAITING_APPROVAL:
-                return Approve(user, state.id, state.revision)
-            if answer == "r" and state.status in {StepStatus.FAILED, StepStatus.INTERRUPTED}:
-                return Retry(user, state.id, state.revision)
+            if answer in simple:
+                return simple[answer](user, state.id, state.revision)
             if answer in {"e", "l"} and stragglers:
                 return await self._stragglers(user, state, answer)
             if answer == "m":
@@ -216,6 +231,32 @@ class TerminalLead(SimulatedLead):
         if not line:  # end of input: nobody is there to decide
             raise EOFError("standard input closed")
         return line.rstrip("\n")
+
+
+def _prompt(
+    state: StepState, *, stragglers: bool
+) -> tuple[str, dict[str, type[Approve | Retry | KeepWaiting | Cancel]]]:
+    """The question for a step waiting on the lead, and the one-key answers that are commands."""
+    status = state.status.value.replace("_", " ")
+    overdue = state.status is StepStatus.OVERDUE
+    choices = {
+        StepStatus.AWAITING_APPROVAL: "[a]pprove [m]ark done [s]kip",
+        StepStatus.FAILED: "[r]etry [m]ark done [s]kip",
+        StepStatus.INTERRUPTED: "[r]etry [m]ark done [s]kip",
+        StepStatus.OVERDUE: "[k]eep waiting [c]ancel [m]ark done (with a note)",
+    }.get(state.status, "[m]ark done [s]kip")
+    if stragglers:
+        choices += " [e]dit the list [l]eave them up and go on"
+    if overdue:
+        status = "taking longer than expected"
+    simple: dict[str, type[Approve | Retry | KeepWaiting | Cancel]] = {}
+    if state.status is StepStatus.AWAITING_APPROVAL:
+        simple["a"] = Approve
+    if state.status in {StepStatus.FAILED, StepStatus.INTERRUPTED}:
+        simple["r"] = Retry
+    if overdue:
+        simple |= {"k": KeepWaiting, "c": Cancel}
+    return f"  {state.id} is {status}: {choices} a[b]ort > ", simple
 
 
 def _after_failure(

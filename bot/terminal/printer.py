@@ -35,7 +35,7 @@ class Printer:
                 self._line(change.run, None, indent(change.text, "    … "))
             return
         for event in change.events:
-            text = describe(change.run, event)
+            text = describe(change.run, event, seen=False)  # the notice printed shows it
             if text:
                 self._line(change.run, event.at, text)
 

@@ -44,10 +44,10 @@ class AskStart:
 
 @dataclass(frozen=True, slots=True)
 class AskReason:
-    """Open a form asking why (skip a step, abort the run)."""
+    """Open a form asking why (skip a step, abort the run) or a note (mark a step done)."""
 
     what: str
-    """``skip`` or ``abort``."""
+    """``skip``, ``abort`` or ``done``."""
     run_id: str
     step_id: str | None = None
     revision: int | None = None

@@ -1,7 +1,8 @@
 """What each button does: a step's, the run's, and those under the bot's posts.
 
-A step's: approve, retry, mark done, cancel, skip, hold; the run's: abort; under the bot's
-posts: acknowledge, announce it now, DM the principals.
+A step's: approve, retry, mark done, cancel, skip, hold, and for a step taking longer than
+expected keep waiting or mark done with a note; the run's: abort; under the bot's posts:
+acknowledge, announce it now, DM the principals.
 
 A button's value names the run, and the step and revision it was pressed for, so the state
 machine refuses a stale one and treats a double click as one click.
@@ -33,16 +34,28 @@ from state.run import Run
 STEP_BUTTONS: dict[
     str,
     type[
-        commands.Approve | commands.Retry | commands.MarkDone | commands.Cancel | commands.LeaveUp
+        commands.Approve
+        | commands.Retry
+        | commands.MarkDone
+        | commands.Cancel
+        | commands.KeepWaiting
+        | commands.LeaveUp
     ],
 ] = {
     "step.approve": commands.Approve,
     "step.retry": commands.Retry,
     "step.mark_done": commands.MarkDone,
     "step.cancel": commands.Cancel,
+    "step.keep_waiting": commands.KeepWaiting,
     "step.leave_up": commands.LeaveUp,
 }
 """Buttons that are one command with no more input (Skip and Abort ask a reason first)."""
+
+ASKING = {"step.skip": "skip", "step.done_with_note": "done"}
+"""Step buttons that open a form first: why skip it; the note of one marked done while its
+operation goes on (a step taking longer than expected)."""
+_FORMS = {*ASKING, "step.hold", "step.edit_targets"}
+"""A step's buttons that open a form first."""
 
 
 class Buttons:
@@ -81,7 +94,7 @@ class Buttons:
         elif action_id == "step.edit_targets":
             answer = _ask_targets(run, *step)
         elif command is None:
-            answer = AskReason("skip", run_id, *step)
+            answer = AskReason(ASKING[action_id], run_id, *step)
         else:
             await self._engine.execute(run_id, command(self._engine.actor(user), *step))
         return answer
@@ -152,10 +165,6 @@ class Buttons:
             return await act(run_id, value)
 
         return await answered(work())
-
-
-_FORMS = {"step.skip", "step.hold", "step.edit_targets"}
-"""A step's buttons that open a form first."""
 
 
 def _ask_targets(run: Run, step_id: str, revision: int) -> Answer:

@@ -153,6 +153,13 @@ class Runs:
         """End the run (the reason is required)."""
         await self._engine.execute(run_id, commands.Abort(self._engine.actor(user), reason))
 
+    async def mark_done(
+        self, user: str, run_id: str, step_id: str, revision: int, note: str
+    ) -> None:
+        """Mark a step done, with a note (one taking longer than expected needs it)."""
+        command = commands.MarkDone(self._engine.actor(user), step_id, revision, note=note)
+        await self._engine.execute(run_id, command)
+
     async def skip(self, user: str, run_id: str, step_id: str, revision: int, reason: str) -> None:
         """Skip a step, with the reason."""
         command = commands.Skip(self._engine.actor(user), step_id, revision, reason=reason)

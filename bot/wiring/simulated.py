@@ -3,7 +3,9 @@
 Shared by ``upgrade-bot demo`` (the terminal) and ``upgrade-bot run --simulate`` (a rehearsal
 in a real Slack workspace): the observatory's whole state is a document in the store, saved
 as it changes, so either resumes against the same observatory after a restart. The simulated
-camera team answers the Stage 2 announcement by starting the bridges, as the real one does.
+camera team answers the Stage 2 announcement by starting the cameras, as the real one does;
+in a system restart, a simulated person on the mcm hosts runs the CCS commands when the step
+that asks for them starts (:class:`CcsOperator`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from bot.engine.runners import SiteSystems
 from integrations.announce import Announcer, Notice
 from integrations.clock import Clock, VirtualClock
 from integrations.sim import Release, SimObservatory, SimSite
-from state.events import RunStarted
+from state.camera_actions import CcsSetAvailable
+from state.events import RunStarted, StepStarted
 from state.names import Site
 from state.store import Busy, Store
 
@@ -27,6 +30,10 @@ CLOCK_KEY = "sim/clock"
 
 CAMERA_TEAM_DELAY = 900.0
 """Seconds the simulated camera team takes after "proceed to Stage 2" to start the bridges."""
+
+CCS_WORK = 180.0
+"""Seconds the simulated person takes to log in to the first mcm host and make its bridge
+available (each next camera a minute or two later)."""
 
 
 STAND_INS: dict[str, object] = {
@@ -133,19 +140,41 @@ async def simulated_site(
     return observatory, systems
 
 
-REHEARSAL = Release(cycle="rehearsal", phalanx_branch="tickets/rehearsal")
-"""What the simulated GitHub holds in a ``--simulate`` rehearsal until a run names its own."""
-
-
-class Rehearsal:
-    """In a rehearsal, the simulated GitHub holds the cycle and branch each run names."""
+class CcsOperator:
+    """A person on the mcm hosts: at a ``ccs.set_available`` step, they run the CCS commands."""
 
     def __init__(self, observatories: Mapping[Site, SimObservatory]) -> None:
         """One observatory per site."""
         self._observatories = observatories
 
     async def __call__(self, change: Change) -> None:
-        """The engine's listener: a run started."""
+        """The engine's listener: a step that asks for the CCS commands started."""
+        if not isinstance(change, RunChanged):
+            return
+        for event in change.events:
+            state = change.run.step(event.step_id) if isinstance(event, StepStarted) else None
+            if state is not None and isinstance(state.step.action, CcsSetAvailable):
+                await self._observatories[change.run.site].ccs_set_available(after=CCS_WORK)
+
+
+REHEARSAL = Release(cycle="rehearsal", phalanx_branch="tickets/rehearsal")
+"""What the simulated GitHub holds in a ``--simulate`` rehearsal until a run names its own."""
+
+
+class Rehearsal:
+    """In a rehearsal, the simulated GitHub holds the cycle and branch each run names.
+
+    The simulated person on the mcm hosts plays their part too (:class:`CcsOperator`).
+    """
+
+    def __init__(self, observatories: Mapping[Site, SimObservatory]) -> None:
+        """One observatory per site."""
+        self._observatories = observatories
+        self._ccs = CcsOperator(observatories)
+
+    async def __call__(self, change: Change) -> None:
+        """The engine's listener: a run started; a CCS step started."""
+        await self._ccs(change)
         if isinstance(change, RunChanged) and any(isinstance(e, RunStarted) for e in change.events):
             run = change.run
             release = Release(

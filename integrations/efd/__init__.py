@@ -68,6 +68,7 @@ from integrations.efd._interface import (
     NOT_CSCS,
     CscState,
     Efd,
+    OfflineDetailedState,
     SiteStates,
     SummaryState,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "CscState",
     "Efd",
     "EfdClient",
+    "OfflineDetailedState",
     "SiteStates",
     "SummaryState",
 ]

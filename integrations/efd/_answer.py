@@ -13,7 +13,9 @@ import math
 import re
 from dataclasses import dataclass
 
-_TOPIC = re.compile(r"lsst\.sal\.(?P<csc>[A-Za-z0-9_]+)\.logevent_(?:heartbeat|summaryState)")
+_TOPIC = re.compile(
+    r"lsst\.sal\.(?P<csc>[A-Za-z0-9_]+)\.logevent_(?:heartbeat|summaryState|offlineDetailedState)"
+)
 """A measurement this client reads; the CSC is its third part."""
 
 Instance = tuple[str, int]
@@ -36,7 +38,7 @@ class RefusedError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class _Series:
+class Series:
     """One topic's rows in an answer, as parsed (rows are checked as they are read)."""
 
     csc: str
@@ -77,7 +79,7 @@ def _position(columns: list[object], name: str) -> int | None:
     return columns.index(name) if name in columns else None
 
 
-def _series(result: dict[str, object]) -> list[_Series]:
+def _series(result: dict[str, object]) -> list[Series]:
     """One statement's result, checked (its rows are checked when read)."""
     if (error := result.get("error")) is not None:
         raise RefusedError(str(error))
@@ -94,18 +96,18 @@ def _series(result: dict[str, object]) -> list[_Series]:
         match = _TOPIC.fullmatch(name) if isinstance(name, str) else None
         if match is None:
             raise ValueError(f"a series of another topic: {name!r:.100}")
-        series.append(_Series(match["csc"], columns, rows))
+        series.append(Series(match["csc"], columns, rows))
     return series
 
 
-def parse_answer(body: bytes, statements: int) -> list[list[_Series]]:
+def parse_answer(body: bytes, statements: int) -> list[list[Series]]:
     """A ``chunked=true`` answer (one JSON document a line), its series by statement.
 
     A statement's rows may come in several chunks, each but the last marked ``partial``; an
     answer whose last chunk of a statement is still partial, or that lacks a statement, was
     cut short. ValueError or TypeError say what is wrong; RefusedError carries InfluxDB's.
     """
-    found: list[list[_Series]] = [[] for _ in range(statements)]
+    found: list[list[Series]] = [[] for _ in range(statements)]
     complete = [False] * statements
     for line in body.splitlines():
         if not line.strip():
@@ -145,8 +147,18 @@ def _seconds(value: object) -> float:
     return value / 1000
 
 
+def last_values(found: list[Series], column: str) -> dict[str, int]:
+    """Per CSC, the value of ``column`` in its newest row (a ``last()`` answer, index 0)."""
+    values: dict[str, tuple[float, int]] = {}
+    for series in found:
+        for when, value in series.newest(column).values():
+            if value is not None and when >= values.get(series.csc, (-math.inf, 0))[0]:
+                values[series.csc] = (when, value)
+    return {csc: value for csc, (_, value) in values.items()}
+
+
 def latest(
-    newest: list[_Series], window: list[_Series], events: list[_Series]
+    newest: list[Series], window: list[Series], events: list[Series]
 ) -> tuple[dict[Instance, float], dict[Instance, tuple[float, int]]]:
     """Per instance, the newest heartbeat time, and the newest summaryState (time, value)."""
     beats: dict[Instance, float] = {}

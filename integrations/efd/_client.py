@@ -18,8 +18,22 @@ import aiohttp
 from pydantic import SecretStr
 from yarl import URL
 
-from integrations.efd._answer import Instance, RefusedError, error_text, latest, parse_answer
-from integrations.efd._interface import HEARTBEAT_SILENCE, CscState, SiteStates, SummaryState
+from integrations.efd._answer import (
+    Instance,
+    RefusedError,
+    Series,
+    error_text,
+    last_values,
+    latest,
+    parse_answer,
+)
+from integrations.efd._interface import (
+    HEARTBEAT_SILENCE,
+    CscState,
+    OfflineDetailedState,
+    SiteStates,
+    SummaryState,
+)
 from integrations.errors import IntegrationError, IntegrationTimeout
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -123,9 +137,13 @@ class EfdClient:
         self._read_until: float | None = None
         """When the last successful poll started: what the next one must read from."""
 
-    def _from(self, topic: str) -> str:
-        r"""``"efd"."autogen"./^lsst\.sal\.(A|B)\.logevent_x$/``: every watched CSC's topic."""
-        names = "[A-Za-z0-9_]+" if self._cscs is None else "(" + "|".join(self._cscs) + ")"
+    def _from(self, topic: str, cscs: Sequence[str] | None = None) -> str:
+        r"""``"efd"."autogen"./^lsst\.sal\.(A|B)\.logevent_x$/``: every watched CSC's topic.
+
+        ``cscs``: these CSCs' topics (default: the watched CSCs').
+        """
+        cscs = self._cscs if cscs is None else cscs
+        names = "[A-Za-z0-9_]+" if cscs is None else "(" + "|".join(cscs) + ")"
         return f"{self._source}./^lsst\\.sal\\.{names}\\.logevent_{topic}$/"
 
     def statements(self, now: float | None = None) -> list[str]:
@@ -237,13 +255,55 @@ class EfdClient:
     async def states(self) -> SiteStates:
         """Every CSC instance's last summary state and heartbeat age: one HTTP request."""
         started = time.time()
-        statements = self.statements(started)
+        beats, states = latest(*await self._query(self.statements(started)))
+        for instance, when in beats.items():
+            if when > self._beats.get(instance, -math.inf):
+                self._beats[instance] = when
+        for instance, (when, value) in states.items():
+            if when >= self._states.get(instance, (-math.inf, 0))[0]:
+                self._states[instance] = (when, value)
+        self._read_until = max(started, self._read_until or started)
+        now = time.time()
+        newest = max(beats.values(), default=None)
+        return SiteStates.read(
+            at=datetime.fromtimestamp(now, UTC),
+            fresh=newest is not None and now - newest <= self._fresh_within,
+            components=self._reading(now),
+        )
+
+    async def offline_detailed(self, cscs: Sequence[str]) -> dict[str, OfflineDetailedState]:
+        r"""Each camera CSC's last ``offlineDetailedState``: one HTTP request, one statement.
+
+        ``SELECT last(substate) FROM ./^lsst\.sal\.(ATCamera|MTCamera)\.
+        logevent_offlineDetailedState$/``: the newest row of each camera's topic, however old
+        (the substate is published when it changes).
+        """
+        names = sorted(set(cscs))
+        if not names:
+            return {}
+        if not all(_NAME.fullmatch(name) for name in names):
+            raise IntegrationError("EFD", f"not SAL component names: {names}", host=self._host)
+        source = self._from("offlineDetailedState", names)
+        lookback = _ms(self._lookback)
+        [found] = await self._query(
+            [f"SELECT last(substate) FROM {source} WHERE time > now() - {lookback}"]  # noqa: S608
+        )
+        details: dict[str, OfflineDetailedState] = {}
+        for csc, value in last_values(found, "last").items():
+            try:
+                details[csc] = OfflineDetailedState(value)
+            except ValueError:
+                continue  # a substate this version of ts_xml does not know
+        return details
+
+    async def _query(self, statements: list[str]) -> list[list[Series]]:
+        """Run the statements in one GET; each one's series, or the IntegrationError it earned."""
         status, body = await self._get(
             "query", {"db": self._db, "epoch": "ms", "chunked": "true", "q": ";\n".join(statements)}
         )
         self._check(status, body, 200)
         try:
-            beats, states = latest(*parse_answer(body, len(statements)))
+            return parse_answer(body, len(statements))
         except RefusedError as e:
             raise IntegrationError(
                 "EFD",
@@ -261,20 +321,6 @@ class EfdClient:
                 status=status,
                 detail=body.decode(errors="replace"),
             ) from e
-        for instance, when in beats.items():
-            if when > self._beats.get(instance, -math.inf):
-                self._beats[instance] = when
-        for instance, (when, value) in states.items():
-            if when >= self._states.get(instance, (-math.inf, 0))[0]:
-                self._states[instance] = (when, value)
-        self._read_until = max(started, self._read_until or started)
-        now = time.time()
-        newest = max(beats.values(), default=None)
-        return SiteStates.read(
-            at=datetime.fromtimestamp(now, UTC),
-            fresh=newest is not None and now - newest <= self._fresh_within,
-            components=self._reading(now),
-        )
 
     def _reading(self, now: float) -> list[CscState]:
         """What the client knows of every component instance, at ``now``."""

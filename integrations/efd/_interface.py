@@ -1,8 +1,12 @@
-"""The :class:`Efd` interface and what it answers: summary states and heartbeat ages."""
+"""The :class:`Efd` interface and what it answers: summary states and heartbeat ages.
+
+And, for the camera CSCs, the substate of their OFFLINE (whether their bridge was made
+available from CCS).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -29,6 +33,18 @@ class SummaryState(IntEnum):
     FAULT = 3
     OFFLINE = 4
     STANDBY = 5
+
+
+class OfflineDetailedState(IntEnum):
+    """ts_xml's camera enum ``OfflineDetailedState`` (ATCamera, MTCamera, CCCamera).
+
+    A camera CSC comes up OFFLINE in PUBLISH_ONLY when its OCS bridge starts; CCS's
+    ``setAvailable`` makes it AVAILABLE, the only substate in which it takes ``enterControl``
+    (event ``logevent_offlineDetailedState``, field ``substate``).
+    """
+
+    AVAILABLE = 1
+    PUBLISH_ONLY = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,4 +96,11 @@ class Efd(Integration, Protocol):
 
     async def states(self) -> SiteStates:
         """Every CSC instance's last summary state and heartbeat age, in one round trip."""
+        ...
+
+    async def offline_detailed(self, cscs: Sequence[str]) -> dict[str, OfflineDetailedState]:
+        """The last ``offlineDetailedState`` of each named (non-indexed) camera CSC, by name.
+
+        A CSC that never published one is absent.
+        """
         ...

@@ -7,9 +7,10 @@ The scripts loaded in the queues beat too (``lsst.sal.Script``): heard, set apar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from integrations.efd import CscState, SiteStates, SummaryState
+from integrations.efd import CscState, OfflineDetailedState, SiteStates, SummaryState
 from integrations.sim.part import Part
 from integrations.sim.world import spread
 
@@ -46,3 +47,9 @@ class SimEfd(Part):
         return SiteStates.read(
             at=datetime.fromtimestamp(now, UTC), fresh=stale_since is None, components=components
         )
+
+    async def offline_detailed(self, cscs: Sequence[str]) -> dict[str, OfflineDetailedState]:
+        """The camera CSCs' last ``offlineDetailedState`` (absent: never published)."""
+        world = await self._enter()
+        found = {name: world.doc["cscs"].get(f"{name}:0", {}).get("offline") for name in cscs}
+        return {name: OfflineDetailedState(value) for name, value in found.items() if value}

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 FaultKind = Literal[
-    "csc-fault", "csc-stuck", "bridge-stuck", "app-degraded", "love-down", "love-timeout",
+    "csc-fault", "csc-stuck", "bridge-stuck", "app-degraded", "slow-pull", "love-down",
+    "love-timeout",
     "efd-stale", "wrong-cluster",
 ]  # fmt: skip
 
@@ -19,6 +20,7 @@ FAULTS: dict[str, str] = {
     "csc-stuck": "CSC (Name:index) that will not go OFFLINE",
     "bridge-stuck": "camera (ATCamera, MTCamera, CCCamera) whose OCS bridge will not stop",
     "app-degraded": "ArgoCD application whose sync ends Degraded",
+    "slow-pull": "ArgoCD application whose images take 55 minutes to pull (ImagePullBackOff)",
     "love-down": "LOVE unreachable (no target: write love-down)",
     "love-timeout": "the first script added through LOVE is queued, but no answer comes back "
     "(no target)",

@@ -1,8 +1,10 @@
 """Simulated hosts: ``systemctl stop|start`` of the camera bridges and bare-metal services.
 
-Stopping a bridge silences its camera CSC; starting it brings the camera CSC up in STANDBY a
-couple of minutes later (the camera team's ``setAvailable``). A stuck bridge does what systemd
-does when a stop times out: the job fails after ``TimeoutStopSec`` and the unit stays active.
+Stopping a bridge silences its camera CSC; starting it brings the camera CSC up OFFLINE, in
+its PUBLISH_ONLY substate: someone must still make it available from CCS and send it
+``enterControl`` (the camera team in a cycle upgrade, the deployment team in a system
+restart). A stuck bridge does what systemd does when a stop times out: the job fails after
+``TimeoutStopSec`` and the unit stays active.
 """
 
 from __future__ import annotations
@@ -12,15 +14,12 @@ from collections.abc import Sequence
 from typing import Literal
 
 from integrations.base import Report
-from integrations.efd import SummaryState
 from integrations.sim.part import Part
 from integrations.sim.world import World, spread
 from integrations.ssh import Unit, UnitResult
 
 TIMEOUT_STOP = 90.0
 """systemd's default ``TimeoutStopSec``."""
-CAMERA_UP = 120.0
-"""Seconds from a bridge's start to its camera CSC in STANDBY."""
 
 
 class SimHosts(Part):
@@ -77,5 +76,6 @@ class SimHosts(Part):
             return
         if verb == "stop":
             world.schedule(now, "exit", ref)
+            world.schedule(now, "detail", ref, None)
         else:
-            world.schedule(now + CAMERA_UP, "start", ref, int(SummaryState.STANDBY))
+            world.bridge_started(key, now, f"unit:{key}")

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from integrations.base import Report
-from integrations.efd import SummaryState
+from integrations.efd import OfflineDetailedState, SummaryState
 from integrations.errors import IntegrationError, NoAnswer, Unreachable
 from integrations.love import QueuedScript, QueueState, ScriptRun
 from integrations.sim.part import Core, Part
@@ -201,6 +201,9 @@ class SimLove(Part):
                 self.system, f"cmd_{command} to {ref}: Command time out", host=world.site.fqdn,
                 status=504, detail='{"ack": "Command time out"}',
             )  # fmt: skip
+        if command == "enterControl":
+            _can_enter_control(world, ref)
+            targets["enterControl"] = SummaryState.STANDBY
         if command not in targets:
             return "Done"
         now = self._core.now()
@@ -268,6 +271,28 @@ class SimLove(Part):
 def _place(state: str) -> str:
     """Where LOVE lists a script in this state."""
     return {"RUNNING": "current", "WAITING": "waiting"}.get(state, "finished")
+
+
+def _can_enter_control(world: World, ref: str) -> None:
+    """``enterControl`` is taken in OFFLINE only, by a camera only once AVAILABLE.
+
+    Refused, the CSC's ack is CMD_FAILED and LOVE-commander answers it with a 500 it does not
+    catch (``commands.py`` handles only ``AckTimeoutError``).
+    """
+    csc = world.doc["cscs"][ref]
+    state = world.state(ref)
+    available = csc.get("offline") == int(OfflineDetailedState.AVAILABLE)
+    if state is SummaryState.OFFLINE and (available or "offline" not in csc):
+        return
+    why = f"in {state.name if state else 'no state'}"
+    if state is SummaryState.OFFLINE:
+        why += ", not available (CCS: setAvailable first)"
+    raise IntegrationError(
+        "LOVE",
+        f"cmd_enterControl to {ref} failed: 500 Internal Server Error ({ref} is {why})",
+        host=world.site.fqdn,
+        status=500,
+    )
 
 
 def _config_problem(path: str, config: str) -> str | None:

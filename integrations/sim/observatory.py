@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from integrations.clock import Clock
+from integrations.efd import SummaryState
 from integrations.sim.argocd import SimArgoCD
 from integrations.sim.cluster import SimCluster
 from integrations.sim.efd import SimEfd
@@ -18,7 +19,7 @@ from integrations.sim.github import SimGitHub
 from integrations.sim.hosts import SimHosts
 from integrations.sim.love import SimLove
 from integrations.sim.part import Core, Part, Persist
-from integrations.sim.world import Release, SimSite, World
+from integrations.sim.world import Release, SimSite, World, spread
 
 
 class SimObservatory:
@@ -73,15 +74,36 @@ class SimObservatory:
         raise ValueError(f"{system!r} is not a system of this observatory")
 
     async def camera_team_starts_bridges(self, *, after: float) -> None:
-        """The camera team starts every OCS bridge ``after`` seconds from now (Stage 2)."""
+        """The camera team's Stage 2, ``after`` seconds from now: the whole camera start-up.
+
+        Each OCS bridge started, made available from CCS, its camera CSC sent ``enterControl``
+        (STANDBY), a few minutes apart.
+        """
         world = self._core.look()
         at = self._core.now() + after
         for camera, host, unit in world.site.camera_bridges:
             key = f"{host}:{unit}"
             world.schedule(at, "unit", key, "active", "camera-team")
+            up = world.bridge_started(key, at, "camera-team")
             ref = f"{camera}:0"
             if ref in world.doc["cscs"]:
-                world.schedule(at + 120, "start", ref, 5, "camera-team")
+                world.set_available(ref, up + 90, "camera-team")
+                world.schedule(up + 120, "state", ref, int(SummaryState.STANDBY), "camera-team")
+        await self._core.save()
+
+    async def ccs_set_available(self, *, after: float) -> None:
+        """Someone on each mcm host runs the CCS commands, the first ``after`` seconds from now.
+
+        ``ccs-shell``, ``set target <bridge>``, ``setAvailable --withLock``, ``exit``: each
+        camera whose bridge runs becomes AVAILABLE (one host after the other).
+        """
+        world = self._core.look()
+        at = self._core.now() + after
+        for camera, _, _ in world.site.camera_bridges:
+            ref = f"{camera}:0"
+            if ref in world.doc["cscs"]:
+                world.set_available(ref, at, "ccs")
+                at += spread(ref + "/ccs", 60, 150)
         await self._core.save()
 
     def stopped_units(self) -> list[str]:

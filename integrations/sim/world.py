@@ -13,7 +13,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrations.efd import SummaryState
+from integrations.efd import OfflineDetailedState, SummaryState
 from integrations.sim.catalog import (
     LOVE_DEPLOYMENTS,
     NUBLADO_USERS,
@@ -28,6 +28,10 @@ SCHEMA = 1
 """Version of the JSON document; a document of another version is refused, not misread."""
 
 
+BRIDGE_UP = 30.0
+"""Seconds from an OCS bridge's start to its camera CSC beating (OFFLINE, PUBLISH_ONLY)."""
+
+
 def spread(key: str, low: float, high: float) -> float:
     """A duration between ``low`` and ``high`` that is the same for ``key`` in every run."""
     return low + (zlib.crc32(key.encode()) % 1000) / 1000 * (high - low)
@@ -35,6 +39,22 @@ def spread(key: str, low: float, high: float) -> float:
 
 _REPLACED = {"unit": "units", "jobs": "jobs", "deployments": "deployments"}
 """Scheduled operations that replace a value: operation -> the document's collection."""
+_CSC_OPS = frozenset({"state", "exit", "start", "detail"})
+"""Scheduled operations on one CSC instance."""
+
+
+def _apply_csc(csc: dict[str, Any], at: float, op: str, value: Any) -> None:  # noqa: ANN401  # a JSON value
+    """A CSC changes: its state; it exits (silent) or starts; a camera's offline substate."""
+    if op == "state":
+        csc["state"] = value
+    elif op == "exit":
+        if value is not None:
+            csc["state"] = value
+        csc.update(beat=False, last_beat=at)
+    elif op == "start":
+        csc.update(state=value, beat=True, last_beat=at)
+    elif value is None or csc["beat"]:  # detail: CCS answers a running bridge only
+        csc["offline"] = value
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +204,7 @@ class World:
         if fault.kind == "bridge-stuck" and self.site.bridge_of(target) is None:
             cameras = ", ".join(c for c, _, _ in self.site.camera_bridges)
             raise ValueError(f"{fault}: {self.site.name} has bridges for {cameras} only")
-        if fault.kind == "app-degraded" and target not in self.doc["apps"]:
+        if fault.kind in {"app-degraded", "slow-pull"} and target not in self.doc["apps"]:
             raise ValueError(f"{fault}: no ArgoCD application {target} at {self.site.name}")
         if fault.kind == "efd-stale":  # what the EFD received last, kept from now on
             self.doc["stale_since"] = now
@@ -223,17 +243,10 @@ class World:
         return changed
 
     def _apply(self, at: float, op: str, target: str, value: Any) -> None:  # noqa: ANN401  # a JSON value
-        if op == "state":
-            self.doc["cscs"][target]["state"] = value
-        elif op == "exit":
-            csc = self.doc["cscs"][target]
-            if value is not None:
-                csc["state"] = value
-            csc.update(beat=False, last_beat=at)
-            if target.startswith("ScriptQueue:"):
+        if op in _CSC_OPS:
+            _apply_csc(self.doc["cscs"][target], at, op, value)
+            if op == "exit" and target.startswith("ScriptQueue:"):
                 self._queue_exits(int(target.partition(":")[2]))
-        elif op == "start":
-            self.doc["cscs"][target].update(state=value, beat=True, last_beat=at)
         elif op in _REPLACED:
             self.doc[_REPLACED[op]][target] = value
         elif op == "app":
@@ -314,6 +327,25 @@ class World:
         last = int(SummaryState.OFFLINE) if spread(ref + "/last", 0, 3) < 1 else None
         self.schedule(at + took, "exit", ref, last, tag)
         return at + took
+
+    def bridge_started(self, unit_key: str, at: float, tag: str) -> float:
+        """A camera's OCS bridge started at ``at``: its CSC comes up OFFLINE, PUBLISH_ONLY.
+
+        Until CCS's ``setAvailable`` (:meth:`set_available`) it takes no ``enterControl``.
+        When it is up (or ``at`` if the bridge has no camera CSC here).
+        """
+        camera = self.site.camera_of(unit_key)
+        ref = f"{camera}:0"
+        if camera is None or ref not in self.doc["cscs"]:
+            return at
+        up = at + BRIDGE_UP
+        self.schedule(up, "start", ref, int(SummaryState.OFFLINE), tag)
+        self.schedule(up, "detail", ref, int(OfflineDetailedState.PUBLISH_ONLY), tag)
+        return up
+
+    def set_available(self, ref: str, at: float, tag: str) -> None:
+        """CCS ``setAvailable --withLock`` at ``at``: the camera CSC becomes AVAILABLE."""
+        self.schedule(at, "detail", ref, int(OfflineDetailedState.AVAILABLE), tag)
 
     def start_cscs(self, refs: list[str], at: float, tag: str) -> None:
         """Schedule CSCs to come up (image pull, start-up) in their end state."""

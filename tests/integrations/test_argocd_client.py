@@ -83,6 +83,15 @@ def step(client: ArgoCDClient) -> Any:
     return SimpleNamespace(systems=systems, clock=ShortSleeps(200), report=report, lines=lines)
 
 
+async def follow(client: ArgoCDClient, app: str, action: ArgocdSync) -> str | None:
+    """The runner's sync-and-follow of one app: ``None`` when Synced and Healthy."""
+
+    async def say() -> None:
+        pass
+
+    return await runner._sync_one(step(client), app, action, set(), say)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -251,7 +260,7 @@ SYNC_LOVE = ArgocdSync.model_validate({"type": "argocd.sync", "apps": ["love"], 
 @pytest.mark.asyncio
 async def test_runner_syncs_an_app_to_synced_and_healthy(client: ArgoCDClient) -> None:
     """The runner's sync-and-follow sees the app through to Synced and Healthy."""
-    assert await runner._sync_one(step(client), "love", SYNC_LOVE) is None
+    assert await follow(client, "love", SYNC_LOVE) is None
 
 
 @pytest.mark.asyncio
@@ -260,7 +269,7 @@ async def test_runner_reports_a_degraded_app_with_its_message(
 ) -> None:
     """A Degraded app is named with the crash-looping pod (from the resource tree, Argo CD v3)."""
     fake.apps["love"].degrade = True
-    problem = await runner._sync_one(step(client), "love", SYNC_LOVE)
+    problem = await follow(client, "love", SYNC_LOVE)
     assert problem == (
         "love: Degraded (Pod love/love-7f9c4d-x2x9z: back-off 40s restarting failed"
         ' container=csc pod=love-7f9c4d-x2x9z; Deployment love/love: Deployment "love"'
@@ -287,7 +296,7 @@ async def test_degraded_message_from_the_application_when_persisted(
 async def test_runner_reports_a_failed_sync(client: ArgoCDClient, fake: FakeArgoCD) -> None:
     """An operation ending Failed is named with ArgoCD's message."""
     fake.apps["love"].fail = "one or more objects failed to apply, reason: admission webhook"
-    problem = await runner._sync_one(step(client), "love", SYNC_LOVE)
+    problem = await follow(client, "love", SYNC_LOVE)
     assert problem == (
         "love: sync Failed (one or more objects failed to apply, reason: admission webhook)"
     )

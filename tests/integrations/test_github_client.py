@@ -398,9 +398,14 @@ async def test_runner_waits_while_checks_are_pending(
     ctx.clock = SimpleNamespace(sleep=sleep)
     with pytest.raises(IntegrationError, match="was closed without merging"):
         await runner.pull_request(ctx, action)
+    url = f"https://github.com/{PHALANX}/pull/{pull.number}"
     assert ctx.lines == [
-        f"{PHALANX}#{pull.number} open, checks pending: waiting for it to be merged"
+        f"{PHALANX}#{pull.number} open, checks pending ({url}): waiting for it to be merged"
     ]
+    pull.state = "open"
+    assert await runner.live(ctx, action) == (
+        f"Now on GitHub: {PHALANX}#{pull.number} open, checks pending ({url})"
+    )
     assert fake.of("PUT") == []
     assert slept == [60.0]  # the default poll: a minute
 

@@ -20,6 +20,7 @@ from state.commands import (
     HandOver,
     Hold,
     MarkDone,
+    PastExpected,
     Pause,
     RecordAnnouncement,
     RecordBaseline,
@@ -143,15 +144,20 @@ def test_outcome_activates_next_step() -> None:
     assert status(run, "sync") is StepStatus.AWAITING_APPROVAL
 
 
-def test_approve_starts_attempt_with_timeout() -> None:
-    """Approving runs attempt 1 and records who approved and when it times out."""
+def test_approve_starts_attempt_with_its_expected_end() -> None:
+    """Approving runs attempt 1 and records who approved and when it is expected to end.
+
+    A sync is patient: it never times out; its ``timeout: 20m`` (a file written before
+    patience) is read as its expected time, past which the lead chooses.
+    """
     run = do(at_sync(), Approve(LEAD, "sync", rev(at_sync(), "sync")), at(5))
     sync = run.step("sync")
     assert sync is not None
     assert sync.status is StepStatus.RUNNING
     assert sync.attempt == 1
     assert sync.approved_by == LEAD.user
-    assert sync.timeout_at == at(25)
+    assert sync.timeout_at is None
+    assert sync.overdue_at == at(25)
 
 
 def test_non_lead_cannot_press_buttons() -> None:
@@ -236,9 +242,15 @@ def test_timeout_is_a_failure_marked_timed_out() -> None:
     assert sync.status is StepStatus.FAILED
 
 
-def test_cancel_running_step() -> None:
-    """Cancel ends the running attempt as failed (cancelled); a late result is ignored."""
+@pytest.mark.parametrize("overdue", [False, True], ids=["running", "overdue"])
+def test_cancel_running_step(overdue: bool) -> None:  # noqa: FBT001  # a parameter of the test
+    """Cancel ends the running attempt as failed (cancelled); a late result is ignored.
+
+    The same for a step overdue (past its expected time, still running).
+    """
     run = sync_running()
+    if overdue:
+        run = do(run, PastExpected("sync", 1, "seen"), at(1))
     run = do(run, Cancel(LEAD, "sync", rev(run, "sync")))
     sync = run.step("sync")
     assert sync is not None

@@ -25,8 +25,10 @@ from state.commands import (
     EditTargets,
     HandOver,
     Hold,
+    KeepWaiting,
     LeaveUp,
     MarkDone,
+    PastExpected,
     Pause,
     ProposeTargets,
     RecordAnnouncement,
@@ -42,7 +44,7 @@ from state.events import BOT, Event, RunStarted, RunTakenOver, StepReopened, Ste
 from state.evolve import evolve, fold, replay
 from state.machine import handle, interrupt_running, start
 from state.procedure import parse_procedure
-from state.run import Run, StepStatus
+from state.run import Run
 from tests.support.runs import (
     ADMIN,
     HELD,
@@ -59,12 +61,13 @@ STEPS = (stragglers_step(), *small_steps(), *parse_procedure(HELD, "held").steps
 """One step of each shape: first the stragglers (proposed by the bot), last an announcement
 the lead may hold back."""
 STEP_VERBS = (
-    "approve", "retry", "mark_done", "skip", "hold", "cancel", "reopen", "edit", "leave_up",
+    "approve", "retry", "mark_done", "skip", "hold", "cancel", "keep_waiting", "reopen", "edit",
+    "leave_up",
 )  # fmt: skip
 RUN_VERBS = ("pause", "resume", "note", "handover", "takeover", "abort")
 BOT_VERBS = (
-    "succeed", "succeed_with_issues", "fail", "deadline", "announce", "baseline", "propose",
-    "restart",
+    "succeed", "succeed_with_issues", "fail", "deadline", "overdue", "announce", "baseline",
+    "propose", "restart",
 )  # fmt: skip
 
 # Abort ends a run at once: keep it rare so that most sequences get deep into the run.
@@ -108,10 +111,11 @@ def command_for(run: Run, move: Move) -> Command | None:
     step_commands: dict[str, Command] = {
         "approve": Approve(actor, state.id, revision),
         "retry": Retry(actor, state.id, revision),
-        "mark_done": MarkDone(actor, state.id, revision),
+        "mark_done": MarkDone(actor, state.id, revision, note="generated" * move.noise),
         "skip": Skip(actor, state.id, revision, reason="generated"),
         "hold": Hold(actor, state.id, revision, until=at(600 + move.delta * 30)),
         "cancel": Cancel(actor, state.id, revision),
+        "keep_waiting": KeepWaiting(actor, state.id, revision),
         "reopen": Reopen(actor, state.id, revision),
         "edit": EditTargets(actor, state.id, revision, ("ATDome:0", "MTDome:0")),
         "leave_up": LeaveUp(actor, state.id, revision),
@@ -126,11 +130,15 @@ def command_for(run: Run, move: Move) -> Command | None:
         "abort": Abort(actor, "generated"),
         "succeed": ActionSucceeded(state.id, state.attempt + delta),
         "succeed_with_issues": ActionSucceeded(
-            state.id, state.attempt + delta, "script ended FAILED", ("ATMCS:0 STANDBY, beating",)
+            state.id,
+            state.attempt + delta,
+            "script ended FAILED",
+            issues=("ATMCS:0 STANDBY, beating",),
         ),
         "propose": ProposeTargets(state.id, ("MTDome:0",) * max(0, move.delta + 1)),
         "fail": ActionFailed(state.id, state.attempt + delta, "generated failure"),
         "deadline": DeadlineReached(state.id, state.attempt, ("ATDome:0",) * (move.delta + 1)),
+        "overdue": PastExpected(state.id, state.attempt + delta, "generated look"),
         "announce": RecordAnnouncement(f"key-{move.step}"),
         "baseline": RecordBaseline((f"ESS:{move.step}",)),
     }
@@ -215,7 +223,7 @@ def test_at_most_one_step_running(sequence: list[Move]) -> None:
     snapshot: Run | None = None
     for event in history:
         snapshot = evolve(snapshot, event)
-        running = [s for s in snapshot.steps if s.status is StepStatus.RUNNING]
+        running = [s for s in snapshot.steps if s.status.active]
         assert len(running) <= 1
         if not snapshot.status.open:
             assert running == []

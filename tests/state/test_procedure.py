@@ -46,7 +46,7 @@ def test_default_loads(default: Procedure) -> None:
     """The built-in procedure loads, the same from the package as from its path."""
     assert default.name == "Deploying the Upgrade"
     assert default.version == 1
-    assert len(default.steps) == 26
+    assert len(default.steps) == 28
     assert load_procedure(DEFAULT_PATH) == default
 
 
@@ -62,11 +62,11 @@ def test_default_has_the_four_phases_in_order(default: Procedure) -> None:
     ("site", "kind", "count"),
     [
         ("summit", "cycle-upgrade", 25),
-        ("summit", "system-restart", 24),
+        ("summit", "system-restart", 26),
         ("tts", "cycle-upgrade", 20),
-        ("tts", "system-restart", 19),
+        ("tts", "system-restart", 21),
         ("bts", "cycle-upgrade", 20),
-        ("bts", "system-restart", 19),
+        ("bts", "system-restart", 21),
     ],
 )
 def test_steps_per_run(default: Procedure, site: str, kind: str, count: int) -> None:
@@ -84,10 +84,20 @@ def test_summit_only_steps(default: Procedure) -> None:
 
 
 def test_camera_startup_only_in_a_system_restart(default: Procedure) -> None:
-    """We start the camera services in a system restart; the camera team does in a cycle."""
+    """We start the camera services in a system restart; the camera team does in a cycle.
+
+    Ours in three stages (bridges, CCS, enterControl); theirs from the Stage 2 announcement.
+    """
+    stages = {"camera-startup", "camera-ccs-available", "camera-enter-control"}
     for site in SITES:
-        assert "camera-startup" in run_ids(default, site, "system-restart")
-        assert "camera-startup" not in run_ids(default, site, "cycle-upgrade")
+        assert stages <= set(run_ids(default, site, "system-restart"))
+        assert stages.isdisjoint(run_ids(default, site, "cycle-upgrade"))
+    handing = [
+        s.id
+        for s in default.steps
+        if isinstance(s.action, Announce) and s.action.hands_over_cameras
+    ]
+    assert handing == ["announce-camera-stage-2"]
 
 
 def test_announcements_where_the_page_puts_them(default: Procedure) -> None:

@@ -289,6 +289,7 @@ def test_changing_steps_of_the_default() -> None:
         "sync-nublado",
         "sync-telescope",
         "camera-startup",
+        "camera-enter-control",
         "bare-metal-startup",
         "enable-kept-cscs",
     ]
@@ -550,3 +551,26 @@ def test_csc_instances_in_set_summary_state_are_checked() -> None:
         "Script is a SAL component but not a CSC: it has no summary state",
     ]
     assert all(p.field == "action.config.data" for p in found)
+
+
+# ------------------------------------------------------------------------ cameras
+
+
+def test_cameras_handed_over_only_in_a_cycle_upgrade() -> None:
+    """In a system restart we start the cameras: no announcement hands them to the camera team."""
+    raw = default_raw()
+    del step(raw, "announce-camera-stage-2")["kinds"]
+    problem = only_problem(raw)
+    assert (problem.step, problem.field) == ("announce-camera-stage-2", "kinds")
+    assert "belongs to cycle upgrades" in problem.message
+
+
+@pytest.mark.parametrize("stage", ["camera-ccs-available", "camera-enter-control"])
+def test_camera_stages_come_after_the_bridges_start(stage: str) -> None:
+    """CCS and enterControl before the bridges run: refused (a camera CSC needs its bridge)."""
+    raw = default_raw()
+    move_after(raw, stage, "sync-telescope")  # LOVE is back: only this rule
+    problem = only_problem(raw)
+    assert (problem.step, problem.field) == (stage, "action")
+    assert problem.message.startswith("comes before a step that starts the camera bridges")
+    assert "(in summit/system-restart, tts/system-restart, bts/system-restart)" in problem.message

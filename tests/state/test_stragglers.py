@@ -120,7 +120,7 @@ def test_a_script_that_leaves_cscs_up_ends_the_step_done_with_issues() -> None:
     run, _ = handle(run, Approve(LEAD, STEP, run.step(STEP).revision), at(2))  # type: ignore[union-attr]
     summary = "set_summary_state.py ended FAILED: 1 CSC(s) did not go OFFLINE"
     run, events = handle(
-        run, ActionSucceeded(STEP, 1, summary, ("ATMCS:0 STANDBY, beating",)), at(3)
+        run, ActionSucceeded(STEP, 1, summary, issues=("ATMCS:0 STANDBY, beating",)), at(3)
     )
     assert isinstance(events[0], StepDoneWithIssues)
     state = run.step(STEP)

@@ -211,11 +211,11 @@ class World:
                 for ref in self._refs(str(entry[0])):
                     await self._command(ref, state)
 
-    async def commanded_directly(self, csc: str, salindex: int, cmd: str) -> None:
+    async def commanded_directly(self, command: dict[str, Any]) -> None:
         """LOVE: a generic state command sent to one CSC through ``cmd/``."""
-        state = _COMMANDED.get(cmd)
+        state = _COMMANDED.get(command["cmd"])
         if state is not None:
-            await self._command(f"{csc}:{salindex}", state)
+            await self._command(f"{command['csc']}:{command['salindex']}", state)
 
     async def operation_ended(self, app: FakeApp) -> None:
         """ArgoCD: a synced ``telescope`` app's Jobs come back and its CSCs start."""

@@ -259,6 +259,21 @@ def summary_state_line(csc: str, index: int | None, state: int, at_ms: int) -> s
     )
 
 
+def offline_detailed_line(csc: str, substate: int, at_ms: int) -> str:
+    """One EFD-shaped ``logevent_offlineDetailedState`` point of a (non-indexed) camera CSC.
+
+    ts_xml's camera event: ``substate`` is an ``OfflineDetailedState`` (AVAILABLE 1,
+    PUBLISH_ONLY 2).
+    """
+    stamp = at_ms / 1000
+    return (
+        f"lsst.sal.{csc}.logevent_offlineDetailedState "
+        f"substate={substate}i,private_efdStamp={stamp:.3f},"
+        f"private_sndStamp={stamp + 37:.3f},private_origin=4242i "
+        f"{at_ms}"
+    )
+
+
 async def module_influxd() -> AsyncIterator[Influxd]:
     """One real ``influxd`` for a test module (about 0.2 s to start); skipped if not installed.
 

@@ -12,7 +12,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from bot.engine.runners import announce, argocd, efd, github, hosts, kube, love, preflight
+from bot.engine.runners import (
+    announce,
+    argocd,
+    cameras,
+    efd,
+    github,
+    hosts,
+    kube,
+    love,
+    preflight,
+)
 from bot.engine.runners.context import Outcome, SiteSystems, StepContext
 from integrations.base import Integration
 from state.actions import (
@@ -29,6 +39,7 @@ from state.actions import (
     RunShutdownScript,
     SshSystemctl,
 )
+from state.camera_actions import CcsSetAvailable, LoveEnterControl
 
 Runner = Callable[[StepContext, Any], Awaitable[Outcome]]
 Preview = Callable[[StepContext, Any], Awaitable[str]]
@@ -46,6 +57,8 @@ RUNNERS: dict[type, Runner] = {
     GithubPullRequest: github.pull_request,
     GithubBranches: github.branches,
     ArgocdSync: argocd.sync,
+    CcsSetAvailable: cameras.set_available,
+    LoveEnterControl: cameras.enter_control,
 }
 """The runner of each action type (``manual`` has none: a person does it)."""
 
@@ -56,6 +69,7 @@ PREVIEWS: dict[type, Preview] = {
     SshSystemctl: hosts.preview,
     KubeCleanup: kube.preview,
     ArgocdSync: argocd.preview,
+    LoveEnterControl: cameras.preview_enter_control,
 }
 """What the lead sees before approving, where there is more to see than the instructions."""
 
@@ -66,11 +80,14 @@ PROPOSALS: dict[type, Callable[[StepContext, Any], Awaitable[list[str]]]] = {
 
 LIVE: dict[type, Preview] = {
     ArgocdSync: argocd.live,
+    GithubPullRequest: github.live,
+    CcsSetAvailable: cameras.live,
     RunShutdownScript: love.live_queue,
     RunSetSummaryState: love.live_queue,
     RunOtherScript: love.live_queue,
 }
-"""What the lead sees of the real state when a step was interrupted or failed, before Retry."""
+"""What the lead sees of the real state when a step was interrupted or failed (before Retry),
+or went past its expected time (before keeping waiting, cancelling or marking it done)."""
 
 
 _SYSTEM: dict[type, str] = {
@@ -84,6 +101,8 @@ _SYSTEM: dict[type, str] = {
     GithubPullRequest: "github",
     GithubBranches: "github",
     ArgocdSync: "argocd",
+    CcsSetAvailable: "efd",
+    LoveEnterControl: "love",
 }
 """The attribute of :class:`SiteSystems` each action type operates through."""
 

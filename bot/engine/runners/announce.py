@@ -1,4 +1,10 @@
-"""Announcements, made once: posted, then their key recorded in the run."""
+"""Announcements, made once: posted, then their key recorded in the run.
+
+``{control_system}`` in a message says what the run's end-state watch found, at the moment of
+posting: "back" only when every CSC reached its end state; otherwise which CSCs are still in
+trouble and who was told (the deadline report in the site channel, the principals messaged),
+and which camera CSCs the camera team is still bringing up.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,79 @@ from collections.abc import Awaitable, Callable
 
 from bot.config.sites import SiteConfig
 from bot.engine.runners.context import Outcome, StepContext
+from bot.engine.runners.keys import deadline_key, dm_prefix
 from integrations.announce import Announcer
-from state.actions import Announce
-from state.run import Run
+from state.actions import Announce, EfdWaitForStates
+from state.run import Run, StepState, StepStatus
+
+SHOWN = 8
+"""CSCs named in an announcement before "and N more"."""
 
 
 def text(run: Run, site: SiteConfig, action: Announce) -> str:
     """The message with the run's facts filled in."""
-    return action.message.format(
-        site=site.title, kind=run.kind, cycle=run.cycle or "n/a", lead=run.lead
-    ).strip()
+    said = {"site": site.title, "kind": run.kind, "cycle": run.cycle or "n/a", "lead": run.lead}
+    if "{control_system}" in action.message:
+        said["control_system"] = control_system(run, site)
+    return action.message.format(**said).strip()
+
+
+def _names(refs: tuple[str, ...]) -> str:
+    more = f" and {len(refs) - SHOWN} more" if len(refs) > SHOWN else ""
+    return ", ".join(refs[:SHOWN]) + more
+
+
+def control_system(run: Run, site: SiteConfig) -> str:
+    """Whether the control system is back, as the run's last end-state watch found it."""
+    watch = next(
+        (
+            s
+            for s in reversed(run.steps)
+            if isinstance(s.step.action, EfdWaitForStates) and s.step.action.expect == "end-states"
+        ),
+        None,
+    )
+    if watch is None or not watch.status.ended:
+        return "The bot has not verified the CSCs' end states in this run."
+    if watch.status is StepStatus.SKIPPED:
+        return f"The end-state watch was skipped ({watch.reason}): the CSCs were not verified."
+    if watch.status is StepStatus.DONE_BY_HAND:
+        note = f": {watch.reason}" if watch.reason else ""
+        return f"The end states were marked done by <@{watch.ended_by}>{note}."
+    if watch.status is StepStatus.DONE_WITH_ISSUES:
+        in_trouble = tuple(issue.partition(" ")[0] for issue in watch.issues)
+        said = (
+            f"The control system is *not* all back: {len(in_trouble)} CSC(s) still in trouble "
+            f"({_names(in_trouble)}); {_told(run, site, watch)}."
+        )
+        if watch.camera_team:
+            said += f" The camera team is still bringing up {_names(watch.camera_team)} (Stage 2)."
+    elif watch.camera_team:
+        said = (
+            "The control system is back but for the cameras, which the camera team is still "
+            f"bringing up (Stage 2): {_names(watch.camera_team)}."
+        )
+    else:
+        said = "The control system is back."
+    if watch.offline_up:
+        said += f" Up in OFFLINE: {_names(watch.offline_up)}."
+    if said != "The control system is back.":  # things may have moved since
+        said += " (As the end-state watch found them.)"
+    return said
+
+
+def _told(run: Run, site: SiteConfig, watch: StepState) -> str:
+    """Who was told of the CSCs in trouble: the deadline report, the principals messaged."""
+    told = []
+    if deadline_key(watch.id, watch.attempt) in run.announced:
+        told.append(f"reported in {site.channel}")
+    prefix = dm_prefix(watch.id, watch.attempt)
+    messaged = [key.removeprefix(prefix) for key in run.announced if key.startswith(prefix)]
+    if messaged:
+        told.append("their principals messaged: " + ", ".join(f"<@{u}>" for u in messaged))
+    else:
+        told.append("no principal messaged by the bot")
+    return "; ".join(told)
 
 
 def poster(

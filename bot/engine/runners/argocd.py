@@ -1,16 +1,25 @@
 """ArgoCD syncs in the page's order: the first apps one by one, then the rest a few at a time.
 
 Each app is synced, then followed until its operation ended and it is Synced and Healthy;
-an app that ends Degraded or whose operation failed is named in the step's error.
+an app that ends Degraded or whose operation failed is named in the step's error. The page
+says to be patient with container pulling: an app Degraded only because its pods back off an
+image pull (``ErrImagePull``, ``ImagePullBackOff``, which the kubelet retries by itself) is
+waited for, never failed, and a sync past its expected time is the lead's to decide (the
+engine asks them, with :func:`live`); the bot never terminates it by itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from bot.engine.runners.context import Outcome, StepContext
+from integrations.argocd import AppStatus, Pod
 from integrations.errors import IntegrationError
 from state.actions import ArgocdSync
+
+PODS_SHOWN = 4
+"""Pods named per app in the live state (the others counted)."""
 
 
 async def _apps(ctx: StepContext, action: ArgocdSync) -> tuple[list[str], list[str]]:
@@ -35,34 +44,80 @@ async def preview(ctx: StepContext, action: ArgocdSync) -> str:
 
 
 async def live(ctx: StepContext, action: ArgocdSync) -> str:
-    """Each app's live state, for the lead deciding on a sync that was interrupted or failed."""
+    """Each app's live state and, for those not Healthy yet, what their pods are doing.
+
+    For the lead deciding on a sync that is overdue, was interrupted or failed: which pods are
+    ``ContainerCreating``, backing off an image pull, crash-looping (the resource tree).
+    """
     first, rest = await _apps(ctx, action)
     lines = []
+    alike: dict[str, list[str]] = {}  # apps with nothing more to say, by what they say
     for app in first + rest:
         status = await ctx.systems.argocd.status(app)
         operation = f", operation {status.operation}" if status.operation else ""
         message = f": {status.message}" if status.message else ""
-        lines.append(f"{app}: {status.sync}, {status.health}{operation}{message}")
+        said = f"{status.sync}, {status.health}{operation}{message}"
+        pods = [] if status.done else _pods_text(await ctx.systems.argocd.pods(app))
+        if pods:
+            lines += [f"{app}: {said}", *(f"  {line}" for line in pods)]
+        else:
+            alike.setdefault(said, []).append(app)
+    lines += [f"{', '.join(apps)}: {said}" for said, apps in alike.items()]
     return "Now in ArgoCD:\n" + "\n".join(lines)
 
 
-async def _sync_one(ctx: StepContext, app: str, action: ArgocdSync) -> str | None:
-    """Sync and follow one app; ``None`` when Synced and Healthy, else why not."""
+def _pods_text(pods: list[Pod]) -> list[str]:
+    """The pods that are not ready, a few by name (the rest counted)."""
+    waiting = [pod for pod in pods if not pod.ready]
+    lines = [pod.line() for pod in waiting[:PODS_SHOWN]]
+    if len(waiting) > PODS_SHOWN:
+        lines.append(f"and {len(waiting) - PODS_SHOWN} more pod(s) not ready")
+    return lines
+
+
+async def _pulling(ctx: StepContext, app: str) -> list[Pod]:
+    """The app's pods backing off an image pull, if that is all that makes it Degraded."""
+    pods = await ctx.systems.argocd.pods(app)
+    pulling = [pod for pod in pods if pod.pulling]
+    others = [pod for pod in pods if pod.health == "Degraded" and not pod.pulling]
+    return [] if others else pulling
+
+
+async def _sync_one(
+    ctx: StepContext,
+    app: str,
+    action: ArgocdSync,
+    pulling: set[str],
+    say: Callable[[], Awaitable[None]],
+) -> str | None:
+    """Sync and follow one app; ``None`` when Synced and Healthy, else why not.
+
+    While the app waits on image pulls it is in ``pulling`` (``say`` tells each change).
+    """
     argocd = ctx.systems.argocd
     await argocd.sync(app, prune=action.prune)
     while True:
         await ctx.clock.sleep(action.poll.total_seconds())
         status = await argocd.status(app)
-        if status.operation in {"Failed", "Error"}:
-            return f"{app}: sync {status.operation}" + (
-                f" ({status.message})" if status.message else ""
-            )
-        if status.operation == "Running":
-            continue
-        if status.health == "Degraded":
-            return f"{app}: Degraded" + (f" ({status.message})" if status.message else "")
-        if status.done:
-            return None
+        problem = _problem(app, status)
+        # Degraded by pods backing off their image pulls only: the kubelet goes on pulling.
+        on_pulls = problem is not None and status.health == "Degraded"
+        on_pulls = on_pulls and bool(await _pulling(ctx, app))
+        if on_pulls != (app in pulling):
+            (pulling.add if on_pulls else pulling.discard)(app)
+            await say()
+        if not on_pulls and (problem is not None or status.done):
+            return problem
+
+
+def _problem(app: str, status: AppStatus) -> str | None:
+    """Why the app has failed, once its operation is over (``None``: not failed)."""
+    message = f" ({status.message})" if status.message else ""
+    if status.operation in {"Failed", "Error"}:
+        return f"{app}: sync {status.operation}{message}"
+    if status.operation != "Running" and status.health == "Degraded":
+        return f"{app}: Degraded{message}"
+    return None
 
 
 async def sync(ctx: StepContext, action: ArgocdSync) -> Outcome:
@@ -72,16 +127,20 @@ async def sync(ctx: StepContext, action: ArgocdSync) -> Outcome:
     done: list[str] = []
     failed: list[str] = []
     running: set[str] = set()
+    pulling: set[str] = set()
     limit = asyncio.Semaphore(action.parallel)
+
+    async def say() -> None:
+        await ctx.report(_line(done, failed, running, total, pulling))
 
     async def one(app: str) -> None:
         async with limit:
             running.add(app)
-            await ctx.report(_line(done, failed, running, total))
-            problem = await _sync_one(ctx, app, action)
+            await say()
+            problem = await _sync_one(ctx, app, action, pulling, say)
             running.discard(app)
             (failed if problem else done).append(problem or app)
-            await ctx.report(_line(done, failed, running, total))
+            await say()
 
     for app in first:
         await one(app)
@@ -93,10 +152,14 @@ async def sync(ctx: StepContext, action: ArgocdSync) -> Outcome:
     return Outcome(f"{total} app(s) Synced and Healthy: {', '.join(done)}")
 
 
-def _line(done: list[str], failed: list[str], running: set[str], total: int) -> str:
+def _line(
+    done: list[str], failed: list[str], running: set[str], total: int, pulling: set[str]
+) -> str:
     line = f"{len(done)}/{total} Synced+Healthy"
     if running:
         line += f"; syncing {', '.join(sorted(running))}"
+    if pulling:
+        line += f"; waiting on image pulls: {', '.join(sorted(pulling))}"
     if failed:
         line += f"; {len(failed)} failed"
     return line

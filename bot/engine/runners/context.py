@@ -47,12 +47,16 @@ class SiteSystems:
 class Outcome:
     """How a step's action ended: a one-line summary, the baseline if it read one, the trouble.
 
-    With ``issues`` the step ends "done with issues", naming them, and the run goes on.
+    With ``issues`` the step ends "done with issues", naming them, and the run goes on. A watch
+    also names the CSCs it found beating in OFFLINE (fine, as the page allows) and the camera
+    team's CSCs not up yet (theirs, not trouble).
     """
 
     summary: str
     baseline: tuple[str, ...] | None = None
     issues: tuple[str, ...] = ()
+    offline_up: tuple[str, ...] = ()
+    camera_team: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

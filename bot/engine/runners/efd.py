@@ -4,6 +4,14 @@ The rules of the page: a silent CSC is OFFLINE whatever its last summaryState sa
 CSC reporting OFFLINE is OFFLINE too. Silence proves nothing while the EFD itself is stale.
 The CSCs that matter are those beating when the run started (its baseline); the site's ignore
 list is left alone; the ScriptQueues come down in their own, later step.
+
+At the end (the page: "completed when either all CSCs are in STANDBY/OFFLINE or CSCs with
+issues cannot be fixed in a reasonable (~30 minutes) amount of time"), a CSC is where it should
+be beating in STANDBY, or in OFFLINE while beating (named, since it is up but not commandable
+until ``enterControl``); the site's auto-enabled CSCs (the ScriptQueues among them) ENABLED.
+In trouble: FAULT, silent, or beating in another state. From a cycle upgrade's Stage 2
+announcement on, the camera CSCs are the camera team's until they come up: not up yet, they
+are waiting on the camera team, apart from the trouble.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.engine.runners.cameras import camera_team
 from bot.engine.runners.context import Outcome, StepContext
 from integrations.efd import NOT_CSCS, CscState, SiteStates, SummaryState
 from integrations.errors import IntegrationError
@@ -29,6 +38,10 @@ class Verdict:
     """The CSCs in trouble as read (``Name:index``, what the EFD holds), for the report."""
     known: bool = True
     """False when the EFD could not be read or is stale: who is where is unknown."""
+    offline_up: tuple[str, ...] = ()
+    """End states: the CSCs beating in OFFLINE (where the page allows them to end)."""
+    camera_team: tuple[str, ...] = ()
+    """End states: the camera team's CSCs, not up yet (theirs, not in trouble)."""
 
 
 def _name(ref: str) -> str:
@@ -57,8 +70,8 @@ def _offline(csc: CscState | None) -> bool:
     return csc is None or not csc.alive or csc.summary_state is SummaryState.OFFLINE
 
 
-def describe(ref: str, csc: CscState | None) -> str:
-    """``ATDome:0 STANDBY, beating``: one CSC as the EFD last saw it."""
+def describe(ref: str, csc: CscState | None, want: SummaryState | None = None) -> str:
+    """``ATDome:0 STANDBY, beating``: one CSC as the EFD last saw it (and what was expected)."""
     if csc is None:
         return f"{ref} never seen in the EFD"
     state = csc.summary_state.name if csc.summary_state else "no state"
@@ -66,6 +79,8 @@ def describe(ref: str, csc: CscState | None) -> str:
         beat = "never beat"
     elif csc.alive:
         beat = "beating"
+        if want is not None and csc.summary_state not in {want, SummaryState.FAULT}:
+            beat += f" (expected {want.name})"
     else:
         beat = f"silent {csc.heartbeat_age:.0f}s"
     return f"{ref} {state}, {beat}"
@@ -83,24 +98,45 @@ def judge(ctx: StepContext, states: SiteStates, expect: str) -> Verdict:
         good = len(refs) - len(trouble)
         line = f"{good}/{len(refs)} OFFLINE (by heartbeat)"
         return Verdict(len(refs), good, trouble, line, found)
+    return _end_states(ctx, states)
+
+
+def _end_states(ctx: StepContext, states: SiteStates) -> Verdict:
+    """The page's end of the deployment: STANDBY or OFFLINE while beating; auto ENABLED."""
     auto = set(ctx.site.auto_enabled)
+    theirs = camera_team(ctx.run, ctx.site)
     refs = _targets(ctx, states, shutdown=False)
     found_list: list[tuple[str, CscState | None]] = []
-    enabled = 0
+    offline_up: list[str] = []
+    waiting: list[str] = []
+    enabled = standby = 0
     for ref in refs:
         csc = states.cscs.get(ref)
+        up = csc is not None and csc.alive
         want = SummaryState.ENABLED if ref in auto else SummaryState.STANDBY
-        if csc is not None and csc.alive and csc.summary_state is want:
+        state = csc.summary_state if csc is not None else None
+        if not up and ref in theirs:
+            waiting.append(ref)
+        elif up and state is want:
             enabled += want is SummaryState.ENABLED
+            standby += want is SummaryState.STANDBY
+        elif up and state is SummaryState.OFFLINE and ref not in auto:
+            offline_up.append(ref)
         else:
             found_list.append((ref, csc))
-    good = len(refs) - len(found_list)
-    line = (
-        f"{good - enabled}/{len(refs) - len(auto & set(refs))} STANDBY, "
-        f"{enabled} ENABLED as expected, {len(found_list)} not yet"
-    )
-    trouble = tuple(describe(r, c) for r, c in found_list)
-    return Verdict(len(refs), good, trouble, line, tuple(found_list))
+    line = f"{standby}/{len(refs) - len(auto & set(refs))} STANDBY, {enabled} ENABLED as expected"
+    if offline_up:
+        line += f", {len(offline_up)} OFFLINE (beating)"
+    if waiting:
+        line += f", {len(waiting)} waiting on the camera team"
+    line += f", {len(found_list)} not yet"
+    want_of = {r: SummaryState.ENABLED if r in auto else SummaryState.STANDBY for r in refs}
+    trouble = tuple(describe(r, c, want_of[r]) for r, c in found_list)
+    good = len(refs) - len(found_list) - len(waiting)
+    return Verdict(
+        len(refs), good, trouble, line, tuple(found_list),
+        offline_up=tuple(offline_up), camera_team=tuple(waiting),
+    )  # fmt: skip
 
 
 async def stragglers(ctx: StepContext) -> list[CscState]:
@@ -147,7 +183,9 @@ async def wait_for_states(ctx: StepContext, action: EfdWaitForStates) -> Outcome
             said = f"EFD unreachable, retrying: {e.message}"
             verdict = Verdict(0, 0, (str(e),), said, known=False)
         if verdict.known and not verdict.trouble:  # none to watch is done at once
-            return Outcome(verdict.line)
+            return Outcome(
+                verdict.line, offline_up=verdict.offline_up, camera_team=verdict.camera_team
+            )
         if action.expect == "offline" and verdict.known and _only_known_stuck(ctx, verdict):
             return Outcome(
                 f"{verdict.line}: only the CSCs the shutdown could not take down are still up",

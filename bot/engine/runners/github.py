@@ -1,19 +1,44 @@
-"""GitHub: the Phalanx pull request merged; the configuration branches pushed."""
+"""GitHub: the Phalanx pull request merged; the configuration branches pushed.
+
+People review and merge the pull request: the wait is patient (past its expected time the
+lead is told where the pull request stands, with :func:`live`, and chooses).
+"""
 
 from __future__ import annotations
 
 from bot.engine.runners.context import Outcome, StepContext
 from integrations.errors import IntegrationError
+from integrations.github import PullRequest
 from state.actions import GithubBranches, GithubPullRequest
 
 
-async def pull_request(ctx: StepContext, action: GithubPullRequest) -> Outcome:
-    """Wait until the run's branch has a merged pull request (merging it if opted in)."""
+def _branch(ctx: StepContext) -> str:
     branch = ctx.run.phalanx_branch
     if not branch:
         raise IntegrationError(
             "GitHub", "the run has no Phalanx branch: start it with one, or mark this step done"
         )
+    return branch
+
+
+def _said(pr: PullRequest) -> str:
+    """``lsst-sqre/phalanx#5123 open, checks pending (https://github.com/...)``."""
+    state = "merged" if pr.merged else pr.state
+    return f"{pr.repo}#{pr.number} {state}, checks {pr.checks} ({pr.url})"
+
+
+async def live(ctx: StepContext, action: GithubPullRequest) -> str:
+    """Where the pull request stands now, for the lead deciding on an overdue wait."""
+    branch = _branch(ctx)
+    pr = await ctx.systems.github.pull_request(action.repo, branch)
+    if pr is None:
+        return f"Now on GitHub: no pull request from {branch} in {action.repo} yet."
+    return f"Now on GitHub: {_said(pr)}"
+
+
+async def pull_request(ctx: StepContext, action: GithubPullRequest) -> Outcome:
+    """Wait until the run's branch has a merged pull request (merging it if opted in)."""
+    branch = _branch(ctx)
     github = ctx.systems.github
     while True:
         pr = await github.pull_request(action.repo, branch)
@@ -28,9 +53,7 @@ async def pull_request(ctx: StepContext, action: GithubPullRequest) -> Outcome:
         if action.merge and pr.checks == "success":
             await github.merge(action.repo, pr.number)
             continue
-        await ctx.report(
-            f"{action.repo}#{pr.number} open, checks {pr.checks}: waiting for it to be merged"
-        )
+        await ctx.report(f"{_said(pr)}: waiting for it to be merged")
         await ctx.clock.sleep(action.poll.total_seconds())
 
 

@@ -56,7 +56,7 @@ steps:
     title: Sync nublado
     phase: deployment
     needs_approval: true
-    action: {type: argocd.sync, apps: [nublado], timeout: 20m}
+    action: {type: argocd.sync, apps: [nublado], expected: 20m}
 """
     + WAIVED
 )
@@ -154,21 +154,25 @@ async def test_a_watch_ends_at_its_deadline_from_tick(closing: Closing, tmp_path
 async def test_a_hung_step_times_out_from_tick_and_its_operation_is_stopped(
     closing: Closing, tmp_path: Path
 ) -> None:
-    """Past the timeout, ``tick`` fails the step and asks the integration to stop."""
-    h, clock = await make(closing, tmp_path, parse_procedure(SYNC, "sync"))
-    observatory = h.observatories["summit"]
-    observatory.arm_hang(observatory.argocd)
-    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
-    await h.engine.execute(run.run_id, Approve(h.engine.actor("U_LEAD"), "sync-nublado", 1))
-    await h.wait_for(lambda: observatory.argocd._held)  # the sync call is hanging
+    """Past the timeout, ``tick`` fails the step and asks the integration to stop.
 
-    await h.engine.tick(clock.now() + timedelta(minutes=21))
+    The shutdown script is not patient (a sync is: see ``test_patience``): it times out.
+    """
+    h, clock = await make(closing, tmp_path, parse_procedure(SHUTDOWN, "shutdown"))
+    observatory = h.observatories["summit"]
+    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
+    await h.wait_for(lambda: awaiting(h, "shutdown-cscs"))  # the pre-flight pinged LOVE
+    observatory.arm_hang(observatory.love)
+    await h.engine.execute(run.run_id, Approve(h.engine.actor("U_LEAD"), "shutdown-cscs", 1))
+    await h.wait_for(lambda: observatory.love._held)  # the script's call is hanging
+
+    await h.engine.tick(clock.now() + timedelta(minutes=31))
 
     failed = next(e for _, e in h.events if isinstance(e, StepFailed))
     assert failed.timed_out
-    assert failed.error == "timed out after 20m"
-    assert not observatory.argocd._held
-    state = (await h.store.get(run.run_id)).step("sync-nublado")
+    assert failed.error == "timed out after 30m"
+    assert not observatory.love._held
+    state = (await h.store.get(run.run_id)).step("shutdown-cscs")
     assert state is not None
     assert state.status is StepStatus.FAILED
 

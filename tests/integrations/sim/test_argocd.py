@@ -234,3 +234,58 @@ async def test_cancel_terminates_running_syncs(summit: SimObservatory, clock: Ma
     with pytest.raises(IntegrationError):
         await summit.love.ping()
     assert (await summit.argocd.status("sasquatch")).done
+
+
+@pytest.mark.asyncio
+async def test_pods_follow_the_sync(summit: SimObservatory, clock: ManualClock) -> None:
+    """Before: the old release runs; pulling: ContainerCreating; then Running, not yet ready."""
+    [before] = await summit.argocd.pods("nublado")
+    assert (before.reason, before.containers, before.health) == ("Running", "1/1", "Healthy")
+    await summit.argocd.sync("nublado", prune=False)
+    clock.advance(30)
+    [pulling] = await summit.argocd.pods("nublado")
+    assert (pulling.reason, pulling.ready, pulling.pulling) == ("ContainerCreating", False, False)
+    clock.advance(pulled("nublado") - 30 + EPSILON)
+    [started] = await summit.argocd.pods("nublado")
+    assert (started.reason, started.containers) == ("Running", "0/1")
+    clock.advance(settled("nublado"))
+    [ready] = await summit.argocd.pods("nublado")
+    assert ready.ready
+
+
+@pytest.mark.asyncio
+async def test_slow_pull_backs_off_and_goes_on_after_a_terminate(
+    summit: SimObservatory, clock: ManualClock
+) -> None:
+    """slow-pull: 55 minutes of pulling, the pods backing off; the kubelet's pull goes on."""
+    await summit.inject("slow-pull:love")
+    await summit.argocd.sync("love", prune=False)
+    clock.advance(15 * 60)
+    pods = await summit.argocd.pods("love")
+    assert [p.name.rsplit("-", 1)[0] for p in pods] == list(LOVE_DEPLOYMENTS)
+    assert all(p.pulling and p.health == "Degraded" for p in pods)
+    assert pods[0].message == 'Back-off pulling image "ts-dockerhub.lsst.org/love"'
+    assert (await summit.argocd.status("love")).operation == "Running"
+    await summit.argocd.terminate("love")
+    clock.advance(10 * 60)
+    await summit.argocd.sync("love", prune=False)  # a second sync: the same pull, not anew
+    clock.advance(29 * 60)
+    assert all(p.pulling for p in await summit.argocd.pods("love"))
+    clock.advance(2 * 60)
+    assert not any(p.pulling for p in await summit.argocd.pods("love"))
+    clock.advance(settled("love"))
+    assert (await summit.argocd.status("love")).done
+
+
+@pytest.mark.asyncio
+async def test_a_crash_looping_app_says_so_in_its_pods(
+    summit: SimObservatory, clock: ManualClock
+) -> None:
+    """app-degraded: each pod CrashLoopBackOff, Degraded, with the kubelet's message."""
+    await summit.inject("app-degraded:auxtel")
+    await summit.argocd.sync("auxtel", prune=False)
+    clock.advance(settled("auxtel") + 200)
+    pods = await summit.argocd.pods("auxtel")
+    assert len(pods) == len(refs_in(summit, "auxtel"))
+    assert {(p.reason, p.health) for p in pods} == {("CrashLoopBackOff", "Degraded")}
+    assert pods[0].message == f"back-off 40s restarting failed container=csc pod={pods[0].name}"

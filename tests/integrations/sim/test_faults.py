@@ -13,12 +13,13 @@ EXAMPLES = {
     "csc-stuck": "csc-stuck:MTDome:0",
     "bridge-stuck": "bridge-stuck:ATCamera",
     "app-degraded": "app-degraded:auxtel",
+    "slow-pull": "slow-pull:love",
     "love-down": "love-down",
     "love-timeout": "love-timeout",
     "efd-stale": "efd-stale",
     "wrong-cluster": "wrong-cluster",
 }
-TARGETED = ["csc-fault", "csc-stuck", "bridge-stuck", "app-degraded"]
+TARGETED = ["csc-fault", "csc-stuck", "bridge-stuck", "app-degraded", "slow-pull"]
 BARE = ["love-down", "love-timeout", "efd-stale", "wrong-cluster"]
 
 
@@ -92,6 +93,7 @@ def test_fault_error_is_a_value_error() -> None:
         ("summit", "bridge-stuck:ATDome", "summit has bridges for ATCamera, MTCamera, CCCamera"),
         ("tts", "app-degraded:rubin-too-producer", "no ArgoCD application rubin-too-producer"),
         ("bts", "app-degraded:ocps-uws-job", "no ArgoCD application ocps-uws-job at bts"),
+        ("bts", "slow-pull:ocps-uws-job", "no ArgoCD application ocps-uws-job at bts"),
     ],
 )
 async def test_inject_refuses_what_the_site_lacks(

@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from integrations.efd import SummaryState
+from integrations.efd import OfflineDetailedState, SummaryState
+from integrations.errors import IntegrationError
 from integrations.sim import SimObservatory
-from integrations.sim.hosts import CAMERA_UP, TIMEOUT_STOP
+from integrations.sim.hosts import TIMEOUT_STOP
+from integrations.sim.world import BRIDGE_UP
 from integrations.ssh import Unit, UnitResult
 from tests.integrations.sim.conftest import T0, ManualClock, Progress, alive, reading, site_of
 
@@ -39,18 +41,48 @@ async def test_stop_bridges_silences_the_cameras(
 async def test_start_bridge_brings_the_camera_back(
     summit: SimObservatory, clock: ManualClock
 ) -> None:
-    """A started bridge is active at once; its camera CSC is in STANDBY two minutes later."""
+    """A started bridge is active at once; its camera CSC soon beats, OFFLINE, PUBLISH_ONLY.
+
+    It goes no further by itself: CCS must make it available first, then ``enterControl``.
+    """
     await summit.hosts.systemctl("stop", [AT_BRIDGE], Progress())
     clock.advance(30)
     results = await summit.hosts.systemctl("start", [AT_BRIDGE], Progress())
     assert results == [UnitResult(AT_BRIDGE, "active")]
     assert summit.stopped_units() == []
-    clock.advance(CAMERA_UP - 1)
+    clock.advance(BRIDGE_UP - 1)
     assert not (await reading(summit, "ATCamera:0")).alive
     clock.advance(1)
     camera = await reading(summit, "ATCamera:0")
     assert camera.alive
-    assert camera.summary_state is SummaryState.STANDBY
+    assert camera.summary_state is SummaryState.OFFLINE
+    assert await summit.efd.offline_detailed(["ATCamera"]) == {
+        "ATCamera": OfflineDetailedState.PUBLISH_ONLY
+    }
+    clock.advance(3600)
+    assert (await reading(summit, "ATCamera:0")).summary_state is SummaryState.OFFLINE
+
+
+@pytest.mark.asyncio
+async def test_camera_start_up_in_its_stages(summit: SimObservatory, clock: ManualClock) -> None:
+    """Bridge started, CCS setAvailable, enterControl through LOVE: STANDBY."""
+    await summit.hosts.systemctl("stop", [AT_BRIDGE], Progress())
+    clock.advance(30)
+    await summit.hosts.systemctl("start", [AT_BRIDGE], Progress())
+    clock.advance(BRIDGE_UP)
+    with pytest.raises(IntegrationError, match="not available \\(CCS: setAvailable first\\)"):
+        await summit.love.command(csc="ATCamera", index=0, command="enterControl")
+    await summit.ccs_set_available(after=60)
+    clock.advance(60)
+    assert (await summit.efd.offline_detailed(["ATCamera", "MTCamera"]))["ATCamera"] is (
+        OfflineDetailedState.AVAILABLE
+    )
+    ack = await summit.love.command(csc="ATCamera", index=0, command="enterControl")
+    assert ack == "Done"
+    camera = await reading(summit, "ATCamera:0")
+    assert (camera.alive, camera.summary_state) == (True, SummaryState.STANDBY)
+    with pytest.raises(IntegrationError, match="ATCamera:0 is in STANDBY"):
+        await summit.love.command(csc="ATCamera", index=0, command="enterControl")
 
 
 @pytest.mark.asyncio
@@ -124,5 +156,5 @@ async def test_starting_an_active_bridge_changes_nothing(
     assert (await reading(summit, "MTCamera:0")).summary_state is SummaryState.DISABLED
     unit = Unit("lsstcam-mcm.cp.lsst.org", "ocs-bridge.service")
     assert await summit.hosts.systemctl("start", [unit], Progress()) == [UnitResult(unit, "active")]
-    clock.advance(CAMERA_UP + 60)
+    clock.advance(BRIDGE_UP + 60)
     assert (await reading(summit, "MTCamera:0")).summary_state is SummaryState.DISABLED

@@ -210,7 +210,7 @@ def test_new_world_starts_at_the_clock(summit: SimObservatory) -> None:
 
 @pytest.mark.asyncio
 async def test_camera_team_starts_bridges(summit: SimObservatory, clock: ManualClock) -> None:
-    """After the bridges were stopped, the camera team starts them later; cameras in STANDBY."""
+    """After the bridges were stopped, the camera team's Stage 2: cameras OFFLINE, then STANDBY."""
     units = [Unit(h, u) for _, h, u in site_of("summit").camera_bridges]
     await summit.hosts.systemctl("stop", units, Progress())
     await summit.camera_team_starts_bridges(after=900)
@@ -219,6 +219,8 @@ async def test_camera_team_starts_bridges(summit: SimObservatory, clock: ManualC
     clock.advance(1)
     assert summit.stopped_units() == []
     assert not (await reading(summit, "MTCamera:0")).alive
+    clock.advance(60)
+    assert (await reading(summit, "MTCamera:0")).summary_state is SummaryState.OFFLINE
     clock.advance(120)
     for camera in ("ATCamera:0", "MTCamera:0", "CCCamera:0"):
         csc = await reading(summit, camera)

@@ -18,7 +18,10 @@ A sync sets the top-level ``operation`` (``status.operationState`` is cleared), 
 "picks it up" after ``pickup`` seconds (phase ``Running``), ends it after ``run_seconds``
 (``Succeeded``, the app ``Synced`` and ``Progressing``; or ``Failed`` if the app is told to
 fail) and the app settles ``Healthy`` (or ``Degraded``, a crash-looping pod in its resource
-tree, if told so) ``settle_seconds`` later. Terminate moves a running operation to
+tree, if told so) ``settle_seconds`` later. An app told ``pull_seconds`` first waits that long
+on its image: its pod is ``ContainerCreating``, then backs off the pull (``ImagePullBackOff``:
+the pod Degraded, and so the app, as gitops-engine's ``health_pod.go`` rates a Deployment's
+pod whose container waits in ``*BackOff``). Terminate moves a running operation to
 ``Terminating`` and then ``Failed`` "Operation terminated". Every call is recorded; faults make
 chosen calls slow, fail with a status, or answer malformed JSON.
 
@@ -106,6 +109,10 @@ class FakeApp:
     """Its syncs settle Degraded (a pod crash-looping)."""
     fail: str | None = None
     """The next sync's operation fails with this message."""
+    pull_seconds: float = 0.0
+    """After a sync, its image takes this long to pull (the pod waits, then backs off)."""
+    pod: str | None = None
+    """The pod's ``Status Reason`` while it waits on its image (``None``: from the health)."""
     timeline: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
 
     @property
@@ -376,7 +383,16 @@ class FakeArgoCD:
                 "settle_resources": prune,
             }
             settled = {"health": "Degraded" if app.degrade else "Healthy"}
-            app.timeline = [(start, running), (ended, end), (ended + self.settle_seconds, settled)]
+            app.timeline = [(start, running), (ended, end)]
+            if app.pull_seconds:  # ContainerCreating, then backing off, then pulled
+                end["pod"] = "ContainerCreating"
+                half, pulled = ended + app.pull_seconds / 2, ended + app.pull_seconds
+                app.timeline += [
+                    (half, {"pod": "ImagePullBackOff", "health": "Degraded"}),
+                    (pulled, {"pod": None, "health": "Progressing"}),
+                ]
+                ended = pulled
+            app.timeline.append((ended + self.settle_seconds, settled))
         return web.json_response(self._application(app))
 
     async def _terminate(self, request: web.Request) -> web.Response:
@@ -459,6 +475,9 @@ def _pod(app: FakeApp) -> str:
 
 
 def _health(app: FakeApp, resource: Resource) -> dict[str, str]:
+    if app.pod is not None:  # the rollout waits on its pod
+        said = "Waiting for rollout to finish: 0 of 1 updated replicas are available..."
+        return {"status": "Progressing", "message": said}
     if app.health == "Degraded" and resource.kind == "Deployment":
         return {
             "status": "Degraded",
@@ -477,21 +496,51 @@ def _nodes(app: FakeApp) -> list[dict[str, Any]]:
         ref |= {"namespace": r.namespace, "name": r.name, "uid": f"uid-{r.name}"}
         nodes.append({**ref, "health": _health(app, r)})
         if r.kind == "Deployment":
-            pod_health = {"status": "Healthy"}
-            if app.health == "Degraded":
-                pod_health = {
-                    "status": "Degraded",
-                    "message": f"back-off 40s restarting failed container=csc pod={_pod(app)}",
-                }
-            nodes.append(
-                {
-                    "version": "v1",
-                    "kind": "Pod",
-                    "namespace": r.namespace,
-                    "name": _pod(app),
-                    "uid": f"uid-{_pod(app)}",
-                    "parentRefs": [ref],
-                    "health": pod_health,
-                }
-            )
+            nodes.append(_pod_node(app, r.namespace, ref))
     return nodes
+
+
+IMAGE = "ts-dockerhub.lsst.org"
+
+
+def _pod_node(app: FakeApp, namespace: str, parent: dict[str, Any]) -> dict[str, Any]:
+    """The Deployment's pod as a ``ResourceNode``, its ``info`` as ``populatePodInfo`` fills it."""
+    reason, ready, health = _pod_state(app)
+    return {
+        "version": "v1",
+        "kind": "Pod",
+        "namespace": namespace,
+        "name": _pod(app),
+        "uid": f"uid-{_pod(app)}",
+        "parentRefs": [parent],
+        "info": [
+            {"name": "Status Reason", "value": reason},
+            {"name": "Node", "value": "yagan-worker-3"},
+            {"name": "Containers", "value": f"{ready}/1"},
+            {"name": "cpu", "value": "250"},
+            {"name": "memory", "value": "268435456000"},
+        ],
+        "networkingInfo": {"labels": {"app": app.name}},
+        "images": [f"{IMAGE}/{app.name}:c0040"],
+        "health": health,
+        "createdAt": "2026-01-05T10:00:00Z",
+    }
+
+
+def _pod_state(app: FakeApp) -> tuple[str, int, dict[str, str]]:
+    """The pod's ``Status Reason``, ready containers and health (``populatePodInfo``).
+
+    A pod backing off its image is Degraded with the kubelet's waiting message; one being
+    created is Progressing with no message; a crash-looping one Degraded.
+    """
+    if app.pod == "ImagePullBackOff":
+        said = f'Back-off pulling image "{IMAGE}/{app.name}:c0040"'
+        return app.pod, 0, {"status": "Degraded", "message": said}
+    if app.pod is not None:
+        return app.pod, 0, {"status": "Progressing"}
+    if app.health == "Degraded":
+        said = f"back-off 40s restarting failed container=csc pod={_pod(app)}"
+        return "CrashLoopBackOff", 0, {"status": "Degraded", "message": said}
+    if app.health == "Progressing":
+        return "Running", 0, {"status": "Progressing"}
+    return "Running", 1, {"status": "Healthy"}

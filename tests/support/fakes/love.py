@@ -27,8 +27,11 @@ producer has nothing more to say of it: its streams end, its commands time out.
 ``on_run`` (default: nothing) is awaited once a script is running, with the script: the hook
 through which a test couples the fake to the rest of a site (the script's effect on the CSCs).
 If it raises, the script fails with the exception's text, as a script whose commands failed.
-``on_command`` (default: nothing) is awaited with ``(csc, salindex, cmd)`` for every command
-the commander carries out (a generic state command's effect on the site).
+``on_command`` (default: nothing) is awaited with every command the commander carries out
+(``{"csc", "salindex", "cmd", "params"}``) before its ack: the CSC's own doing (a generic state
+command's effect on the site, ``cmd_enterControl`` taking a camera to STANDBY). If it raises,
+the CSC rejected the command: LOVE-commander does not catch that (``commands.py`` handles
+``AckTimeoutError`` only) and the manager answers a non-JSON 500.
 """
 
 from __future__ import annotations
@@ -137,8 +140,8 @@ async def _nothing(_script: FakeScript) -> None:
     """The default :attr:`FakeLove.on_run`: a script affects nothing outside the fake."""
 
 
-async def _no_effect(_csc: str, _salindex: int, _cmd: str) -> None:
-    """The default :attr:`FakeLove.on_command`: a command affects nothing outside the fake."""
+async def _accepted(_command: dict[str, Any]) -> None:
+    """The default :attr:`FakeLove.on_command`: every CSC takes every command."""
 
 
 def _field(value: Any) -> dict[str, Any]:
@@ -185,8 +188,8 @@ class FakeLove:
         self.outcomes: dict[str, tuple[str, str]] = {}
         self.on_run: Callable[[FakeScript], Awaitable[None]] = _nothing
         """Awaited when a script starts running (what the script does to the site)."""
-        self.on_command: Callable[[str, int, str], Awaitable[None]] = _no_effect
-        """Awaited with every command the commander carries out."""
+        self.on_command: Callable[[dict[str, Any]], Awaitable[None]] = _accepted
+        """Awaited with a command to a CSC (not a ScriptQueue) before its ack; raises: refused."""
         self.queues: dict[int, FakeQueue] = {i: FakeQueue(i) for i in (1, 2, 3)}
         self.scripts: dict[int, FakeScript] = {}
         self._next = FIRST_INDEX
@@ -341,23 +344,32 @@ class FakeLove:
         if data["cmd"] in self.rejected:
             return web.Response(status=500, text=HTML_500, content_type="text/html")
         if data["csc"] == "ScriptQueue":
-            queue = self.queues[int(data["salindex"])]
-            if queue.exited:
-                return web.json_response({"ack": TIMED_OUT}, status=504)
-            if data["cmd"] == "cmd_add":
-                return web.json_response({"ack": str(await self._add(queue, data["params"]))})
-            if data["cmd"] == "cmd_stopScripts":
-                params = data["params"]
-                await self._stop(queue, params["salIndices"][: params["length"]])
-            if data["cmd"] == "cmd_resume":
-                await self._resume(queue)
-            if data["cmd"] in {"cmd_disable", "cmd_standby"}:
-                queue.enabled = False
-                await self._publish_state(queue)
-        await self.on_command(data["csc"], int(data["salindex"]), data["cmd"])
+            answer = await self._queue_command(self.queues[int(data["salindex"])], data)
+            if answer is not None:
+                return answer
+        try:
+            await self.on_command(data)
+        except Exception:  # noqa: BLE001  # the CSC refused: the commander crashes
+            return web.Response(status=500, text=HTML_500, content_type="text/html")
         if data["csc"] == "ScriptQueue" and data["cmd"] == "cmd_exitControl":
             await self.queue_exits(int(data["salindex"]))
         return web.json_response({"ack": "Done"})
+
+    async def _queue_command(self, queue: FakeQueue, data: dict[str, Any]) -> web.Response | None:
+        """A ScriptQueue's own commands: its answer, or ``None`` to go on to the generic ack."""
+        if queue.exited:
+            return web.json_response({"ack": TIMED_OUT}, status=504)
+        if data["cmd"] == "cmd_add":
+            return web.json_response({"ack": str(await self._add(queue, data["params"]))})
+        if data["cmd"] == "cmd_stopScripts":
+            params = data["params"]
+            await self._stop(queue, params["salIndices"][: params["length"]])
+        if data["cmd"] == "cmd_resume":
+            await self._resume(queue)
+        if data["cmd"] in {"cmd_disable", "cmd_standby"}:
+            queue.enabled = False
+            await self._publish_state(queue)
+        return None
 
     async def queue_starts(self, index: int) -> None:
         """ScriptQueue ``index`` runs again (redeployed): empty, ENABLED, running, published."""

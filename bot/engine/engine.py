@@ -75,6 +75,7 @@ if TYPE_CHECKING:
 CANCEL_TIMEOUT = 30.0
 """Seconds an integration has to stop its real operation after a cancel, timeout or abort."""
 
+
 def _expected_end(state: StepState) -> datetime | None:
     """When a running patient step becomes overdue; ``None`` for any other.
 

@@ -33,7 +33,8 @@ from state.duration import format_duration
 from state.errors import RunError
 from state.names import PHASES, RUN_KINDS, SITES, RunKind, Site
 from state.procedure import Procedure, ProcedureError, Step, procedure_schema
-from state.store import Store, StoreError
+from state.store import Store
+from state.stored import StoreError
 
 USAGE_ERROR = 2
 MAX_SPEED = 3000.0

@@ -167,6 +167,18 @@ class ActionFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionInterrupted:
+    """The bot stopped (a graceful stop) before this attempt's action ended: outcome unknown.
+
+    The same verdict as a step found running after a crash, given by the bot that stops
+    instead of the one that starts next: the lead decides (retry or mark done).
+    """
+
+    step_id: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
 class DeadlineReached:
     """A watching step reached its deadline with these still in trouble (may be none)."""
 
@@ -202,6 +214,13 @@ class Acknowledge:
 
 
 RunCommand = Pause | Resume | HandOver | TakeOver | AddNote | Abort | Acknowledge
-BotCommand = ActionSucceeded | ActionFailed | DeadlineReached | RecordAnnouncement | RecordBaseline
+BotCommand = (
+    ActionSucceeded
+    | ActionFailed
+    | ActionInterrupted
+    | DeadlineReached
+    | RecordAnnouncement
+    | RecordBaseline
+)
 Command = StepCommand | RunCommand | BotCommand
 """Every command :func:`state.machine.decide` takes (:func:`state.machine.start` opens a run)."""

@@ -20,6 +20,7 @@ from state.commands import (
     Abort,
     Acknowledge,
     ActionFailed,
+    ActionInterrupted,
     ActionSucceeded,
     Actor,
     AddNote,
@@ -393,6 +394,8 @@ def _bot_command(run: Run, command: BotCommand, now: datetime) -> list[Event]:
                 at=now, actor=BOT, step_id=state.id, attempt=state.attempt, summary=command.summary
             )
         ]
+    if isinstance(command, ActionInterrupted):
+        return [StepInterrupted(at=now, actor=BOT, step_id=state.id, attempt=state.attempt)]
     if isinstance(command, ActionFailed):
         return [
             StepFailed(

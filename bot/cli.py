@@ -1,7 +1,9 @@
 """``upgrade-bot``: the command line (the demo, and the tools for the procedure file).
 
-Exit codes: 0 success; 1 the thing checked is not right (an invalid procedure, a demo run that
-ended failed or aborted); 2 usage or configuration errors, printed as one clear message.
+Exit codes: 0 success (``run``: stopped by SIGTERM or SIGINT); 1 the thing checked is not
+right (an invalid procedure, a demo run that ended failed or aborted), or the bot stopped
+because a worker died or the store's lease was lost; 2 usage or configuration errors (a store
+another process drives, a port that is taken), printed as one clear message.
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ def _parser() -> argparse.ArgumentParser:
         help="the bot in a Slack workspace (Socket Mode; HTTP with --http)",
         description="Environment: SLACK_BOT_TOKEN, SLACK_APP_TOKEN (Socket Mode), "
         "SLACK_SIGNING_SECRET (HTTP), UPGRADE_BOT_CONFIG, UPGRADE_BOT_DATABASE_URL, "
-        "UPGRADE_BOT_HEALTH_PORT, SLACK_API_URL.",
+        "UPGRADE_BOT_HEALTH_HOST, UPGRADE_BOT_HEALTH_PORT, UPGRADE_BOT_LEASE_SECONDS, "
+        "UPGRADE_BOT_STOP_GRACE, SLACK_API_URL. SIGTERM stops it gracefully (exit 0).",
     )
     r.add_argument(
         "--simulate", action="store_true", help="drive the simulated observatory (a rehearsal)"

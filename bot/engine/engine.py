@@ -12,6 +12,12 @@ Time-driven work (timeouts, watch deadlines, what the bot says by itself: see
 posted) and is done by :meth:`Engine.tick`, which a scheduler wakes and tests call with a chosen
 ``now``. After a crash, :meth:`Engine.start` marks steps found running as interrupted; nothing
 is re-run without the lead, but a watch (it only reads) goes on to its deadline.
+
+Only the bot that holds the store's lease acts: before a step's runner starts its outside
+action, the engine confirms the lease with the store (a bot that lost it starts nothing, and
+its writes are refused anyway). On a graceful stop (:meth:`Engine.stop`) the steps under way
+get a moment to record their outcome; those still running are recorded as interrupted by
+this bot itself, so the record is whole when the next one takes over.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from integrations.errors import IntegrationError
 from state.actions import EfdWaitForStates
 from state.commands import (
     ActionFailed,
+    ActionInterrupted,
     ActionSucceeded,
     Actor,
     Command,
@@ -61,6 +68,7 @@ from state.events import (
     StepSucceeded,
 )
 from state.run import Run, StepState, StepStatus
+from state.stored import StoreError
 
 if TYPE_CHECKING:
     from bot.config.sites import SiteConfig
@@ -126,6 +134,8 @@ class Engine:
         self._admins = admins
         self._listeners: list[Listener] = []
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._runners: dict[asyncio.Task[None], tuple[str, StepState]] = {}  # runs, not previews
+        self._stopping = False
         self._once_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.speaker = Speaker(store=store, sites=sites, systems=systems, once=self._once)
         """What the bot says by itself (notices), and the buttons under them."""
@@ -171,6 +181,28 @@ class Engine:
                 self._log.info("Watch resumed", run=run.run_id, step=watch.id)
                 self._spawn(run, watch, self._run_step(run, watch), "run")
         return runs
+
+    async def stop(self, grace: float) -> None:
+        """A graceful stop: start nothing more, give the steps under way ``grace`` seconds.
+
+        A step whose action ends meanwhile records its outcome; one still running then is
+        cut off and recorded as interrupted here (a watch is left running: the next bot picks
+        it up, as after a crash). A refused write (the lease is lost) is logged: the next bot
+        interrupts the step at its start instead.
+        """
+        self._stopping = True
+        if self._runners and grace > 0:
+            await asyncio.wait(list(self._runners), timeout=grace)
+        cut = [where for task, where in self._runners.items() if not task.done()]
+        await self.aclose()
+        for run_id, state in cut:
+            if state.step.action.survives_restart():
+                continue
+            self._log.warning("Step cut off by the stop", run=run_id, step=state.id)
+            try:
+                await self.execute(run_id, ActionInterrupted(state.id, state.attempt))
+            except StoreError as e:
+                self._log.warning("Could not record the interruption", run=run_id, error=str(e))
 
     async def aclose(self) -> None:
         """Stop the runners' tasks (the steps will show as interrupted at the next start)."""
@@ -254,12 +286,21 @@ class Engine:
             if state is None:
                 continue
             if isinstance(event, StepStarted) and state.status is StepStatus.RUNNING:
-                self._spawn(run, state, self._run_step(run, state), "run")
+                await self._start_step(run, state)
             elif isinstance(event, StepAwaitingApproval) and type(state.step.action) in PREVIEWS:
                 work = self._preview(run, state, PREVIEWS[type(state.step.action)])
                 self._spawn(run, state, work, "preview")
             elif isinstance(event, StepFailed) and state.status is StepStatus.FAILED:
                 self._show_live(run, state)
+
+    async def _start_step(self, run: Run, state: StepState) -> None:
+        """Run the step's action, if this bot still drives the store (else: LeaseLost)."""
+        if self._stopping:  # the bot stops: the step is recorded as interrupted, not begun
+            self._log.warning("Not starting a step: the bot stops", run=run.run_id, step=state.id)
+            await self.execute(run.run_id, ActionInterrupted(state.id, state.attempt))
+            return
+        await self._store.confirm_lease()
+        self._spawn(run, state, self._run_step(run, state), "run")
 
     def _show_live(self, run: Run, state: StepState) -> None:
         """Before the lead retries, show what the step's system looks like now (if it can)."""
@@ -279,6 +320,9 @@ class Engine:
                 del self._tasks[key]
 
         task.add_done_callback(forget)
+        if kind == "run":
+            self._runners[task] = (run.run_id, state)
+            task.add_done_callback(lambda done: self._runners.pop(done, None))
 
     def _context(self, run: Run, state: StepState) -> StepContext:
         attempt = state.attempt
@@ -348,7 +392,10 @@ class Engine:
         key = (run.run_id, state.id)
         if self._tasks.get(key) is asyncio.current_task():
             del self._tasks[key]
-        await asyncio.shield(self.execute(run.run_id, command))
+        try:
+            await asyncio.shield(self.execute(run.run_id, command))
+        except StoreError as e:  # the lease is lost: the next bot finds the step running
+            log.warning("Could not record the step's outcome", error=str(e))
 
     async def _preview(
         self, run: Run, state: StepState, preview: Preview, what: str = "the preview"

@@ -1,0 +1,118 @@
+"""The engine stops gracefully, and only the bot that holds the store's lease starts actions.
+
+Against the simulated observatory: a step whose action ends within the grace records its
+outcome; one that does not is recorded as interrupted by the stopping engine itself; a bot
+whose lease was taken just after a step was recorded never starts that step's action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.engine.engine import Change, RunChanged
+from integrations.clock import ScaledClock
+from state.commands import AddNote, Approve
+from state.events import Event, StepInterrupted, StepStarted, StepSucceeded
+from state.procedure import parse_procedure
+from state.run import StepStatus
+from state.store import Store, sqlite_url
+from state.stored import LeaseLost
+from tests.support.observatory import Harness, harness
+
+SYNC = """
+name: sync
+steps:
+  - id: preflight
+    title: Pre-flight
+    phase: shutdown
+    action: {type: preflight.check, timeout: 2m}
+  - id: sync-nublado
+    title: Sync nublado
+    phase: deployment
+    needs_approval: true
+    action: {type: argocd.sync, apps: [nublado], timeout: 20m}
+"""
+
+TTL = timedelta(seconds=30)
+
+
+@pytest_asyncio.fixture
+async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+    """An engine on a store that holds the lease, with a simulated summit, on a fast clock."""
+    made = await harness(tmp_path, parse_procedure(SYNC, "sync"), ScaledClock(speed=60), ["summit"])
+    assert await made.store.take_lease("run", "this bot", datetime.now(UTC), TTL) is None
+    yield made
+    await made.engine.aclose()
+    await made.store.aclose()
+
+
+def of(h: Harness, kind: type[Event], step_id: str) -> list[Event]:
+    """The events of ``kind`` about ``step_id`` the engine told its listeners."""
+    return [e for _, e in h.events if isinstance(e, kind) and getattr(e, "step_id", "") == step_id]
+
+
+@pytest.mark.asyncio
+async def test_a_step_that_ends_within_the_grace_records_its_outcome(h: Harness) -> None:
+    """Stopped while the pre-flight runs: it finishes, succeeds, and nothing new starts."""
+    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
+    assert of(h, StepStarted, "preflight")
+    await h.engine.stop(grace=30)
+    assert of(h, StepSucceeded, "preflight")
+    assert not of(h, StepInterrupted, "preflight")
+    state = (await h.store.get(run.run_id)).step("sync-nublado")
+    assert state is not None
+    assert state.status is StepStatus.AWAITING_APPROVAL
+
+
+@pytest.mark.asyncio
+async def test_a_step_still_running_after_the_grace_is_interrupted_by_the_engine(
+    h: Harness,
+) -> None:
+    """A sync that hangs: after the grace the engine cuts it off and records it interrupted."""
+    observatory = h.observatories["summit"]
+    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
+    await h.wait_for(lambda: of(h, StepSucceeded, "preflight"))
+    observatory.arm_hang(observatory.argocd)  # its next call: the sync's
+    await h.engine.execute(run.run_id, Approve(h.engine.actor("U_LEAD"), "sync-nublado", 1))
+    await h.wait_for(lambda: observatory.argocd._held)  # the sync call hangs
+    await h.engine.stop(grace=0.2)
+    [interrupted] = of(h, StepInterrupted, "sync-nublado")
+    assert interrupted.actor == "bot"
+    state = (await h.store.get(run.run_id)).step("sync-nublado")
+    assert state is not None
+    assert (state.status, state.attempt) == (StepStatus.INTERRUPTED, 1)
+    assert h.engine._tasks == {}
+
+
+@pytest.mark.asyncio
+async def test_a_bot_that_lost_the_lease_starts_no_action(h: Harness, tmp_path: Path) -> None:
+    """A standby takes over right after the approval is stored: the sync is never called."""
+    standby = await Store.open(sqlite_url(str(tmp_path / "engine.db")))
+
+    async def take_over(change: Change) -> None:
+        if isinstance(change, RunChanged) and any(
+            isinstance(e, StepStarted) and e.step_id == "sync-nublado" for e in change.events
+        ):
+            later = datetime.now(UTC) + TTL + timedelta(seconds=1)
+            assert await standby.take_lease("run", "the standby", later, TTL) is None
+
+    h.engine.subscribe(take_over)
+    observatory = h.observatories["summit"]
+    try:
+        run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
+        await h.wait_for(lambda: of(h, StepSucceeded, "preflight"))
+        assert (await observatory.argocd.status("nublado")).operation is None
+        with pytest.raises(LeaseLost, match="now held by the standby"):
+            await h.engine.execute(run.run_id, Approve(h.engine.actor("U_LEAD"), "sync-nublado", 1))
+        assert h.engine._tasks == {}
+        assert (await observatory.argocd.status("nublado")).operation is None  # never synced
+        lead = h.engine.actor("U_LEAD")
+        with pytest.raises(LeaseLost):  # and nothing more is written
+            await h.engine.execute(run.run_id, AddNote(lead, "still there?"))
+    finally:
+        await standby.aclose()

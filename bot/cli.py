@@ -27,6 +27,7 @@ from bot.engine.runners.preflight import ping_all
 from bot.logs import configure_logging
 from bot.reports.report import report
 from bot.serve import RunOptions, parse_http, serve
+from bot.service.supervisor import WorkerDied
 from bot.terminal import demo
 from bot.wiring.real import NotConfigured, SharedSecrets, SiteSecrets, missing, real_site
 from integrations.announce import Notice
@@ -76,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--procedure", type=Path, metavar="FILE", help="a procedure file of your own")
     d.add_argument(
         "--db", type=Path, metavar="PATH", help="keep the run here; run again to resume it"
+    )
+    d.add_argument(
+        "--new",
+        action="store_true",
+        help="start another run even if the --db file's last run has ended",
     )
     d.add_argument(
         "--log-level",
@@ -237,6 +243,7 @@ def _demo_command(args: argparse.Namespace, out: TextIO) -> int:
         faults=tuple(args.faults),
         procedure=args.procedure,
         db=args.db,
+        new=args.new,
         out=out,
     )
     try:
@@ -249,6 +256,9 @@ def _demo_command(args: argparse.Namespace, out: TextIO) -> int:
         where = f" run it again with --db {args.db} to resume" if args.db else ""
         sys.stderr.write(f"interrupted;{where or ' (without --db nothing was kept)'}\n")
         return 130
+    except WorkerDied as e:  # the lease was lost: another process took the store over
+        sys.stderr.write(f"upgrade-bot: the demo stopped: {e}\n")
+        return 1
 
 
 async def _check_command(site: Site, out: TextIO) -> int:

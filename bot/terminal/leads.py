@@ -2,7 +2,9 @@
 
 The simulated lead decides like a careful person: approves after a moment, does the manual
 steps (taking the time they take), retries a failed step once and then marks it done by hand
-with a note, and retries a step it finds interrupted after a restart. Every decision is an
+with a note, and retries a step it finds interrupted after a restart, up to a bound: a step
+interrupted again and again (a demo killed at the same place each time) is then marked done
+by hand, with a note that says so, rather than retried for ever. Every decision is an
 ordinary command through the engine, recorded like anyone's.
 """
 
@@ -34,6 +36,12 @@ if TYPE_CHECKING:
 
 THINK = 30.0
 """Seconds the simulated lead takes to read a step before approving it."""
+
+FAILED_ATTEMPTS = 2
+"""A failed step is tried this often in all, then marked done by hand with a note."""
+INTERRUPTED_ATTEMPTS = 3
+"""An interrupted step is tried this often in all (an interruption is the bot's, not the
+step's: it gets one more chance than a failure), then marked done by hand with a note."""
 
 MANUAL_WORK = {"ess-controllers": 1200.0, "bare-metal-config": 900.0}
 """Seconds a person takes for a manual step (others: :data:`DEFAULT_WORK`)."""
@@ -80,13 +88,24 @@ class SimulatedLead:
                 user, s.id, s.revision, note="done by hand (simulated lead)"
             )
         if isinstance(event, StepInterrupted):
-            return THINK, lambda s: Retry(user, s.id, s.revision)
+            note = (
+                f"done by hand after {state.attempt} interrupted attempts (the simulated lead "
+                "retries an interrupted step no more)"
+            )
+            return self._again_or_by_hand(state, INTERRUPTED_ATTEMPTS, note)
         if isinstance(event, StepFailed) and not (event.cancelled and event.actor == self.user):
-            if state.attempt < 2:  # noqa: PLR2004  # once more, then by hand
-                return THINK, lambda s: Retry(user, s.id, s.revision)
             note = f"fixed by hand after {state.attempt} failed attempts ({_head(event.error)})"
-            return THINK, lambda s: MarkDone(user, s.id, s.revision, note=note)
+            return self._again_or_by_hand(state, FAILED_ATTEMPTS, note)
         return None
+
+    def _again_or_by_hand(
+        self, state: StepState, attempts: int, note: str
+    ) -> tuple[float, Callable[[StepState], Command]]:
+        """Retry until ``attempts`` were made, then mark the step done by hand with ``note``."""
+        user = self._engine.actor(self.user)
+        if state.attempt < attempts:
+            return THINK, lambda s: Retry(user, s.id, s.revision)
+        return THINK, lambda s: MarkDone(user, s.id, s.revision, note=note)
 
     def resume(self, run: Run) -> None:
         """Pick a resumed run up: decide on the step it stands at."""

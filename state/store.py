@@ -5,11 +5,11 @@ SQLAlchemy 2 async: SQLite (``aiosqlite``) by default, any server database by UR
 - **Events are appended, never changed.** A run's snapshot is the fold of its events and is
   written in the same transaction, so the two never disagree (``replay`` proves it).
 - **Optimistic locking.** A save names the snapshot version it was decided on; its ``UPDATE
-  ... WHERE version = ?`` is the first write of the transaction after the fence (below), so of
-  two commands decided on the same version exactly one lands. :meth:`Store.apply` then decides
-  the loser again on the fresh run: a no-op (the same click twice) or refused (stale). Thanks
-  to that check it may decide on the snapshot this process saved last instead of reading it
-  back (a third of the latency); one changed by another process fails the check.
+  ... WHERE version = ?`` is the first statement of the write transaction, so of two commands
+  decided on the same version exactly one lands. :meth:`Store.apply` then decides the loser
+  again on the fresh run: a no-op (the same click twice) or refused (stale). Thanks to that
+  check it may decide on the snapshot this process saved last instead of reading it back (a
+  third of the latency); one changed by another process fails the check.
 - **One writer at a time in this process.** SQLite serialises writers anyway; queueing them on
   an asyncio lock keeps them out of SQLite's busy handler, which sleeps in growing steps
   (measured: p99 of three sites at once from 58 ms to that of one site).
@@ -18,15 +18,17 @@ SQLAlchemy 2 async: SQLite (``aiosqlite``) by default, any server database by UR
 - **Progress is not history**: the latest progress line of a step is kept in its own table,
   overwritten, outside the snapshot.
 - **Fenced by the lease.** The bot that drives a store holds its ``leases`` row, whose *epoch*
-  grows each time it changes hands; each write transaction first checks the row at its epoch
-  and the rows carry it: a bot that lost the lease writes nothing
-  (:class:`LeaseLost`; a fencing token, checked in the store's own transaction).
+  grows each time it changes hands; each write transaction checks the row at its epoch before
+  it commits (:meth:`Store._check_fence`) and its rows carry the epoch: a bot that lost the
+  lease writes nothing (:class:`LeaseLost`; a fencing token, checked in the store's own
+  transaction, at no cost while the lease was renewed less than half a term ago).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,7 +149,8 @@ class Store:
         self._write = asyncio.Lock()
         self._last: dict[str, Run] = {}  # run_id -> the snapshot this process saved last
         self._fence: LeaseInfo | None = None  # the lease this store took, if any
-        self._ttl = timedelta()  # for how long it takes it
+        self._ttl = 0.0  # for how many seconds it takes it
+        self._confirmed = 0.0  # when the store last said it was ours (monotonic)
         self._lost: str | None = None  # why the lease is no longer ours, once it is not
         self.lease_lost = asyncio.Event()
         """Set when a write finds the lease taken by another bot (the process must stop)."""
@@ -185,31 +188,33 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def _writing(self, renew: datetime | None = None) -> AsyncIterator[AsyncConnection]:
-        """One write transaction of this process, fenced: :class:`LeaseLost` if not ours."""
+        """A fenced write: the writes take SQLite's write lock, then the fence, then commit."""
+        if self._lost is not None:
+            raise LeaseLost(self._lost)
         async with self._write, self._engine.begin() as conn:
-            await self._check_fence(conn, renew)
             yield conn
+            await self._check_fence(conn, renew)
 
     async def _check_fence(self, conn: AsyncConnection, renew: datetime | None) -> None:
-        """The first statement of a write: the lease row still names this store (or refuse).
+        """The lease row still names this store at its epoch, or refuse (roll back).
 
-        An UPDATE (a no-op, or the renewal from ``renew``): it takes the write lock (SQLite)
-        or the row lock (PostgreSQL) at once: no other bot takes the lease before the commit.
+        Renewed less than half a term ago (by this monotonic clock), nobody else can hold it
+        yet: no statement. Else (a renewal, or a process that stalled) an UPDATE renews it,
+        taking the row's lock (PostgreSQL) so that no other bot takes it before the commit.
         """
-        fence = self._fence
-        if fence is None:
-            return  # a store that took no lease (tests, ``report``): not fenced
-        if self._lost is None:
-            mine = (leases.c.holder == fence.holder, leases.c.epoch == fence.epoch)
-            until = {"expires_at": (renew + self._ttl).isoformat()} if renew else {}
-            check = update(leases).where(leases.c.name == fence.name, *mine)
-            result = await conn.execute(check.values(epoch=leases.c.epoch, **until))
-            if result.rowcount == 1:
-                return
-            row = (await conn.execute(select(leases).where(leases.c.name == fence.name))).first()
-            held = f"now held by {row.holder}, epoch {row.epoch}" if row and row.holder else "free"
-            self._lost = f"the store's lease (epoch {fence.epoch}) is lost: {held}"
-            self.lease_lost.set()
+        fence, began = self._fence, time.monotonic()
+        if fence is None or (renew is None and began - self._confirmed < self._ttl / 2):
+            return  # not fenced (a store that took no lease: tests, ``report``), or fresh
+        mine = (leases.c.holder == fence.holder, leases.c.epoch == fence.epoch)
+        until = (renew or datetime.now(UTC)) + timedelta(seconds=self._ttl)
+        check = update(leases).where(leases.c.name == fence.name, *mine)
+        if (await conn.execute(check.values(expires_at=until.isoformat()))).rowcount == 1:
+            self._confirmed = began
+            return
+        row = (await conn.execute(select(leases).where(leases.c.name == fence.name))).first()
+        held = f"now held by {row.holder}, epoch {row.epoch}" if row and row.holder else "free"
+        self._lost = f"the store's lease (epoch {fence.epoch}) is lost: {held}"
+        self.lease_lost.set()
         raise LeaseLost(self._lost)
 
     @property
@@ -374,17 +379,16 @@ class Store:
         if replacing is not None:
             free = or_(free, leases.c.holder == replacing)
         epoch = case((leases.c.holder == holder, leases.c.epoch), else_=leases.c.epoch + 1)
+        first = insert(leases).values(name=name, holder="", expires_at=FREE)
+        until = {"holder": holder, "expires_at": (now + ttl).isoformat(), "epoch": epoch}
+        began = time.monotonic()
         try:
             async with self._write, self._engine.begin() as conn:
                 with contextlib.suppress(IntegrityError):  # the row exists: nothing to add
                     async with conn.begin_nested():  # a savepoint: the failure is contained
-                        await conn.execute(
-                            insert(leases).values(name=name, holder="", expires_at=FREE)
-                        )
+                        await conn.execute(first)
                 result = await conn.execute(
-                    update(leases)
-                    .where(leases.c.name == name, free)
-                    .values(holder=holder, expires_at=(now + ttl).isoformat(), epoch=epoch)
+                    update(leases).where(leases.c.name == name, free).values(**until)
                 )
                 row = (await conn.execute(select(leases).where(leases.c.name == name))).one()
         except OperationalError as e:  # busy beyond busy_timeout (a frozen writer), or gone
@@ -392,7 +396,7 @@ class Store:
         if result.rowcount != 1:
             return f"{row.holder}, until {row.expires_at}"
         self._fence = LeaseInfo(name, holder, now + ttl, row.epoch)
-        self._ttl, self._lost = ttl, None
+        self._ttl, self._lost, self._confirmed = ttl.total_seconds(), None, began
         return None
 
     async def confirm_lease(self, now: datetime | None = None) -> None:
@@ -412,10 +416,7 @@ class Store:
         return LeaseInfo(name, row.holder, datetime.fromisoformat(row.expires_at), row.epoch)
 
     async def release_lease(self, name: str, holder: str) -> None:
-        """Give the lease up (if ``holder`` has it): a standby takes over at once.
-
-        The row stays, free, so that the next holder's epoch is greater.
-        """
+        """Give the lease up if ``holder`` has it (the row stays, free: epochs only grow)."""
         async with self._write, self._engine.begin() as conn:
             await conn.execute(
                 update(leases)

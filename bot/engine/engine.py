@@ -23,7 +23,8 @@ this bot itself, so the record is whole when the next one takes over.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+import contextlib
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -83,6 +84,9 @@ CANCEL_TIMEOUT = 30.0
 PREVIEW_TIMEOUT = 30.0
 """Seconds a preview (a diff, a cleanup plan) may take before the lead is told it could not."""
 
+COMMANDS_TIMEOUT = 5.0
+"""Seconds a graceful stop waits for the commands under way (store writes) to end."""
+
 
 @dataclass(frozen=True, slots=True)
 class RunChanged:
@@ -136,6 +140,9 @@ class Engine:
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._runners: dict[asyncio.Task[None], tuple[str, StepState]] = {}  # runs, not previews
         self._stopping = False
+        self._commands = 0  # commands under way (a graceful stop lets them end)
+        self._quiet = asyncio.Event()
+        self._quiet.set()
         self._once_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.speaker = Speaker(store=store, sites=sites, systems=systems, once=self._once)
         """What the bot says by itself (notices), and the buttons under them."""
@@ -191,6 +198,10 @@ class Engine:
         interrupts the step at its start instead.
         """
         self._stopping = True
+        try:  # a command under way ends first: a step it starts now is recorded interrupted
+            await asyncio.wait_for(self._quiet.wait(), COMMANDS_TIMEOUT)
+        except TimeoutError:
+            self._log.warning("Stopping with a command still under way")
         if self._runners and grace > 0:
             await asyncio.wait(list(self._runners), timeout=grace)
         cut = [where for task, where in self._runners.items() if not task.done()]
@@ -240,17 +251,31 @@ class Engine:
             cycle=cycle,
             phalanx_branch=phalanx_branch,
         )
-        run, events = await self._store.start(command, now)
-        self._log.info("Run opened", run=run.run_id, site=site, kind=kind, lead=user)
-        await self._after(run, events)
+        with self._command():
+            run, events = await self._store.start(command, now)
+            self._log.info("Run opened", run=run.run_id, site=site, kind=kind, lead=user)
+            await self._after(run, events)
         return run
 
     async def execute(self, run_id: str, command: Command) -> Run:
         """Apply a command to a run and act on it; raises :class:`state.errors.RunError`."""
-        run, events = await self._store.apply(run_id, command, self._clock.now())
-        if events:
-            await self._after(run, events)
+        with self._command():
+            run, events = await self._store.apply(run_id, command, self._clock.now())
+            if events:
+                await self._after(run, events)
         return run
+
+    @contextlib.contextmanager
+    def _command(self) -> Iterator[None]:
+        """Count a command under way (from the store to the actions it starts)."""
+        self._commands += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._commands -= 1
+            if not self._commands:
+                self._quiet.set()
 
     async def tick(self, now: datetime | None = None) -> None:
         """Do what is due at ``now``: deadlines, timeouts, and what the bot says by itself.
@@ -295,11 +320,12 @@ class Engine:
 
     async def _start_step(self, run: Run, state: StepState) -> None:
         """Run the step's action, if this bot still drives the store (else: LeaseLost)."""
+        if not self._stopping:
+            await self._store.confirm_lease()
         if self._stopping:  # the bot stops: the step is recorded as interrupted, not begun
             self._log.warning("Not starting a step: the bot stops", run=run.run_id, step=state.id)
             await self.execute(run.run_id, ActionInterrupted(state.id, state.attempt))
             return
-        await self._store.confirm_lease()
         self._spawn(run, state, self._run_step(run, state), "run")
 
     def _show_live(self, run: Run, state: StepState) -> None:

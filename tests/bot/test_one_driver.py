@@ -166,11 +166,12 @@ async def shutdown_running(bot: BotProcess, slack: SlackSide, db: Path) -> None:
     await slack.slash(START)
     await slack.click(await button(slack, "step.approve", "shutdown-cscs"))
 
-    def running() -> bool:
+    def queued() -> bool:  # its runner reported the script's progress: it runs in the queue
         state = step_of(db, "shutdown-cscs")
-        return state is not None and state.status is StepStatus.RUNNING
+        progress = rows(db, "SELECT attempt FROM progress WHERE step_id = 'shutdown-cscs'")
+        return state is not None and state.status is StepStatus.RUNNING and progress == [(1,)]
 
-    await until(running, limit=30)
+    await until(queued, limit=30)
     assert bot.process.returncode is None
 
 
@@ -246,7 +247,7 @@ async def test_sigterm_mid_step_exits_0_and_the_standby_takes_over_at_once(
         assert took < 15, f"A took {took:.1f} s to stop"
         await until(lambda: held_by(db, b), limit=10)
         assert datetime.now(UTC) < a_until - timedelta(seconds=30)  # released, not expired
-        assert a.said("Step cut off by the stop")
+        assert a.said("Step cut off by the stop"), a.text()
         assert a.said("Stopped")
 
         run = run_of(db)

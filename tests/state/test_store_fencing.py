@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,8 +22,11 @@ from state.run import StepStatus
 from state.store import Store, sqlite_url
 from state.stored import LeaseInfo, LeaseLost
 from tests.support.runs import T0, at, start_command
+from tests.support.waiting import until
 
 TTL = timedelta(seconds=30)
+SHORT = timedelta(seconds=0.4)
+"""A lease that expires while the test watches (the store's renewals are on the wall clock)."""
 
 
 def sec(seconds: float) -> datetime:
@@ -54,13 +57,17 @@ def dump(path: Path) -> list[tuple[object, ...]]:
 async def test_a_store_that_lost_its_lease_writes_nothing(pair: tuple[Store, Store, Path]) -> None:
     """After a takeover every kind of write of the old holder is refused; the file is as was."""
     first, second, path = pair
-    assert await first.take_lease("run", "host-a pid 1 [a]", T0, TTL) is None
+    assert await first.take_lease("run", "host-a pid 1 [a]", datetime.now(UTC), SHORT) is None
     await first.start(start_command(), T0)
     await first.set_progress("run-1", "check", 1, "3/7 reachable", at(1))
     held = first.lease_epoch
     assert held == 1
-    later = T0 + TTL + timedelta(seconds=1)  # the first froze past its lease
-    assert await second.take_lease("run", "host-b pid 2 [b]", later, TTL) is None
+
+    async def taken_over() -> bool:  # the first froze past its lease; the second took it
+        now = datetime.now(UTC)
+        return await second.take_lease("run", "host-b pid 2 [b]", now, TTL) is None
+
+    await until(taken_over, limit=10)
     assert second.lease_epoch == 2
     before = dump(path)
 
@@ -126,8 +133,8 @@ async def test_the_epoch_grows_each_time_the_lease_changes_hands(
     assert taken == f"b, until {(sec(12) + TTL).isoformat()}"
     assert await first.take_lease("run", "a", sec(14), TTL, replacing="b") is None  # b is gone
     assert first.lease_epoch == 3
-    with pytest.raises(LeaseLost):
-        await second.put_blob("k", "v")
+    with pytest.raises(LeaseLost):  # b, replaced as gone, is told so at its next renewal
+        await second.confirm_lease()
     later = sec(14) + TTL + timedelta(seconds=1)  # a expired, nobody took it: b takes it
     assert await second.take_lease("run", "b", later, TTL) is None
     assert second.lease_epoch == 4

@@ -7,6 +7,7 @@ whose lease was taken just after a step was recorded never starts that step's ac
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -116,3 +117,34 @@ async def test_a_bot_that_lost_the_lease_starts_no_action(h: Harness, tmp_path: 
             await h.engine.execute(run.run_id, AddNote(lead, "still there?"))
     finally:
         await standby.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_step_started_as_the_bot_stops_is_interrupted_not_begun(h: Harness) -> None:
+    """The stop begins while an approval is applied: it waits for it; the step is not run."""
+    stopping: list[asyncio.Task[None]] = []
+    recorded: list[bool] = []  # when the stop ended: was the step recorded interrupted?
+    step = "sync-nublado"
+
+    async def stop_now(change: Change) -> None:
+        if (
+            not stopping
+            and isinstance(change, RunChanged)
+            and any(
+                isinstance(e, StepStarted) and e.step_id == "sync-nublado" for e in change.events
+            )
+        ):
+            stop = asyncio.create_task(h.engine.stop(grace=5))
+            stop.add_done_callback(lambda _: recorded.append(bool(of(h, StepInterrupted, step))))
+            stopping.append(stop)
+            await asyncio.sleep(0)  # the stop begins while the command is under way
+
+    h.engine.subscribe(stop_now)
+    run = await h.engine.open_run("U_LEAD", "summit", "cycle-upgrade")
+    await h.wait_for(lambda: of(h, StepSucceeded, "preflight"))
+    await h.engine.execute(run.run_id, Approve(h.engine.actor("U_LEAD"), "sync-nublado", 1))
+    await asyncio.wait_for(stopping[0], 10)
+    assert recorded == [True]
+    [interrupted] = of(h, StepInterrupted, "sync-nublado")
+    assert interrupted.actor == "bot"
+    assert (await h.observatories["summit"].argocd.status("nublado")).operation is None

@@ -80,7 +80,7 @@ async def test_a_gone_holder_is_replaced_at_once(stores: tuple[Store, Store]) ->
     assert said == [f"took the store over from {gone}: that process is gone"]
     assert lease.epoch == 2
     with pytest.raises(LeaseLost):
-        await first.put_blob("k", "v")  # the old holder's store is fenced out
+        await first.confirm_lease()  # the old holder's store is fenced out
 
 
 @pytest.mark.asyncio
@@ -113,20 +113,45 @@ async def test_a_standby_takes_over_when_the_lease_is_released(stores: tuple[Sto
     assert driver.lost
 
 
+async def taken_by(store: Store, holder: str) -> None:
+    """Wait until ``holder`` takes the lease through ``store`` (once it has expired)."""
+
+    async def taken() -> bool:
+        now = datetime.now(UTC)
+        return await store.take_lease(NAME, holder, now, timedelta(seconds=30)) is None
+
+    await until(taken, limit=10)
+
+
 @pytest.mark.asyncio
-async def test_keep_ends_when_another_bot_takes_the_lease(stores: tuple[Store, Store]) -> None:
-    """The renewal finds the lease taken (here: any write of this bot finds it first)."""
+async def test_a_bot_that_froze_past_its_lease_finds_it_taken(stores: tuple[Store, Store]) -> None:
+    """It stalled past its term and a standby took over: its first write says so; keep ends."""
     first, second = stores
-    lease = Lease(store=first, ttl=timedelta(seconds=60))  # renewed every 20 s: not waited for
+    lease = Lease(store=first, ttl=timedelta(seconds=1))  # frozen: its renewal does not run
+    await lease.take()
+    await taken_by(second, "the standby")
+    assert await lease.check() == "not held by this bot (held by the standby)"
+    with pytest.raises(LeaseLost, match="now held by the standby, epoch 2"):
+        await first.put_blob("sim/summit", "{}")
+    with pytest.raises(LeaseLost, match="now held by the standby, epoch 2"):
+        await asyncio.wait_for(lease.keep(), 5)  # it wakes: the store already knows
+
+
+@pytest.mark.asyncio
+async def test_keep_ends_when_its_renewal_finds_the_lease_taken(
+    stores: tuple[Store, Store],
+) -> None:
+    """The renewal itself finds another bot holds the lease (a gone holder replaced)."""
+    first, second = stores
+    lease = Lease(store=first, ttl=timedelta(seconds=3))  # renewed every second
     await lease.take()
     keeping = asyncio.create_task(lease.keep())
-    await asyncio.sleep(0)
-    later = datetime.now(UTC) + timedelta(seconds=61)
-    assert await second.take_lease(NAME, "the standby", later, timedelta(seconds=60)) is None
-    assert await lease.check() == "not held by this bot (held by the standby)"
-    with pytest.raises(LeaseLost):
-        await first.set_progress("r", "s", 1, "text", datetime.now(UTC))
-    with pytest.raises(LeaseLost, match="now held by the standby, epoch 2"):
+    now = datetime.now(UTC)
+    replaced = str(lease.holder)
+    assert (
+        await second.take_lease(NAME, "b", now, timedelta(seconds=30), replacing=replaced) is None
+    )
+    with pytest.raises(LeaseLost, match="now held by b, epoch 2"):
         await asyncio.wait_for(keeping, 5)
 
 
@@ -141,11 +166,7 @@ async def test_the_guard_asks_the_store_once_half_the_term_passed(
     await lease.guard()
     assert await lease.check() is None
 
-    async def taken() -> bool:
-        now = datetime.now(UTC)
-        return await second.take_lease(NAME, "b", now, timedelta(seconds=30)) is None
-
-    await until(taken, limit=10)  # the lease expired (1 s) and the other bot took it
+    await taken_by(second, "b")  # the lease expired (1 s) and the other bot took it
     with pytest.raises(LeaseLost):
         await lease.guard()
     assert lease.lost

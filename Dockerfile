@@ -5,8 +5,8 @@
 # The store is /data/upgrade-bot.db (a volume: runs survive restarts); /healthz on port 8080,
 # on every interface of the container (outside the image the default is loopback).
 # `docker stop` sends SIGTERM: the bot stops taking requests, gives a step under way
-# UPGRADE_BOT_STOP_GRACE seconds, releases the store's lease and exits 0 (well inside the 10 s
-# docker waits before SIGKILL).
+# UPGRADE_BOT_STOP_GRACE seconds (5), releases the store's lease and exits 0: about 8 s with a
+# step under way, at most about 12 s; `docker stop -t 15` leaves room (the default waits 10 s).
 FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -49,8 +49,9 @@ from state.store import Store
 
 log = structlog.get_logger("upgrade_bot.serve")
 
-DRAIN = 3.0
-"""Seconds a stopping bot gives the Slack front end to show the last changes."""
+DRAIN = 2.0
+"""Seconds a stopping bot gives the Slack front end to show the last changes (the next bot
+refreshes every message of an open run anyway)."""
 
 
 @dataclass(frozen=True)

@@ -84,8 +84,8 @@ CANCEL_TIMEOUT = 30.0
 PREVIEW_TIMEOUT = 30.0
 """Seconds a preview (a diff, a cleanup plan) may take before the lead is told it could not."""
 
-COMMANDS_TIMEOUT = 5.0
-"""Seconds a graceful stop waits for the commands under way (store writes) to end."""
+COMMANDS_TIMEOUT = 2.0
+"""Seconds a graceful stop waits for the commands under way (a few store writes) to end."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,9 @@ log = structlog.get_logger("upgrade_bot.health")
 
 PING_TIMEOUT = 5.0
 """Seconds the store may take to answer the health check."""
-SHUTDOWN_TIMEOUT = 5.0
-"""Seconds a request under way may take to finish when a server stops."""
+SHUTDOWN_TIMEOUT = 2.0
+"""Seconds a request under way may take to finish when a server stops (Slack's are acked
+within 3 s of arriving, their work goes on in the engine)."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Drives whole summit upgrades (the shipped procedure, 24 steps) through ``Store.a
 the engine does: every approval, outcome and manual "mark done" is one command, loaded,
 decided, and saved with its events in one transaction (WAL, synchronous=FULL). The baseline,
 in the same run and on the same disk, is the floor any design pays: one raw INSERT of a row of
-the same size plus COMMIT through aiosqlite, with the same pragmas.
+the same size plus COMMIT through aiosqlite, with the same pragmas. The same runs again on a
+store that holds the lease measure what fencing costs (every write checks the lease first).
 
     .venv/bin/python benchmarks/store_latency.py [--runs 20]
 """
@@ -121,6 +122,15 @@ async def main(runs: int) -> None:
         par_seconds = time.perf_counter() - began
         snapshot_size = len((await store.get("seq-0")).model_dump_json())
         await store.aclose()
+
+        fenced_store = await Store.open(sqlite_url(f"{tmp}/fenced.db"))  # as fresh as the first
+        await fenced_store.take_lease("run", "benchmark", datetime.now(UTC), timedelta(hours=1))
+        fenced: list[float] = []
+        began = time.perf_counter()
+        for i in range(runs):
+            await drive(fenced_store, f"fenced-{i}", "summit", now, fenced)
+        fenced_seconds = time.perf_counter() - began
+        await fenced_store.aclose()
         raw = await baseline(Path(tmp) / "raw.db", len(sequential), snapshot_size)
 
     print(f"# {platform.node()} {platform.machine()} Python {platform.python_version()}")
@@ -132,6 +142,7 @@ async def main(runs: int) -> None:
     print(row("baseline: raw INSERT+COMMIT, same row size", raw, sum(raw) / 1000))
     print(row("command -> events stored (one site)", sequential, seq_seconds))
     print(row("command -> events stored (3 sites at once)", parallel, par_seconds))
+    print(row("command -> events stored (one site, fenced)", fenced, fenced_seconds))
 
 
 if __name__ == "__main__":

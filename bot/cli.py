@@ -1,7 +1,9 @@
 """``upgrade-bot``: the command line (the demo, and the tools for the procedure file).
 
-Exit codes: 0 success; 1 the thing checked is not right (an invalid procedure, a demo run that
-ended failed or aborted); 2 usage or configuration errors, printed as one clear message.
+Exit codes: 0 success (``run``: stopped by SIGTERM or SIGINT); 1 the thing checked is not
+right (an invalid procedure, a demo run that ended failed or aborted), or the bot stopped
+because a worker died or the store's lease was lost; 2 usage or configuration errors (a store
+another process drives, a port that is taken), printed as one clear message.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bot.engine.runners.preflight import ping_all
 from bot.logs import configure_logging
 from bot.reports.report import report
 from bot.serve import RunOptions, parse_http, serve
+from bot.service.supervisor import WorkerDied
 from bot.terminal import demo
 from bot.wiring.real import NotConfigured, SharedSecrets, SiteSecrets, missing, real_site
 from integrations.announce import Notice
@@ -35,7 +38,8 @@ from state.duration import format_duration
 from state.errors import RunError
 from state.names import PHASES, RUN_KINDS, SITES, RunKind, Site
 from state.procedure import Procedure, ProcedureError, Step, procedure_schema
-from state.store import Store, StoreError
+from state.store import Store
+from state.stored import StoreError
 
 USAGE_ERROR = 2
 
@@ -77,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
         "--db", type=Path, metavar="PATH", help="keep the run here; run again to resume it"
     )
     d.add_argument(
+        "--new",
+        action="store_true",
+        help="start another run even if the --db file's last run has ended",
+    )
+    d.add_argument(
         "--log-level",
         choices=["debug", "info", "warning", "error"],
         default="warning",
@@ -88,7 +97,8 @@ def _parser() -> argparse.ArgumentParser:
         help="the bot in a Slack workspace (Socket Mode; HTTP with --http)",
         description="Environment: SLACK_BOT_TOKEN, SLACK_APP_TOKEN (Socket Mode), "
         "SLACK_SIGNING_SECRET (HTTP), UPGRADE_BOT_CONFIG, UPGRADE_BOT_DATABASE_URL, "
-        "UPGRADE_BOT_HEALTH_PORT, SLACK_API_URL.",
+        "UPGRADE_BOT_HEALTH_HOST, UPGRADE_BOT_HEALTH_PORT, UPGRADE_BOT_LEASE_SECONDS, "
+        "UPGRADE_BOT_STOP_GRACE, SLACK_API_URL. SIGTERM stops it gracefully (exit 0).",
     )
     r.add_argument(
         "--simulate", action="store_true", help="drive the simulated observatory (a rehearsal)"
@@ -273,6 +283,7 @@ def _demo_command(args: argparse.Namespace, out: TextIO) -> int:
         faults=tuple(args.faults),
         procedure=args.procedure,
         db=args.db,
+        new=args.new,
         out=out,
     )
     try:
@@ -285,6 +296,9 @@ def _demo_command(args: argparse.Namespace, out: TextIO) -> int:
         where = f" run it again with --db {args.db} to resume" if args.db else ""
         sys.stderr.write(f"interrupted;{where or ' (without --db nothing was kept)'}\n")
         return 130
+    except WorkerDied as e:  # the lease was lost: another process took the store over
+        sys.stderr.write(f"upgrade-bot: the demo stopped: {e}\n")
+        return 1
 
 
 async def _check_command(site: Site, out: TextIO) -> int:

@@ -196,6 +196,18 @@ class ActionFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionInterrupted:
+    """The bot stopped (a graceful stop) before this attempt's action ended: outcome unknown.
+
+    The same verdict as a step found running after a crash, given by the bot that stops
+    instead of the one that starts next: the lead decides (retry or mark done).
+    """
+
+    step_id: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
 class DeadlineReached:
     """A watching step reached its deadline with these still in trouble (may be none)."""
 
@@ -258,6 +270,7 @@ RunCommand = Pause | Resume | HandOver | TakeOver | AddNote | Abort | Acknowledg
 BotCommand = (
     ActionSucceeded
     | ActionFailed
+    | ActionInterrupted
     | DeadlineReached
     | PastExpected
     | RecordAnnouncement

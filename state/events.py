@@ -154,7 +154,11 @@ class StepSkipped(_StepEvent):
 
 
 class StepInterrupted(_StepEvent):
-    """The bot found the step running at start-up: the process had died under it."""
+    """The attempt ended with no outcome known: the bot stopped while it ran.
+
+    Found running at start-up (the process had died under it), or cut off by a bot that
+    stopped gracefully. Never re-run by itself: the lead decides.
+    """
 
     type: Literal["step.interrupted"] = "step.interrupted"
     attempt: int

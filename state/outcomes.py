@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from state.checks import DECIDING
 from state.commands import (
     ActionFailed,
+    ActionInterrupted,
     ActionSucceeded,
     BotCommand,
     DeadlineReached,
@@ -29,6 +30,7 @@ from state.events import (
     Event,
     StepDoneWithIssues,
     StepFailed,
+    StepInterrupted,
     StepOverdue,
     StepSucceeded,
     TargetsProposed,
@@ -76,11 +78,13 @@ def _record(
 
 def _outcome(
     state: StepState,
-    command: ActionSucceeded | ActionFailed | DeadlineReached | PastExpected,
+    command: ActionSucceeded | ActionFailed | ActionInterrupted | DeadlineReached | PastExpected,
     now: datetime,
 ) -> list[Event]:
     """What an outcome does to the (running or overdue) attempt it is for."""
     step_id, attempt = state.id, state.attempt
+    if isinstance(command, ActionInterrupted):
+        return [StepInterrupted(at=now, actor=BOT, step_id=step_id, attempt=attempt)]
     if isinstance(command, PastExpected):
         if state.status is StepStatus.OVERDUE or not state.step.action.patient():
             return []  # told already (a second tick), or not a step the lead is asked about

@@ -115,6 +115,24 @@ class StepState(BaseModel):
         """The step's id."""
         return self.step.id
 
+    def unproposed(self) -> bool:
+        """A stragglers step waiting on the lead whose CSCs are not read yet."""
+        return (
+            self.step.action.proposes_targets()
+            and self.proposed is None
+            and self.status.waits_for_lead
+        )
+
+    def expected_end(self) -> datetime | None:
+        """When a running patient step becomes overdue; ``None`` for any other.
+
+        A sync started before patience existed has a ``timeout_at`` instead: it becomes
+        overdue then, and is never stopped by the bot either.
+        """
+        if self.status is not StepStatus.RUNNING or not self.step.action.patient():
+            return None
+        return self.overdue_at or self.timeout_at
+
 
 class Note(BaseModel):
     """A note the lead added to the run's record."""

@@ -4,13 +4,12 @@ SQLAlchemy 2 async: SQLite (``aiosqlite``) by default, any server database by UR
 
 - **Events are appended, never changed.** A run's snapshot is the fold of its events and is
   written in the same transaction, so the two never disagree (``replay`` proves it).
-- **Optimistic locking.** A save names the snapshot version it was decided on; the
-  ``UPDATE ... WHERE version = ?`` is the first statement of the write transaction, so of two
-  commands decided on the same version exactly one lands. :meth:`Store.apply` then decides the
-  loser again on the fresh run, where it is a no-op (the same click twice) or refused (stale).
-  Because of that check, :meth:`Store.apply` may decide on the snapshot this process saved
-  last instead of reading it back (measured: a third of the latency); a snapshot changed by
-  another process fails the check and is read again.
+- **Optimistic locking.** A save names the snapshot version it was decided on; its ``UPDATE
+  ... WHERE version = ?`` is the first statement of the write transaction, so of two commands
+  decided on the same version exactly one lands. :meth:`Store.apply` then decides the loser
+  again on the fresh run: a no-op (the same click twice) or refused (stale). Thanks to that
+  check it may decide on the snapshot this process saved last instead of reading it back (a
+  third of the latency); one changed by another process fails the check.
 - **One writer at a time in this process.** SQLite serialises writers anyway; queueing them on
   an asyncio lock keeps them out of SQLite's busy handler, which sleeps in growing steps
   (measured: p99 of three sites at once from 58 ms to that of one site).
@@ -18,45 +17,53 @@ SQLAlchemy 2 async: SQLite (``aiosqlite``) by default, any server database by UR
   is open (NULLs do not collide, in SQLite and PostgreSQL alike).
 - **Progress is not history**: the latest progress line of a step is kept in its own table,
   overwritten, outside the snapshot.
+- **Fenced by the lease.** The bot that drives a store holds its ``leases`` row, whose *epoch*
+  grows each time it changes hands; each write transaction checks the row at its epoch before
+  it commits (:meth:`Store._check_fence`) and its rows carry the epoch: a bot that lost the
+  lease writes nothing (:class:`LeaseLost`; a fencing token, checked in the store's own
+  transaction, at no cost while the lease was renewed less than half a term ago).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    Column,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    delete,
-    event,
-    insert,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import event, inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.schema import Column, ForeignKey, MetaData, Table
+from sqlalchemy.sql import case, delete, insert, or_, select, text, update
+from sqlalchemy.types import Integer, String, Text
 
 from state.errors import RunAlreadyActive, RunError
 from state.events import EVENT_ADAPTER, Event
 from state.evolve import fold
 from state.machine import decide, interrupt_running, start
 from state.run import Run
+from state.stored import (
+    FIXED,
+    FREE,
+    Busy,
+    LeaseInfo,
+    LeaseLost,
+    Progress,
+    StoreError,
+    VersionConflict,
+    event_rows,
+    run_row,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import AsyncIterator, Sequence
 
+    from sqlalchemy.engine import Connection
     from sqlalchemy.engine.interfaces import DBAPIConnection
     from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -79,6 +86,7 @@ runs = Table(
     Column("started_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
     Column("snapshot", Text, nullable=False),
+    Column("epoch", Integer, nullable=True),
 )
 
 events = Table(
@@ -91,6 +99,7 @@ events = Table(
     Column("at", String(40), nullable=False),
     Column("actor", String(64), nullable=False),
     Column("body", Text, nullable=False),
+    Column("epoch", Integer, nullable=True),
 )
 
 progress = Table(
@@ -117,36 +126,10 @@ leases = Table(
     Column("name", String(64), primary_key=True),
     Column("holder", String(200), nullable=False),
     Column("expires_at", String(40), nullable=False),
+    Column("epoch", Integer, nullable=False, server_default="0"),
 )
-"""Who drives the store: one bot process at a time holds the lease and renews it."""
-
-
-Busy = Callable[[], AbstractContextManager[None]]
-"""Entered around every statement the store runs (see :meth:`Store.open`)."""
-
-
-class StoreError(Exception):
-    """The store cannot do what was asked (unreachable, corrupt, written by a newer bot)."""
-
-
-class VersionConflict(StoreError):
-    """Another command changed the run between deciding and saving."""
-
-    def __init__(self, run_id: str, expected: int) -> None:
-        """Name the run and the version the save expected."""
-        super().__init__(f"run {run_id} is no longer at version {expected}")
-        self.run_id = run_id
-        self.expected = expected
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """The latest progress line of a step's attempt ("41/57 CSCs OFFLINE")."""
-
-    step_id: str
-    attempt: int
-    text: str
-    at: datetime
+"""Who drives the store (``holder`` empty once released). The ``epoch`` of other tables is that
+of the lease a row was written under (empty: by a store that took none, or an older bot)."""
 
 
 def sqlite_url(path: str) -> str:
@@ -177,6 +160,12 @@ class Store:
         self._in_turn = busy is not None  # a virtual clock watches: one statement at a time
         self._write = asyncio.Lock()
         self._last: dict[str, Run] = {}  # run_id -> the snapshot this process saved last
+        self._fence: LeaseInfo | None = None  # the lease this store took, if any
+        self._ttl = 0.0  # for how many seconds it takes it
+        self._confirmed = 0.0  # when the store last said it was ours (monotonic)
+        self._lost: str | None = None  # why the lease is no longer ours, once it is not
+        self.lease_lost = asyncio.Event()
+        """Set when a write finds the lease taken by another bot (the process must stop)."""
 
     @classmethod
     async def open(cls, url: str = DEFAULT_URL, *, busy: Busy | None = None) -> Store:
@@ -199,6 +188,7 @@ class Store:
         try:
             async with engine.begin() as conn:
                 await conn.run_sync(metadata.create_all)
+                await conn.run_sync(_add_missing_columns)
         except OperationalError as e:
             await engine.dispose()
             raise StoreError(f"cannot open the store at {engine.url!r}: {e.orig}") from e
@@ -208,7 +198,7 @@ class Store:
         """Close every connection."""
         await self._engine.dispose()
 
-    @asynccontextmanager
+    @contextlib.asynccontextmanager
     async def _connect(self) -> AsyncIterator[AsyncConnection]:
         """A connection to read with, held busy.
 
@@ -216,20 +206,12 @@ class Store:
         simulated instant then complete in the order they were asked, never in the order their
         threads happen to finish, so a simulation gives the same trace on any machine.
         """
-        async with self._reads_in_turn():
+        async with self._write if self._in_turn else contextlib.nullcontext():
             with self._busy():
                 async with self._engine.connect() as conn:
                     yield conn
 
-    @asynccontextmanager
-    async def _reads_in_turn(self) -> AsyncIterator[None]:
-        if not self._in_turn:
-            yield
-        else:
-            async with self._write:
-                yield
-
-    @asynccontextmanager
+    @contextlib.asynccontextmanager
     async def _begin(self) -> AsyncIterator[AsyncConnection]:
         """A transaction to write in, held busy."""
         with self._busy():
@@ -241,15 +223,51 @@ class Store:
         async with self._connect() as conn:
             await conn.execute(select(1))
 
+    @contextlib.asynccontextmanager
+    async def _writing(self, renew: datetime | None = None) -> AsyncIterator[AsyncConnection]:
+        """A fenced write: the writes take SQLite's write lock, then the fence, then commit."""
+        if self._lost is not None:
+            raise LeaseLost(self._lost)
+        async with self._write, self._begin() as conn:
+            yield conn
+            await self._check_fence(conn, renew)
+
+    async def _check_fence(self, conn: AsyncConnection, renew: datetime | None) -> None:
+        """The lease row still names this store at its epoch, or refuse (roll back).
+
+        Renewed less than half a term ago (by this monotonic clock), nobody else can hold it
+        yet: no statement. Else (a renewal, or a process that stalled) an UPDATE renews it,
+        taking the row's lock (PostgreSQL) so that no other bot takes it before the commit.
+        """
+        fence, began = self._fence, time.monotonic()
+        if fence is None or (renew is None and began - self._confirmed < self._ttl / 2):
+            return  # not fenced (a store that took no lease: tests, ``report``), or fresh
+        mine = (leases.c.holder == fence.holder, leases.c.epoch == fence.epoch)
+        until = (renew or datetime.now(UTC)) + timedelta(seconds=self._ttl)
+        check = update(leases).where(leases.c.name == fence.name, *mine)
+        if (await conn.execute(check.values(expires_at=until.isoformat()))).rowcount == 1:
+            self._confirmed = began
+            return
+        row = (await conn.execute(select(leases).where(leases.c.name == fence.name))).first()
+        held = f"now held by {row.holder}, epoch {row.epoch}" if row and row.holder else "free"
+        self._lost = f"the store's lease (epoch {fence.epoch}) is lost: {held}"
+        self.lease_lost.set()
+        raise LeaseLost(self._lost)
+
+    @property
+    def lease_epoch(self) -> int | None:
+        """The epoch of the lease this store holds (``None``: it took none, or lost it)."""
+        return None if self._fence is None or self._lost else self._fence.epoch
+
     # ------------------------------------------------------------------------- commands
 
     async def start(self, command: StartRun, now: datetime) -> tuple[Run, list[Event]]:
         """Open a run (refused if the site has one open) and store its first events."""
         run, new = start(await self.open_run(command.site), command, now)
         try:
-            async with self._write, self._begin() as conn:
-                await conn.execute(insert(runs).values(**_run_row(run, now)))
-                await _insert_events(conn, run.run_id, 0, new)
+            async with self._writing() as conn:
+                await conn.execute(insert(runs).values(**run_row(run, now, self.lease_epoch)))
+                await conn.execute(insert(events), event_rows(run.run_id, 0, new, self.lease_epoch))
         except IntegrityError as e:
             other = await self.open_run(command.site)
             if other is None:  # not the open-site constraint: a reused run id
@@ -280,23 +298,18 @@ class Store:
 
     async def save(self, expected_version: int, run: Run, new: Sequence[Event]) -> None:
         """Append ``new`` and write ``run`` (their fold) if still at ``expected_version``."""
-        row = _run_row(run, new[-1].at)
+        row = run_row(run, new[-1].at, self.lease_epoch)
         try:
-            async with self._write, self._begin() as conn:
+            async with self._writing() as conn:
                 result = await conn.execute(
                     update(runs)
                     .where(runs.c.run_id == run.run_id, runs.c.version == expected_version)
-                    .values(
-                        **{
-                            k: v
-                            for k, v in row.items()
-                            if k not in {"run_id", "site", "started_at"}
-                        }
-                    )
+                    .values(**{k: v for k, v in row.items() if k not in FIXED})
                 )
                 if result.rowcount != 1:
                     raise VersionConflict(run.run_id, expected_version)
-                await _insert_events(conn, run.run_id, expected_version, new)
+                rows = event_rows(run.run_id, expected_version, new, self.lease_epoch)
+                await conn.execute(insert(events), rows)
         except OperationalError as e:  # SQLite: a read snapshot that went stale under WAL
             if "locked" in str(e.orig) or "busy" in str(e.orig):
                 raise VersionConflict(run.run_id, expected_version) from e
@@ -358,77 +371,88 @@ class Store:
     ) -> None:
         """Keep the latest progress line of a running step (overwritten, not history)."""
         values = {"attempt": attempt, "text": text, "at": now.isoformat()}
-        async with self._write, self._begin() as conn:
-            result = await conn.execute(
-                update(progress)
-                .where(progress.c.run_id == run_id, progress.c.step_id == step_id)
-                .values(**values)
-            )
-            if result.rowcount == 0:
-                await conn.execute(
-                    insert(progress).values(run_id=run_id, step_id=step_id, **values)
-                )
+        async with self._writing() as conn:
+            await _upsert(conn, progress, {"run_id": run_id, "step_id": step_id}, values)
 
     async def progress(self, run_id: str) -> dict[str, Progress]:
         """The latest progress line of each step of the run that has one."""
         async with self._connect() as conn:
             rows = await conn.execute(select(progress).where(progress.c.run_id == run_id))
-            return {
-                row.step_id: Progress(
-                    row.step_id, row.attempt, row.text, datetime.fromisoformat(row.at)
-                )
-                for row in rows
-            }
+            at = datetime.fromisoformat
+            return {r.step_id: Progress(r.step_id, r.attempt, r.text, at(r.at)) for r in rows}
 
     async def clear_progress(self, run_id: str, step_id: str) -> None:
         """Forget a step's progress (its attempt ended)."""
-        async with self._write, self._begin() as conn:
+        async with self._writing() as conn:
             await conn.execute(
                 delete(progress).where(progress.c.run_id == run_id, progress.c.step_id == step_id)
             )
 
     async def put_blob(self, key: str, body: str) -> None:
         """Keep a named document (replacing the previous one)."""
-        async with self._write, self._begin() as conn:
-            result = await conn.execute(update(blobs).where(blobs.c.key == key).values(body=body))
-            if result.rowcount == 0:
-                await conn.execute(insert(blobs).values(key=key, body=body))
+        async with self._writing() as conn:
+            await _upsert(conn, blobs, {"key": key}, {"body": body})
 
-    async def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> str | None:
-        """Hold (or renew) the lease ``name`` until ``now + ttl``.
+    async def take_lease(
+        self, name: str, holder: str, now: datetime, ttl: timedelta, *, replacing: str | None = None
+    ) -> str | None:
+        """Hold (or renew) the lease ``name`` until ``now + ttl``; this store is then fenced.
 
         ``None`` when ``holder`` has it now; else who holds it, until when. One conditional
-        UPDATE (or the INSERT of the first holder) decides, so of two processes racing for
-        an expired lease exactly one gets it.
+        UPDATE decides, so of two processes racing for an expired lease exactly one gets it.
+        ``replacing``: take it from that holder even before it expires (it is known to be
+        gone). The epoch grows when the holder changes.
         """
-        expires = (now + ttl).isoformat()
         free = or_(leases.c.holder == holder, leases.c.expires_at <= now.isoformat())
-        async with self._write, self._begin() as conn:
-            result = await conn.execute(
-                update(leases)
-                .where(leases.c.name == name, free)
-                .values(holder=holder, expires_at=expires)
-            )
-            if result.rowcount == 1:
-                return None
-            row = (await conn.execute(select(leases).where(leases.c.name == name))).first()
-            if row is None:
-                try:
+        if replacing is not None:
+            free = or_(free, leases.c.holder == replacing)
+        epoch = case((leases.c.holder == holder, leases.c.epoch), else_=leases.c.epoch + 1)
+        first = insert(leases).values(name=name, holder="", expires_at=FREE)
+        until = {"holder": holder, "expires_at": (now + ttl).isoformat(), "epoch": epoch}
+        began = time.monotonic()
+        try:
+            async with self._write, self._begin() as conn:
+                with contextlib.suppress(IntegrityError):  # the row exists: nothing to add
                     async with conn.begin_nested():  # a savepoint: the failure is contained
-                        await conn.execute(
-                            insert(leases).values(name=name, holder=holder, expires_at=expires)
-                        )
-                except IntegrityError:  # another process inserted it first
-                    return "another process (it just took the lease)"
-                return None
-        return f"{row.holder}, until {row.expires_at}"
+                        await conn.execute(first)
+                result = await conn.execute(
+                    update(leases).where(leases.c.name == name, free).values(**until)
+                )
+                row = (await conn.execute(select(leases).where(leases.c.name == name))).one()
+        except OperationalError as e:  # busy beyond busy_timeout (a frozen writer), or gone
+            raise StoreError(f"cannot take the lease: {e.orig}") from e
+        if result.rowcount != 1:
+            return f"{row.holder}, until {row.expires_at}"
+        self._fence = LeaseInfo(name, holder, now + ttl, row.epoch)
+        self._ttl, self._lost, self._confirmed = ttl.total_seconds(), None, began
+        return None
+
+    async def confirm_lease(self, now: datetime | None = None) -> None:
+        """Renew this store's lease from ``now`` (wall time), or raise :class:`LeaseLost`."""
+        try:
+            async with self._writing(now or datetime.now(UTC)):
+                pass
+        except OperationalError as e:  # busy beyond busy_timeout (a frozen writer), or gone
+            raise StoreError(f"cannot renew the lease: {e.orig}") from e
+
+    async def lease(self, name: str) -> LeaseInfo | None:
+        """Who holds the lease ``name`` (``None``: nobody ever did, or it was released)."""
+        async with self._connect() as conn:
+            row = (await conn.execute(select(leases).where(leases.c.name == name))).first()
+        if row is None or not row.holder:
+            return None
+        return LeaseInfo(name, row.holder, datetime.fromisoformat(row.expires_at), row.epoch)
 
     async def release_lease(self, name: str, holder: str) -> None:
-        """Give the lease up (if ``holder`` has it), so a standby takes over at once."""
+        """Give the lease up if ``holder`` has it (the row stays, free: epochs only grow)."""
         async with self._write, self._begin() as conn:
             await conn.execute(
-                delete(leases).where(leases.c.name == name, leases.c.holder == holder)
+                update(leases)
+                .where(leases.c.name == name, leases.c.holder == holder)
+                .values(holder="", expires_at=FREE)
             )
+        if self._fence is not None and (self._fence.name, self._fence.holder) == (name, holder):
+            self._lost = self._lost or "the store's lease was released"
 
     async def get_blob(self, key: str) -> str | None:
         """A named document, if kept."""
@@ -446,36 +470,26 @@ class Store:
             return [Run.model_validate_json(s) for (s,) in await conn.execute(query)]
 
 
-def _run_row(run: Run, updated_at: datetime) -> dict[str, Any]:
-    return {
-        "run_id": run.run_id,
-        "site": run.site,
-        "open_site": run.site if run.status.open else None,
-        "status": run.status.value,
-        "version": run.version,
-        "started_at": run.started_at.isoformat(),
-        "updated_at": updated_at.isoformat(),
-        "snapshot": run.model_dump_json(),
-    }
-
-
-async def _insert_events(
-    conn: AsyncConnection, run_id: str, after: int, new: Sequence[Event]
+async def _upsert(
+    conn: AsyncConnection, table: Table, key: dict[str, Any], values: dict[str, Any]
 ) -> None:
-    if not new:
-        return
-    await conn.execute(
-        insert(events),
-        [
-            {
-                "run_id": run_id,
-                "seq": after + i,
-                "type": item.type,
-                "v": item.v,
-                "at": item.at.isoformat(),
-                "actor": item.actor,
-                "body": item.model_dump_json(),
-            }
-            for i, item in enumerate(new, start=1)
-        ],
-    )
+    """Replace the row of ``table`` at ``key`` by ``values``, or insert it."""
+    where = [table.c[column] == value for column, value in key.items()]
+    result = await conn.execute(update(table).where(*where).values(**values))
+    if result.rowcount == 0:
+        await conn.execute(insert(table).values(**key, **values))
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """A store written by an older bot: add the columns it lacks (each nullable or defaulted)."""
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        have = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} "
+            ddl += column.type.compile(conn.dialect)
+            if column.server_default is not None:
+                ddl += f" NOT NULL DEFAULT {column.server_default.arg}"  # type: ignore[attr-defined]  # a DefaultClause
+            conn.execute(text(ddl))

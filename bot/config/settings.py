@@ -32,6 +32,25 @@ class Settings(BaseSettings):
     health_port: int = Field(
         default=8080, ge=0, le=65535, description="Port of /healthz and /metrics (0: none)."
     )
+    health_host: str = Field(
+        default="127.0.0.1",
+        description="Address /healthz and /metrics listen on: loopback unless exposed on "
+        "purpose (the container image sets 0.0.0.0, for the cluster's probes).",
+    )
+    lease_seconds: float = Field(
+        default=30.0,
+        ge=1.0,
+        le=600.0,
+        description="How long the store's lease lasts unless renewed (renewed every third "
+        "of it): a bot that froze or died longer than this is replaced by its standby.",
+    )
+    stop_grace: float = Field(
+        default=5.0,
+        ge=0.0,
+        le=60.0,
+        description="On SIGTERM, seconds a step under way has to finish and record its "
+        "outcome before it is recorded as interrupted (docker stop waits 10 s in all).",
+    )
     slack_bot_token: SecretStr | None = Field(
         default=None,
         validation_alias="SLACK_BOT_TOKEN",

@@ -12,12 +12,18 @@ Time-driven work (timeouts, watch deadlines, what the bot says by itself: see
 posted) and is done by :meth:`Engine.tick`, which a scheduler wakes and tests call with a chosen
 ``now``. After a crash, :meth:`Engine.start` marks steps found running as interrupted; nothing
 is re-run without the lead, but a watch (it only reads) goes on to its deadline.
+
+Only the bot that holds the store's lease acts: before a step's runner starts its outside
+action, the engine confirms the lease with the store (a bot that lost it starts nothing, and
+its writes are refused anyway). On a graceful stop (:meth:`Engine.stop`) the steps under way
+get a moment to record their outcome; those still running are recorded as interrupted by
+this bot itself, so the record is whole when the next one takes over.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -37,10 +43,12 @@ from bot.engine.runners import (
     system_of,
 )
 from bot.engine.speaker import Speaker
+from bot.engine.work import Work
 from integrations.errors import IntegrationError
 from state.actions import EfdWaitForStates
 from state.commands import (
     ActionFailed,
+    ActionInterrupted,
     ActionSucceeded,
     Actor,
     Command,
@@ -64,6 +72,7 @@ from state.events import (
     TargetsProposed,
 )
 from state.run import Run, StepState, StepStatus
+from state.stored import StoreError
 
 if TYPE_CHECKING:
     from bot.config.sites import SiteConfig
@@ -76,15 +85,8 @@ CANCEL_TIMEOUT = 30.0
 """Seconds an integration has to stop its real operation after a cancel, timeout or abort."""
 
 
-def _expected_end(state: StepState) -> datetime | None:
-    """When a running patient step becomes overdue; ``None`` for any other.
-
-    A sync started before patience existed has a ``timeout_at`` instead: it becomes overdue
-    then, and is never stopped by the bot either.
-    """
-    if state.status is not StepStatus.RUNNING or not state.step.action.patient():
-        return None
-    return state.overdue_at or state.timeout_at
+COMMANDS_TIMEOUT = 2.0
+"""Seconds a graceful stop waits for the commands under way (a few store writes) to end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,8 @@ class Engine:
         self._clock = clock
         self._admins = admins
         self._listeners: list[Listener] = []
-        self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._work = Work()
+        self._stopping = False
         self._once = PostOnce(store, self.execute)
         self.speaker = Speaker(store=store, sites=sites, systems=systems, once=self._once)
         """What the bot says by itself (notices), and the buttons under them."""
@@ -179,21 +182,44 @@ class Engine:
         runs = await self._store.open_runs()
         for run in runs:
             current = run.current
-            if current is not None and self._unproposed(current):
-                self._spawn(run, current, self._propose(run, current), "propose")
+            if current is not None and current.unproposed():
+                self._work.spawn(run.run_id, current, self._propose(run, current), "propose")
             watch = run.running
             if watch is not None and watch.step.action.survives_restart():
                 self._log.info("Watch resumed", run=run.run_id, step=watch.id)
-                self._spawn(run, watch, self._run_step(run, watch), "run")
+                self._work.spawn(run.run_id, watch, self._run_step(run, watch), "run")
         return runs
+
+    async def stop(self, grace: float) -> None:
+        """A graceful stop: start nothing more, give the steps under way ``grace`` seconds.
+
+        A step whose action ends meanwhile records its outcome; one still running then is
+        cut off and recorded as interrupted here (a watch is left running: the next bot picks
+        it up, as after a crash). A refused write (the lease is lost) is logged: the next bot
+        interrupts the step at its start instead.
+        """
+        self._stopping = True
+        # A command under way ends first: a step it starts now is recorded interrupted.
+        if not await self._work.settle(COMMANDS_TIMEOUT):
+            self._log.warning("Stopping with a command still under way")
+        cut = await self._work.cut(grace)
+        await self.aclose()
+        for run_id, state in cut:
+            if state.step.action.survives_restart():
+                continue
+            self._log.warning("Step cut off by the stop", run=run_id, step=state.id)
+            try:
+                await self.execute(run_id, ActionInterrupted(state.id, state.attempt))
+            except StoreError as e:
+                self._log.warning("Could not record the interruption", run=run_id, error=str(e))
+
+    def following(self) -> list[tuple[str, str]]:
+        """The (run, step) the engine has a task under way for: running, or a look."""
+        return self._work.following()
 
     async def aclose(self) -> None:
         """Stop the runners' tasks (the steps will show as interrupted at the next start)."""
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self._work.cancel_all()
 
     # ----------------------------------------------------------------------- commands
 
@@ -224,16 +250,18 @@ class Engine:
             phalanx_branch=phalanx_branch,
             waived=tuple(self._procedure.waived.items()),
         )
-        run, events = await self._store.start(command, now)
-        self._log.info("Run opened", run=run.run_id, site=site, kind=kind, lead=user)
-        await self._after(run, events)
+        with self._work.command():
+            run, events = await self._store.start(command, now)
+            self._log.info("Run opened", run=run.run_id, site=site, kind=kind, lead=user)
+            await self._after(run, events)
         return run
 
     async def execute(self, run_id: str, command: Command) -> Run:
         """Apply a command to a run and act on it; raises :class:`state.errors.RunError`."""
-        run, events = await self._store.apply(run_id, command, self._clock.now())
-        if events:
-            await self._after(run, events)
+        with self._work.command():
+            run, events = await self._store.apply(run_id, command, self._clock.now())
+            if events:
+                await self._after(run, events)
         return run
 
     async def tick(self, now: datetime | None = None) -> None:
@@ -246,7 +274,7 @@ class Engine:
             step = run.running
             if step is not None and step.deadline_at is not None and now >= step.deadline_at:
                 await self._deadline(run, step)
-            elif step is not None and (end := _expected_end(step)) is not None and now >= end:
+            elif step is not None and (end := step.expected_end()) is not None and now >= end:
                 await self._overdue(run, step)
             elif step is not None and step.timeout_at is not None and now >= step.timeout_at:
                 await self._timeout(run, step)
@@ -286,9 +314,9 @@ class Engine:
                 continue
             proposes = state.step.action.proposes_targets()
             if isinstance(event, StepStarted) and state.status is StepStatus.RUNNING:
-                self._spawn(run, state, self._run_step(run, state), "run")
+                await self._start_step(run, state)
             elif isinstance(event, StepAwaitingApproval | StepFailed) and proposes:
-                self._spawn(run, state, self._propose(run, state), "propose")
+                self._work.spawn(run.run_id, state, self._propose(run, state), "propose")
             elif isinstance(event, StepAwaitingApproval | StepFailed | TargetsProposed):
                 self._show_what_waits(run, state)
 
@@ -296,7 +324,7 @@ class Engine:
         """For the lead deciding: the preview before approval, the live state before Retry."""
         found = looks.look_for(state)
         if found is not None:
-            self._spawn(run, state, self._preview(run, state, *found), "preview")
+            self._work.spawn(run.run_id, state, self._preview(run, state, *found), "preview")
 
     async def _ended(self, run: Run, event: Event) -> None:
         """An attempt ended: a cancel stops its operation, the lead's end stops following it."""
@@ -309,21 +337,22 @@ class Engine:
         ):
             await self._store.clear_progress(run.run_id, event.step_id)
 
+    async def _start_step(self, run: Run, state: StepState) -> None:
+        """Run the step's action, if this bot still drives the store (else: LeaseLost)."""
+        if not self._stopping:
+            await self._store.confirm_lease()
+        if self._stopping:  # the bot stops: the step is recorded as interrupted, not begun
+            self._log.warning("Not starting a step: the bot stops", run=run.run_id, step=state.id)
+            await self.execute(run.run_id, ActionInterrupted(state.id, state.attempt))
+            return
+        self._work.spawn(run.run_id, state, self._run_step(run, state), "run")
+
     def _show_live(self, run: Run, state: StepState) -> None:
         """A step found interrupted at start-up: its live state (a stragglers step reads again)."""
         if state.step.action.proposes_targets():
-            self._spawn(run, state, self._propose(run, state), "propose")
+            self._work.spawn(run.run_id, state, self._propose(run, state), "propose")
         else:
             self._show_what_waits(run, state)
-
-    @staticmethod
-    def _unproposed(state: StepState) -> bool:
-        """A stragglers step waiting on the lead whose CSCs are not read yet."""
-        return (
-            state.step.action.proposes_targets()
-            and state.proposed is None
-            and state.status.waits_for_lead
-        )
 
     async def _propose(self, run: Run, state: StepState) -> None:
         """Read the CSCs still up for a stragglers step and record them (none: nothing to do)."""
@@ -342,19 +371,6 @@ class Engine:
         now = after.step(state.id)
         if now is not None and now.proposed == state.proposed:  # the same: shown as it was
             self._show_what_waits(after, now)
-
-    def _spawn(
-        self, run: Run, state: StepState, work: Coroutine[object, object, None], kind: str
-    ) -> None:
-        key = (run.run_id, state.id)
-        task = asyncio.create_task(work, name=f"{kind} {run.run_id}/{state.id}#{state.attempt}")
-        self._tasks[key] = task
-
-        def forget(done: asyncio.Task[None]) -> None:
-            if self._tasks.get(key) is done:
-                del self._tasks[key]
-
-        task.add_done_callback(forget)
 
     def _context(self, run: Run, state: StepState) -> StepContext:
         attempt = state.attempt
@@ -406,10 +422,11 @@ class Engine:
             )
         # The action is over: from here a cancel or a timeout has nothing left to stop, and
         # recording its outcome (and telling every listener) must not be cut in the middle.
-        key = (run.run_id, state.id)
-        if self._tasks.get(key) is asyncio.current_task():
-            del self._tasks[key]
-        await asyncio.shield(self.execute(run.run_id, command))
+        self._work.done_here(run.run_id, state.id)
+        try:
+            await asyncio.shield(self.execute(run.run_id, command))
+        except StoreError as e:  # the lease is lost: the next bot finds the step running
+            log.warning("Could not record the step's outcome", error=str(e))
 
     async def _preview(self, run: Run, state: StepState, look: Preview, what: str) -> None:
         ctx = self._context(run, state)
@@ -420,10 +437,7 @@ class Engine:
 
         The lead marked it done or skipped it: an overdue sync marked done goes on in ArgoCD.
         """
-        task = self._tasks.pop((run.run_id, step_id), None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._work.unfollow(run.run_id, step_id)
 
     async def _stop(self, run: Run, step_id: str) -> None:
         """Cancel the step's task and ask its integration to stop the real operation."""

@@ -1,1 +1,1 @@
-"""The running service around the engine: the store's lease, the health check, the metrics."""
+"""The running process around the engine: the lease, the workers' supervisor, health, metrics."""

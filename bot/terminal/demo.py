@@ -6,14 +6,20 @@ same on an idle and on a loaded machine, only the wall time differs. With ``--db
 everything (the run, the observatory, the clock) is kept in that file, so a demo killed at any
 moment resumes where it was: the step that was running shows as interrupted and the lead
 decides.
+
+A demo takes the store's lease as ``upgrade-bot run`` does (:func:`holding`): a second demo on
+the same file is refused while the first runs, and one started again after a kill takes over
+at once when the first one's process is gone. A demo whose run has ended shows it and exits
+with its result (:func:`ended`); ``--new`` starts another run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -23,6 +29,9 @@ from bot.config.sites import default_sites
 from bot.engine.engine import Change, Engine, RunChanged
 from bot.engine.pacer import Pacer
 from bot.engine.runners import SiteSystems, system_of, uses_system
+from bot.reports.timeline import summary
+from bot.service.lease import Lease
+from bot.service.supervisor import Supervisor
 from bot.terminal.announcer import TerminalAnnouncer
 from bot.terminal.leads import SimulatedLead, TerminalLead
 from bot.terminal.printer import Printer
@@ -69,6 +78,7 @@ class DemoOptions:
     db: Path | None = None
     cycle: str = "c0040"
     phalanx_branch: str = "tickets/DM-48000"
+    new: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)
 
 
@@ -121,11 +131,54 @@ async def run_demo(options: DemoOptions) -> int:
         db = options.db or Path(scratch) / "demo.db"
         store = await Store.open(sqlite_url(str(db)), busy=clock.busy)
         try:
-            await resume_clock(clock, store)
-            async with clock:
-                return await _run(options, procedure, store, clock)
+            async with holding(store, options):
+                code = await ended(store, options)
+                if code is not None:
+                    return code
+                await resume_clock(clock, store)
+                async with clock:
+                    return await _run(options, procedure, store, clock)
         finally:
             await store.aclose()
+
+
+@contextlib.asynccontextmanager
+async def holding(store: Store, options: DemoOptions) -> AsyncIterator[None]:
+    """Hold the store's lease while the block runs (it is cancelled if the lease is lost).
+
+    Refused (:class:`bot.service.lease.LeaseHeld`) while another demo or bot on this host
+    drives the store; taken at once from one whose process is gone; waited for, saying so,
+    when its holder runs on another host.
+    """
+    lease = Lease(store=store)
+    await lease.take(
+        wait_elsewhere=True,
+        refusal="Wait for it to end, or stop it.",
+        say=lambda text: options.out.write(f"({text})\n"),
+    )
+    workers = Supervisor()
+    try:
+        async with workers.running():
+            workers.start("lease", lease.keep())
+            yield
+    finally:
+        await lease.release()
+
+
+async def ended(store: Store, options: DemoOptions) -> int | None:
+    """Show the site's last run if it has ended, and its exit code (``None``: go on)."""
+    if options.new or await store.open_run(options.site) is not None:
+        return None
+    latest = await store.recent(options.site, 1)
+    if not latest:
+        return None
+    run = latest[0]
+    options.out.write(
+        f"Run {run.run_id} ({run.kind} of {run.site}) has ended: {run.status.value}. "
+        "Nothing to resume; `--new` starts another run.\n"
+        f"{summary(run, await store.events(run.run_id))}\n"
+    )
+    return 0 if run.status is RunStatus.COMPLETED else 1
 
 
 async def _run(

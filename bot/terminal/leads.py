@@ -2,7 +2,9 @@
 
 The simulated lead decides like a careful person: approves after a moment, does the manual
 steps (taking the time they take), retries a failed step once and then marks it done by hand
-with a note, and retries a step it finds interrupted after a restart. A step taking longer
+with a note, and retries a step it finds interrupted after a restart, up to a bound: a step
+interrupted again and again (a demo killed at the same place each time) is then marked done
+by hand, with a note that says so, rather than retried for ever. A step taking longer
 than expected (image pulls are slow) gets patience once: the lead keeps waiting another
 expected period; overdue again, it is cancelled (its operation stopped), which makes it a
 failed step like any other: retried once, then done by hand. Every decision is an ordinary
@@ -51,6 +53,13 @@ if TYPE_CHECKING:
 THINK = 30.0
 """Seconds the simulated lead takes to read a step before approving it."""
 
+
+FAILED_ATTEMPTS = 2
+"""A failed step is tried this often in all, then marked done by hand with a note."""
+INTERRUPTED_ATTEMPTS = 3
+"""An interrupted step is tried this often in all (an interruption is the bot's, not the
+step's: it gets one more chance than a failure), then marked done by hand with a note."""
+
 MANUAL_WORK = {"ess-controllers": 1200.0, "bare-metal-config": 900.0}
 """Seconds a person takes for a manual step (others: :data:`DEFAULT_WORK`)."""
 DEFAULT_WORK = 600.0
@@ -98,7 +107,13 @@ class SimulatedLead:
                 user, s.id, s.revision, note="done by hand (simulated lead)"
             )
         if isinstance(event, StepInterrupted):
-            return THINK, lambda s: Retry(user, s.id, s.revision)
+            if state.attempt < INTERRUPTED_ATTEMPTS:
+                return THINK, lambda s: Retry(user, s.id, s.revision)
+            note = (
+                f"done by hand after {state.attempt} interrupted attempts (the simulated lead "
+                "retries an interrupted step no more)"
+            )
+            return THINK, lambda s: MarkDone(user, s.id, s.revision, note=note)
         if isinstance(event, StepOverdue | StepFailed):
             return THINK, self._in_trouble(state, event)
         return None
@@ -263,7 +278,7 @@ def _after_failure(
     user: Actor, state: StepState, event: StepFailed
 ) -> Callable[[StepState], Command]:
     """Retry once; then stragglers that will not go are left up, named; else done by hand."""
-    if state.attempt < 2:  # noqa: PLR2004  # once more, then by hand
+    if state.attempt < FAILED_ATTEMPTS:  # once more, then by hand
         return lambda s: Retry(user, s.id, s.revision)
     if state.step.action.proposes_targets():
         return lambda s: LeaveUp(user, s.id, s.revision)

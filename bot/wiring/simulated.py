@@ -23,7 +23,8 @@ from integrations.sim import Release, SimObservatory, SimSite
 from state.camera_actions import CcsSetAvailable
 from state.events import RunStarted, StepStarted
 from state.names import Site
-from state.store import Busy, Store
+from state.store import Store
+from state.stored import Busy
 
 CLOCK_KEY = "sim/clock"
 """Where a simulated clock's time is kept in the store, so a restart goes on from it."""

@@ -555,9 +555,9 @@ def summit_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
 
 @pytest.fixture(scope="module")
 def rerun(summit_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """``demo --db`` again, on a copy of the completed summit run's file."""
+    """``demo --db --new`` again, on a copy of the completed summit run's file."""
     db = copy_db(summit_run.db, tmp_path_factory.mktemp("rerun") / "demo.db")
-    code, text = demo("--speed", SPEED, "--db", str(db))
+    code, text = demo("--speed", SPEED, "--db", str(db), "--new")
     return DemoRun(code, text, db)
 
 
@@ -617,11 +617,25 @@ def test_demo_summit_does_not_wait_on_the_cameras_as_trouble(summit_run: DemoRun
     assert f"{said}{cameras}" in text
 
 
+def test_demo_again_on_a_completed_run_shows_it(summit_run: DemoRun, tmp_path: Path) -> None:
+    """``demo --db`` on a file whose run completed shows that run and its result; no new run."""
+    db = copy_db(summit_run.db, tmp_path / "demo.db")
+    code, text = demo("--speed", SPEED, "--db", str(db))
+    first = run_id(summit_run.text)
+    assert code == 0
+    assert text.startswith(
+        f"Run {first} (cycle-upgrade of summit) has ended: completed. Nothing to resume; "
+        "`--new` starts another run.\n"
+        f"Summary of run {first}: cycle-upgrade of summit, completed in "
+    )
+    assert "shutdown-cscs" in text
+    assert "system_wide_shutdown.py" not in text  # nothing ran
+    assert runs_in(db) == [(first, "completed")]
+
+
 @pytest.mark.slow
-def test_demo_again_on_a_completed_run_starts_a_new_one(
-    summit_run: DemoRun, rerun: DemoRun
-) -> None:
-    """``demo --db`` on a file whose run completed opens a new run; nothing is resumed."""
+def test_demo_new_on_a_completed_run_starts_another(summit_run: DemoRun, rerun: DemoRun) -> None:
+    """``demo --db --new`` on a file whose run completed opens a new run; nothing is resumed."""
     assert rerun.code == 0
     first, second = run_id(summit_run.text), run_id(rerun.text)
     assert second != first
@@ -646,7 +660,7 @@ def test_demo_again_previews_an_empty_cleanup_clearly(rerun: DemoRun) -> None:
 def test_demo_again_with_a_fault_applies_it(summit_run: DemoRun, tmp_path: Path) -> None:
     """A new run on a used ``--db`` file gets the faults given now: LOVE is down this time."""
     db = copy_db(summit_run.db, tmp_path / "demo.db")
-    code, text = demo("--speed", SPEED, "--db", str(db), "--fault", "love-down")
+    code, text = demo("--speed", SPEED, "--db", str(db), "--new", "--fault", "love-down")
     assert code == 0
     assert "(resuming" not in text
     assert "faults: love-down\n" in text

@@ -45,14 +45,13 @@ def sign(body: bytes, timestamp: int, secret: str = SECRET) -> str:
 
 
 @dataclass
-class Slack:
-    """Slack's side: sends signed requests to the bot and shows what the bot posted."""
+class SlackSide:
+    """Slack's side: sends signed requests to a bot and shows what the bot posted."""
 
     session: aiohttp.ClientSession
     events_url: str
     fake: FakeSlack
     api_root: str
-    bot: Bot
 
     async def send(
         self,
@@ -155,11 +154,6 @@ class Slack:
         }
         return await self.interact(payload)
 
-    async def settled(self) -> None:
-        """Wait until the bot has shown every change (posts and edits)."""
-        await asyncio.sleep(0.05)  # let acked listeners finish their work
-        await self.bot.front.drained()
-
     def messages(self) -> dict[str, list[dict[str, Any]]]:
         """The latest blocks of every message the bot posted or edited, by ts."""
         latest: dict[str, list[dict[str, Any]]] = {}
@@ -180,6 +174,18 @@ class Slack:
         return found
 
 
+@dataclass
+class Slack(SlackSide):
+    """Slack's side, and the bot in this process that it talks to."""
+
+    bot: Bot
+
+    async def settled(self) -> None:
+        """Wait until the bot has shown every change (posts and edits)."""
+        await asyncio.sleep(0.05)  # let acked listeners finish their work
+        await self.bot.front.drained()
+
+
 @asynccontextmanager
 async def slack_and_bot(
     tmp_path: Path,
@@ -198,6 +204,7 @@ async def slack_and_bot(
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.setenv("SLACK_API_URL", f"{root}/api/")
     monkeypatch.setenv("UPGRADE_BOT_HEALTH_PORT", "0")
+    monkeypatch.setenv("UPGRADE_BOT_STOP_GRACE", "0")  # a step under way is cut off at once
     if config is None:
         monkeypatch.delenv("UPGRADE_BOT_CONFIG", raising=False)
     else:

@@ -147,7 +147,7 @@ async def test_a_watch_ends_at_its_deadline_from_tick(closing: Closing, tmp_path
     assert "MTDome:0 " in " ".join(issues)
     assert not any(ref.startswith(("ScriptQueue", "MTM1M3")) for ref in issues)
     assert run.status is RunStatus.COMPLETED
-    assert h.engine._tasks == {}  # the polling runner was stopped
+    assert h.engine.following() == []  # the polling runner was stopped
 
 
 @pytest.mark.asyncio
@@ -201,7 +201,7 @@ async def test_cancel_stops_the_script_in_the_simulated_queue(
     assert sum(observatory.world.beating(ref) for ref in world.doc["cscs"]) == beating
     failed = next(e for _, e in h.events if isinstance(e, StepFailed))
     assert failed.cancelled
-    assert h.engine._tasks == {}
+    assert h.engine.following() == []
 
 
 async def run_with_lead(h: Harness, site: Site, user: str) -> RunStatus:

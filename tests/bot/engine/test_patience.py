@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.engine.engine import _expected_end
 from integrations.clock import VirtualClock
 from state.commands import Approve, Cancel, KeepWaiting, MarkDone
 from state.events import StepFailed, StepOverdue, StepWaitExtended
@@ -192,7 +191,7 @@ async def test_mark_done_stops_following_and_leaves_the_sync_to_argocd(h: Harnes
 
     state = await step(h, run)
     assert (state.status, state.reason) == (StepStatus.DONE_BY_HAND, note)
-    assert h.engine._tasks == {}  # no longer followed
+    assert h.engine.following() == []  # no longer followed
     assert observatory.world.doc["apps"]["nublado"]["op"] == "Running"  # not terminated
     await past(h, 40)
     assert observatory.world.doc["apps"]["nublado"]["op"] == "Succeeded"  # it went on
@@ -230,7 +229,7 @@ def test_a_sync_started_before_patience_becomes_overdue_at_its_timeout() -> None
     started = StepState(step=sync, status=StepStatus.RUNNING, attempt=1)
     at = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     legacy = started.model_copy(update={"timeout_at": at})
-    assert _expected_end(legacy) == at
-    assert _expected_end(started.model_copy(update={"overdue_at": at})) == at
+    assert legacy.expected_end() == at
+    assert started.model_copy(update={"overdue_at": at}).expected_end() == at
     overdue = legacy.model_copy(update={"status": StepStatus.OVERDUE})
-    assert _expected_end(overdue) is None  # told already: the lead decides
+    assert overdue.expected_end() is None  # told already: the lead decides

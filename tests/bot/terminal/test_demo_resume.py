@@ -1,8 +1,9 @@
 """A real ``upgrade-bot demo`` killed with SIGKILL mid-step, then started again on its file.
 
-The one test that runs the demo as a process: nothing but the SQLite file survives the kill,
-so this proves the run, the simulated observatory and the clock are all kept there, and that
-the step found running comes back as interrupted, for the lead to decide (never re-run alone).
+Nothing but the SQLite file survives the kill, so this proves the run, the simulated
+observatory and the clock are all kept there, and that the step found running comes back as
+interrupted, for the lead to decide (never re-run alone). The demo started again takes the
+store's lease over at once: the process that held it is gone.
 """
 
 from __future__ import annotations
@@ -10,29 +11,13 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-BOT = Path(sys.executable).parent / "upgrade-bot"
-
-
-def read_until(process: subprocess.Popen[str], pattern: str, timeout: float = 60) -> list[str]:
-    """Lines of output up to the first that matches ``pattern``."""
-    assert process.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if re.search(pattern, line):
-            return lines
-    pytest.fail(f"no line matching {pattern!r} in:\n{''.join(lines)}")
+from tests.support.processes import BOT, read_until
 
 
 @pytest.mark.slow
@@ -68,6 +53,7 @@ def test_killed_demo_resumes_the_same_run(tmp_path: Path) -> None:
 
     out = second.stdout
     assert second.returncode == 0, out + second.stderr
+    assert f"(took the store over from {socket.gethostname()} pid {first.pid} [" in out  # at once
     assert f"Resuming run {run_id.group(1)} at step shutdown-cscs (interrupted)" in out
     assert "shutdown-cscs INTERRUPTED" in out
     assert "shutdown-cscs: Send all CSCs OFFLINE" in out

@@ -110,12 +110,14 @@ def start(open_run: Run | None, command: StartRun, now: datetime) -> tuple[Run, 
     """Open a run for a site; ``open_run`` is the site's open run, if it has one."""
     _aware(now)
     if open_run is not None and open_run.status.open:
-        raise RunAlreadyActive(open_run.site, open_run.run_id, open_run.lead)
+        lead = open_run.lead
+        raise RunAlreadyActive(open_run.site, open_run.run_id, lead, open_run.name(lead))
     if not command.steps:
         raise BadInput(f"The procedure has no step for a {command.kind} of {command.site}.")
     started = RunStarted(
         at=now,
         actor=command.actor.user,
+        actor_name=command.actor.name,
         run_id=command.run_id,
         site=command.site,
         kind=command.kind,
@@ -138,6 +140,12 @@ def decide(run: Run, command: Command, now: datetime) -> list[Event]:
         events = _run_command(run, command, now)
     else:
         events = _bot_command(run, command, now)
+    actor: Actor | None = getattr(command, "actor", None)
+    if actor is not None and actor.name:  # the run keeps how the request named its actor
+        events = [
+            e.model_copy(update={"actor_name": actor.name}) if e.actor == actor.user else e
+            for e in events
+        ]
     if events:
         events.extend(_advance(fold(run, events), now))
     return events
@@ -176,7 +184,7 @@ def _aware(now: datetime) -> None:
 
 def _require_lead(run: Run, actor: Actor, what: str) -> None:
     if actor.user != run.lead:
-        raise NotLead(actor.user, run.lead, what)
+        raise NotLead(actor.user, run.lead, what, run.name(run.lead))
 
 
 def _require_open(run: Run) -> None:
@@ -245,7 +253,7 @@ def _step_command(run: Run, command: StepCommand, now: datetime) -> list[Event]:
             actor=user,
             step_id=state.id,
             attempt=state.attempt,
-            error=f"cancelled by {user}",
+            error=f"cancelled by {command.actor.name or user}",
             cancelled=True,
         )
     ]
@@ -313,7 +321,7 @@ def _reopen(run: Run, state: StepState, actor: Actor, now: datetime) -> list[Eve
 def _run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
     user = command.actor.user
     if isinstance(command, Acknowledge):  # anyone; it moves nothing
-        if command.key not in run.announced:
+        if command.key not in run.announced and not _announcing(run, command.key):
             raise BadInput(f"Nothing was announced as {command.key!r} in this run.")
         if user in run.acknowledged.get(command.key, ()):
             return []
@@ -338,7 +346,9 @@ def _run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
         to = command.to.strip()
         if not to:
             raise BadInput("Please name the person to hand over to.")
-        return [] if to == run.lead else [LeadHandedOver(at=now, actor=user, to=to)]
+        if to == run.lead:
+            return []
+        return [LeadHandedOver(at=now, actor=user, to=to, to_name=command.to_name)]
     if isinstance(command, AddNote):
         if command.step_id is not None and run.step(command.step_id) is None:
             raise UnknownStep(command.step_id)
@@ -351,7 +361,7 @@ def _run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
             actor=user,
             step_id=s.id,
             attempt=s.attempt,
-            error=f"cancelled: run aborted by {user}",
+            error=f"cancelled: run aborted by {command.actor.name or user}",
             cancelled=True,
         )
         for s in run.steps
@@ -359,6 +369,21 @@ def _run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
     ]
     events.append(RunAborted(at=now, actor=user, reason=reason))
     return events
+
+
+def _announcing(run: Run, key: str) -> bool:
+    """Whether the announcement is going out, so its Acknowledge button may already show.
+
+    Its step runs (the post comes before its record), or the lead releases it after a hold.
+    """
+    if key in run.held:
+        return True
+    return any(
+        s.status is StepStatus.RUNNING
+        and isinstance(s.step.action, Announce)
+        and s.step.action.key == key
+        for s in run.steps
+    )
 
 
 _RUN_WHAT: dict[type[Any], str] = {

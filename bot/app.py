@@ -11,11 +11,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.file import ConfigError
 from bot.config.settings import Settings
-from bot.slack.updates import CALL_TIMEOUT
+from bot.slack.client import CALL_TIMEOUT, retry_handlers
 
 
 def build_app(settings: Settings, *, http: bool) -> AsyncApp:
-    """The Bolt app with its Web API client on ``SLACK_API_URL`` (listeners added later)."""
+    """The Bolt app with its Web API client on ``SLACK_API_URL`` (listeners added later).
+
+    The client retries what is transient with slack_sdk's own handlers
+    (:func:`bot.slack.client.retry_handlers`).
+    """
     if settings.slack_bot_token is None:
         raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
     secret = settings.slack_signing_secret
@@ -25,6 +29,7 @@ def build_app(settings: Settings, *, http: bool) -> AsyncApp:
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=int(CALL_TIMEOUT),
+        retry_handlers=retry_handlers(),
     )
     return AsyncApp(
         client=client,

@@ -3,8 +3,9 @@
 Composition only: the store, the engine with the site systems (``--simulate``: the simulated
 observatory, a full rehearsal in a real workspace), the Slack front end, the Bolt app with the
 listeners of ``handlers/``, the ticker, and a small HTTP server for ``/healthz``. On start it
-picks every open run up from the store and refreshes its messages: an interrupted step shows
-Retry / Mark done, and the lead decides.
+binds each site's channel by id (and says which channels it cannot post in), then picks every
+open run up from the store and refreshes its messages: an interrupted step shows Retry / Mark
+done, and the lead decides.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bot.service import lease
 from bot.service.health import health_app, serve_app
 from bot.service.metrics import Metrics
 from bot.slack.announcer import SlackAnnouncer
+from bot.slack.channels import bind_channels
 from bot.slack.front import SlackFront
 from bot.slack.updates import Updates
 from bot.usecases.cases import UseCases
@@ -87,6 +89,7 @@ async def running_bot(
     config, sites = load_config(settings.config)
     procedure = load_procedure(options.procedure)
     app = build_app(settings, http=options.http is not None)
+    sites = (await bind_channels(app.client, sites)).sites
     store = await Store.open(settings.store_url(options.db))
     try:
         holder = await lease.take(store, standby=options.standby)

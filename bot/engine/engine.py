@@ -60,6 +60,7 @@ from state.events import (
     StepStarted,
     StepSucceeded,
 )
+from state.machine import decide
 from state.run import Run, StepState, StepStatus
 
 if TYPE_CHECKING:
@@ -149,9 +150,17 @@ class Engine:
         """The engine's time (front ends show elapsed times by it)."""
         return self._clock.now()
 
-    def actor(self, user: str) -> Actor:
-        """The actor for a user id, with their admin right from the configuration."""
-        return Actor(user, admin=user in self._admins)
+    def actor(self, user: str, name: str | None = None) -> Actor:
+        """The actor for a user id (``name``: as the request named them), with their admin right."""
+        return Actor(user, admin=user in self._admins, name=name)
+
+    async def check(self, run_id: str, command: Command) -> list[Event]:
+        """The events ``command`` would cause now, changing nothing; raises its refusal.
+
+        So a request that will be refused (a stale button, someone not the lead) is refused
+        before a form asks for more.
+        """
+        return decide(await self._store.get(run_id), command, self._clock.now())
 
     async def start(self) -> list[Run]:
         """At start-up: steps found running are interrupted, watches resumed; the open runs."""
@@ -170,7 +179,20 @@ class Engine:
             if watch is not None and watch.step.action.survives_restart():
                 self._log.info("Watch resumed", run=run.run_id, step=watch.id)
                 self._spawn(run, watch, self._run_step(run, watch), "run")
+            await self._preview_missing(run)
         return runs
+
+    async def _preview_missing(self, run: Run) -> None:
+        """The preview of a step awaiting approval, if the bot stopped before it was shown.
+
+        Its Approve button waits for it (the lead approves what they saw).
+        """
+        waiting = run.current
+        if waiting is None or waiting.status is not StepStatus.AWAITING_APPROVAL:
+            return
+        preview = PREVIEWS.get(type(waiting.step.action))
+        if preview is not None and waiting.id not in await self._store.progress(run.run_id):
+            self._spawn(run, waiting, self._preview(run, waiting, preview), "preview")
 
     async def aclose(self) -> None:
         """Stop the runners' tasks (the steps will show as interrupted at the next start)."""
@@ -190,8 +212,9 @@ class Engine:
         *,
         cycle: str | None = None,
         phalanx_branch: str | None = None,
+        name: str | None = None,
     ) -> Run:
-        """Open a run of ``site`` led by ``user`` (refused if the site has one open)."""
+        """Open a run of ``site`` led by ``user`` (``name``: as named) unless it has one open."""
         if site not in self._systems:
             raise RunError(
                 f"This bot has no systems configured for {site}: it cannot run its upgrade "
@@ -199,7 +222,7 @@ class Engine:
             )
         now = self._clock.now()
         command = StartRun(
-            actor=self.actor(user),
+            actor=self.actor(user, name),
             run_id=f"{site}-{now:%Y%m%d-%H%M%S}",
             site=site,
             kind=kind,
@@ -241,7 +264,7 @@ class Engine:
         await self._notify(RunChanged(run, tuple(events)))
         for event in events:
             if isinstance(event, StepFailed) and event.cancelled:
-                await self._stop(run, event.step_id)
+                await self._stop(run, event.step_id, report=True)
             if isinstance(
                 event,
                 StepSucceeded | StepFailed | StepDoneWithIssues | StepDoneByHand | StepSkipped,
@@ -359,25 +382,36 @@ class Engine:
             )
         except (IntegrationError, TimeoutError) as e:
             text = f"Could not read {what}: {e or 'no answer in time'}"
+        except Exception as e:  # noqa: BLE001  # a bug of ours: said, so the lead does not wait on it
+            self._log.exception("Preview crashed", run=run.run_id, step=state.id)
+            text = f"Could not read {what}: internal error: {type(e).__name__}"
         await self._context(run, state).report(text)
 
-    async def _stop(self, run: Run, step_id: str) -> None:
-        """Cancel the step's task and ask its integration to stop the real operation."""
+    async def _stop(self, run: Run, step_id: str, *, report: bool = False) -> None:
+        """Cancel the step's task and ask its integration to stop the real operation.
+
+        The outcome is told in the run's thread when a person cancelled (``report``: they are
+        waiting to hear it), and whenever the operation could not be stopped.
+        """
         task = self._tasks.pop((run.run_id, step_id), None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         state = run.step(step_id)
         system = system_of(state.step.action, self._systems[run.site]) if state else None
-        if system is None:
+        if state is None or system is None:
             return
+        problem = None
         try:
             await asyncio.wait_for(system.cancel(), CANCEL_TIMEOUT)
         except (IntegrationError, TimeoutError) as e:
-            text = f"Could not stop the operation: {e or 'no answer in time'}. Check it by hand."
+            problem = str(e) or "no answer in time"
+            text = f"Could not stop the operation: {problem}. Check it by hand."
             self._log.error("Cancel failed", run=run.run_id, step=step_id, error=text)
             await self._store.set_progress(run.run_id, step_id, 0, text, self._clock.now())
             await self._notify(StepProgress(run, step_id, 0, text))
+        if report or problem is not None:
+            await self.speaker.tell(run, notices.stopped(run, state, problem))
 
     async def _deadline(self, run: Run, state: StepState) -> None:
         action = state.step.action

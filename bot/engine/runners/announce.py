@@ -7,14 +7,22 @@ from collections.abc import Awaitable, Callable
 from bot.config.sites import SiteConfig
 from bot.engine.runners.context import Outcome, StepContext
 from integrations.announce import Announcer
+from integrations.mrkdwn import escape
 from state.actions import Announce
 from state.run import Run
 
 
 def text(run: Run, site: SiteConfig, action: Announce) -> str:
-    """The message with the run's facts filled in."""
+    """The message with the run's facts filled in: the lead by name (no ping), escaped.
+
+    The message itself is the procedure's mrkdwn; what comes from people (the cycle they
+    typed, the lead's name) is escaped as it is put in.
+    """
     return action.message.format(
-        site=site.title, kind=run.kind, cycle=run.cycle or "n/a", lead=run.lead
+        site=site.title,
+        kind=run.kind,
+        cycle=escape(run.cycle or "n/a"),
+        lead=escape(run.name(run.lead)),
     ).strip()
 
 

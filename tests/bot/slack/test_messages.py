@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.config.sites import default_sites
 from bot.slack.blocks import MAX_BLOCKS, SECTION
-from bot.slack.messages import step_message
+from bot.slack.messages import run_header, step_message
 from state.run import StepStatus
 from tests.support.runs import started
 
@@ -26,3 +26,42 @@ def test_a_step_message_stays_within_slack_limits() -> None:
         assert len(body) <= SECTION
     assert "… and 4980 more" in str(blocks)
     assert text.startswith("1/4 ")
+
+
+def test_approve_waits_for_the_preview() -> None:
+    """A step with a preview awaiting approval: no Approve until the preview is there."""
+    run = started(site="summit")
+    sync = run.step("sync")
+    assert sync is not None
+    state = sync.model_copy(update={"status": StepStatus.AWAITING_APPROVAL})
+    site = default_sites()["summit"]
+    _, preparing = step_message(run, state, site, None)
+    _, previewed = step_message(run, state, site, "the diff")
+    actions = [str(b) for b in preparing if b["type"] == "actions"]
+    assert "Preparing the preview" in str(preparing)
+    assert "step.approve" not in str(actions)
+    assert "step.skip" in str(actions)
+    assert "step.approve" in str(previewed)
+    assert "Preparing the preview" not in str(previewed)
+
+
+def test_outside_and_user_text_is_escaped_and_people_named() -> None:
+    """An error, a reason, issues and progress shown inert; who by name, not mention."""
+    run = started(site="summit").model_copy(update={"names": {"U_LEAD": "ana <b>"}})
+    state = run.steps[0].model_copy(
+        update={
+            "status": StepStatus.FAILED,
+            "outcome": "<!channel> failed & <@U_OTHER>",
+            "issues": ("<!here> ATDome:0",),
+            "reason": "<!subteam^S1>",
+            "ended_by": "U_LEAD",
+        }
+    )
+    _, blocks = step_message(run, state, default_sites()["summit"], "<@U_X> 41/57")
+    shown = str(blocks)
+    for live in ("<!channel>", "<!here>", "<@U_OTHER>", "<@U_X>", "<!subteam"):
+        assert live not in shown
+    assert "&lt;!channel&gt; failed &amp; &lt;@U_OTHER&gt;" in shown
+    _, header = run_header(run, default_sites()["summit"], run.started_at)
+    assert "Lead ana &lt;b&gt;" in str(header)
+    assert "<@" not in str(header)

@@ -11,12 +11,13 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.config.file import ConfigError
 from bot.config.settings import Settings
-from bot.slack.updates import CALL_TIMEOUT
+from bot.slack.client import CALL_TIMEOUT, retry_handlers
 
 
 class _GuardedClient(AsyncWebClient):
@@ -35,8 +36,11 @@ class _GuardedClient(AsyncWebClient):
         token: str,
         base_url: str,
         timeout: int,
+        retry_handlers: list[AsyncRetryHandler],
     ) -> None:
-        super().__init__(token=token, base_url=base_url, timeout=timeout)
+        super().__init__(
+            token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers
+        )
         self._guard = guard
         self._on_error = on_error or (lambda _method, _error: None)
 
@@ -64,7 +68,8 @@ def build_app(
     """The Bolt app with its Web API client on ``SLACK_API_URL`` (listeners added later).
 
     ``guard()`` is awaited before every Web API call and raises to forbid it;
-    ``on_error(method, error)`` is told of every call that failed.
+    ``on_error(method, error)`` is told of every call that failed. The client retries what is
+    transient with slack_sdk's own handlers (:func:`bot.slack.client.retry_handlers`).
     """
     if settings.slack_bot_token is None:
         raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
@@ -77,6 +82,7 @@ def build_app(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=int(CALL_TIMEOUT),
+        retry_handlers=retry_handlers(),
     )
     return AsyncApp(
         client=client,

@@ -40,6 +40,7 @@ from bot.service.lease import Lease
 from bot.service.metrics import Metrics, Vitals
 from bot.service.supervisor import Supervisor, WorkerDied
 from bot.slack.announcer import SlackAnnouncer
+from bot.slack.channels import bind_channels
 from bot.slack.front import SlackFront
 from bot.slack.updates import Updates
 from bot.usecases.cases import UseCases
@@ -144,6 +145,7 @@ class Bot:
                 say=health.waiting,
             )
             opened.push_async_callback(lease.release)
+            sites = (await bind_channels(app.client, sites)).sites  # by id; unusable ones said
             clock: Clock = rehearsal or WallClock()
             announcer: Announcer = SlackAnnouncer(client=app.client, sites=sites, store=store)
             if rehearsal is not None:

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.engine.notices import DM_ACTION, RELEASE_ACTION
+from handlers.origin import pressed_in, presser
 from handlers.services import cases_of, show_of
 
 STEP_OR_RUN = re.compile(r"^(step|run)\.")
@@ -32,8 +33,8 @@ async def pressed(
     """A step's or the run's button."""
     await ack()
     buttons = cases_of(context).buttons
-    answer = await buttons.press(body["user"]["id"], action["action_id"], action.get("value", ""))
-    await show_of(context)(answer, respond, client, body.get("trigger_id"))
+    answer = await buttons.press(presser(body), action["action_id"], action.get("value", ""))
+    await show_of(context)(answer, respond, client, body.get("trigger_id"), pressed_in(body))
 
 
 async def under_post(
@@ -51,5 +52,5 @@ async def under_post(
         RELEASE_ACTION: buttons.release,  # the lead, under a held announcement's reminder
         DM_ACTION: buttons.message_principals,  # the lead, under a deadline report
     }
-    reply = await answers[action["action_id"]](body["user"]["id"], action.get("value", ""))
-    await show_of(context)(reply, respond, None, None)
+    reply = await answers[action["action_id"]](presser(body), action.get("value", ""))
+    await show_of(context)(reply, respond, None, None, None)

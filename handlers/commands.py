@@ -7,9 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.usecases.answers import Answer, Reply
+from bot.usecases.answers import Answer, Reply, usage
 from bot.usecases.cases import UseCases
+from bot.usecases.origin import Channel, Person
 from handlers import parse
+from handlers.origin import commander, typed_in
 from handlers.services import cases_of, show_of
 
 
@@ -22,18 +24,18 @@ async def upgrade(
 ) -> None:
     """The slash command."""
     await ack()
-    channel = command.get("channel_name", "")
+    channel = typed_in(command)
     try:
         request = parse.parse_command(command.get("text", ""))
     except parse.UsageError as e:
-        answer: Answer = Reply(f"{e}\n\n{parse.USAGE}")
+        answer: Answer = usage(str(e), parse.USAGE)
     else:
-        answer = await dispatch(cases_of(context), command["user_id"], channel, request)
-    await show_of(context)(answer, respond, client, command.get("trigger_id"))
+        answer = await dispatch(cases_of(context), commander(command), channel, request)
+    await show_of(context)(answer, respond, client, command.get("trigger_id"), channel.id)
 
 
 async def dispatch(  # noqa: C901, PLR0911  # one case per request
-    cases: UseCases, user: str, channel: str, request: parse.Request
+    cases: UseCases, who: Person, channel: Channel, request: parse.Request
 ) -> Answer:
     """The use case a parsed request asks for."""
     runs = cases.runs
@@ -45,16 +47,16 @@ async def dispatch(  # noqa: C901, PLR0911  # one case per request
         case parse.Check(site=site):
             return await cases.status.check(site)
         case parse.Start(site=site, kind=kind, cycle=cycle, branch=branch):
-            return await runs.open(user, channel, site, kind, cycle, branch)
+            return await runs.open(who, channel, site, kind, cycle, branch)
         case parse.Takeover(site=site, reason=reason):
-            return await runs.take_over(user, site, reason)
-        case parse.Handover(user=to):
-            return await runs.hand_over(user, channel, to)
+            return await runs.take_over(who, site, reason)
+        case parse.Handover(user=to, name=name):
+            return await runs.hand_over(who, channel, Person(to, name))
         case parse.Pause():
-            return await runs.pause(user, channel)
+            return await runs.pause(who, channel)
         case parse.Resume():
-            return await runs.resume(user, channel)
+            return await runs.resume(who, channel)
         case parse.Note(text=text):
-            return await runs.note(user, channel, text)
+            return await runs.note(who, channel, text)
         case parse.Abort(reason=reason):
-            return await runs.abort(user, channel, reason)
+            return await runs.abort(who, channel, reason)

@@ -67,9 +67,10 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class Handover:
-    """The lead hands the run of this channel's site over."""
+    """The lead hands the run of this channel's site over (``name``: as the mention named them)."""
 
     user: str
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +112,16 @@ class Help:
 
 Request = Start | Status | Check | Handover | Takeover | Pause | Resume | Note | Abort | Help
 
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
+
+TAG_RULE = "letters, digits and . _ / - only, starting with a letter or digit (e.g. c0040)"
+"""What a cycle tag or a branch name may hold, in words (the start form says it)."""
+
+
+def is_tag(value: str) -> bool:
+    """Whether ``value`` may be a cycle tag or a Phalanx branch name (nothing else gets in)."""
+    return bool(_TAG.match(value))
 
 
 def _site(word: str) -> Site:
@@ -152,8 +161,8 @@ def _start(args: list[str]) -> Start:
             continue
         if key not in {"cycle", "branch"} or key in found:
             raise UsageError(f"unexpected {arg!r}: only `cycle=` and `branch=`, once each")
-        if not _TAG.match(value):
-            raise UsageError(f"{key}={value!r} is not a tag or branch name")
+        if not is_tag(value):
+            raise UsageError(f"{key}={value!r} is not a tag or branch name: {TAG_RULE}")
         found[key] = value
     return Start(site, kind, found.get("cycle"), found.get("branch"))  # type: ignore[arg-type]
 
@@ -170,7 +179,7 @@ def _handover(_text: str, args: list[str]) -> Handover:
     found = _MENTION.match(args[0]) if len(args) == 1 else None
     if found is None:
         raise UsageError("`/upgrade handover @user`: mention one person (pick them in the list)")
-    return Handover(found.group(1))
+    return Handover(found.group(1), found.group(2) or None)
 
 
 def _takeover(text: str, args: list[str]) -> Takeover:

@@ -8,14 +8,15 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.config.sites import SiteConfig
 from bot.usecases.cases import UseCases
-from handlers import buttons, commands, forms, home
+from handlers import buttons, commands, errors, forms, home
 from handlers.services import ignore_retries, services
 from handlers.show import Shower
 from state.names import Site
 
 
 def register(app: AsyncApp, cases: UseCases, sites: Mapping[Site, SiteConfig]) -> None:
-    """Add the middleware and every listener to ``app``."""
+    """Add the middleware, every listener, and the error handler to ``app``."""
+    app.error(errors.answer_error)
     app.middleware(ignore_retries)
     app.middleware(services(cases, Shower(sites)))
     app.command("/upgrade")(commands.upgrade)

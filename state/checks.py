@@ -27,7 +27,7 @@ DECIDING = {StepStatus.AWAITING_APPROVAL, StepStatus.FAILED, StepStatus.INTERRUP
 def require_lead(run: Run, actor: Actor, what: str) -> None:
     """Only the lead may do ``what``."""
     if actor.user != run.lead:
-        raise NotLead(actor.user, run.lead, what)
+        raise NotLead(actor.user, run.lead, what, run.name(run.lead))
 
 
 def require_open(run: Run) -> None:

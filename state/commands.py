@@ -23,10 +23,15 @@ from state.procedure import Step
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who sends a command: a Slack user id (or a terminal user), and whether they are an admin."""
+    """Who sends a command: a Slack user id (or a terminal user), and whether they are an admin.
+
+    ``name`` is how Slack named them in the request (kept in the run, so messages and the
+    logbook report show people by name without mentioning, and so notifying, them).
+    """
 
     user: str
     admin: bool = False
+    name: str | None = None
 
 
 # --------------------------------------------------------------------------- by people
@@ -132,10 +137,11 @@ class Resume:
 
 @dataclass(frozen=True, slots=True)
 class HandOver:
-    """Make someone else the lead."""
+    """Make someone else the lead (``to_name``: their name, as the mention carried it)."""
 
     actor: Actor
     to: str
+    to_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,17 +7,31 @@ line), never alarming, never with a traceback. Integration failures are another 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class RunError(Exception):
-    """A command that cannot be applied; ``str()`` is the message for the user."""
+    """A command that cannot be applied; ``str()`` is the message for the user.
+
+    ``people`` maps the user ids the message names to their names: a front end shows each
+    id as a mention (Slack) or by name (a form's plain text, the terminal), and no other word.
+    """
+
+    def __init__(self, message: str, *, people: Mapping[str, str] | None = None) -> None:
+        """The message, and the people it names by id."""
+        super().__init__(message)
+        self.people: dict[str, str] = dict(people or {})
 
 
 class NotLead(RunError):
     """Someone other than the lead tried to change the run."""
 
-    def __init__(self, actor: str, lead: str, what: str) -> None:
+    def __init__(self, actor: str, lead: str, what: str, lead_name: str | None = None) -> None:
         """Name the lead so the person knows whom to ask."""
-        super().__init__(f"Only the lead, {lead}, can {what}. Ask them, or ask them to hand over.")
+        super().__init__(
+            f"Only the lead, {lead}, can {what}. Ask them, or ask them to hand over.",
+            people={lead: lead_name or lead},
+        )
         self.actor = actor
         self.lead = lead
 
@@ -34,9 +48,12 @@ class NotAdmin(RunError):
 class RunAlreadyActive(RunError):
     """A second run for a site that has one open."""
 
-    def __init__(self, site: str, run_id: str, lead: str) -> None:
+    def __init__(self, site: str, run_id: str, lead: str, lead_name: str | None = None) -> None:
         """Point at the open run and its lead."""
-        super().__init__(f"{site} already has an open run ({run_id}, led by {lead}).")
+        super().__init__(
+            f"{site} already has an open run ({run_id}, led by {lead}).",
+            people={lead: lead_name or lead},
+        )
         self.site = site
         self.run_id = run_id
 

@@ -24,6 +24,11 @@ class _Event(BaseModel):
     v: int = Field(default=1, description="Schema version of this event's body.")
     at: AwareDatetime
     actor: str
+    actor_name: str | None = Field(
+        default=None,
+        description="The actor's name as Slack sent it with the request (absent in events "
+        "stored before names were kept, and for the bot).",
+    )
 
 
 class _StepEvent(_Event):
@@ -187,6 +192,7 @@ class LeadHandedOver(_Event):
 
     type: Literal["run.handed_over"] = "run.handed_over"
     to: str
+    to_name: str | None = Field(default=None, description="The new lead's name, if known.")
 
 
 class RunTakenOver(_Event):

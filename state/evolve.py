@@ -79,11 +79,26 @@ def evolve(run: Run | None, event: Event) -> Run:
             steps=tuple(StepState(step=step) for step in event.steps),
             waived=event.waived,
             version=1,
+            names=_names({}, event),
         )
     if run is None:
         raise ValueError(f"{event.type} before run.started")
     run = _evolve_run(run, event)
-    return run.model_copy(update={"version": run.version + 1, "changed_at": event.at})
+    return run.model_copy(
+        update={
+            "version": run.version + 1,
+            "changed_at": event.at,
+            "names": _names(run.names, event),
+        }
+    )
+
+
+def _names(names: dict[str, str], event: Event) -> dict[str, str]:
+    """The names the run knows, with those the event carries (the actor's, a new lead's)."""
+    found = {event.actor: event.actor_name} if event.actor_name else {}
+    if isinstance(event, LeadHandedOver) and event.to_name:
+        found[event.to] = event.to_name
+    return {**names, **found} if found else names
 
 
 def _evolve_run(run: Run, event: Event) -> Run:  # one case per event type

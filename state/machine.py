@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from state.checks import started
-from state.commands import Command, RunCommand, StartRun, StepCommand
+from state.commands import Actor, Command, RunCommand, StartRun, StepCommand
 from state.errors import BadInput, RunAlreadyActive
 from state.events import BOT, Event, RunCompleted, RunStarted, StepAwaitingApproval, StepInterrupted
 from state.evolve import evolve, fold
@@ -31,12 +31,14 @@ def start(open_run: Run | None, command: StartRun, now: datetime) -> tuple[Run, 
     """Open a run for a site; ``open_run`` is the site's open run, if it has one."""
     _aware(now)
     if open_run is not None and open_run.status.open:
-        raise RunAlreadyActive(open_run.site, open_run.run_id, open_run.lead)
+        lead = open_run.lead
+        raise RunAlreadyActive(open_run.site, open_run.run_id, lead, open_run.name(lead))
     if not command.steps:
         raise BadInput(f"The procedure has no step for a {command.kind} of {command.site}.")
     started = RunStarted(
         at=now,
         actor=command.actor.user,
+        actor_name=command.actor.name,
         run_id=command.run_id,
         site=command.site,
         kind=command.kind,
@@ -60,6 +62,12 @@ def decide(run: Run, command: Command, now: datetime) -> list[Event]:
         events = run_command(run, command, now)
     else:
         events = outcome_events(run, command, now)
+    actor: Actor | None = getattr(command, "actor", None)
+    if actor is not None and actor.name:  # the run keeps how the request named its actor
+        events = [
+            e.model_copy(update={"actor_name": actor.name}) if e.actor == actor.user else e
+            for e in events
+        ]
     if events:
         events.extend(_advance(fold(run, events), now))
     return events

@@ -188,6 +188,14 @@ class Run(BaseModel):
     changed_at: AwareDatetime | None = Field(
         default=None, description="When the last event happened (how long the run has been idle)."
     )
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="User id -> name, as the requests that made them lead or actor carried it.",
+    )
+
+    def name(self, user: str) -> str:
+        """How to show a person: their name if a request carried it, else their id."""
+        return self.names.get(user, user)
 
     def step(self, step_id: str) -> StepState | None:
         """The step with this id, if the run has it."""

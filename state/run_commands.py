@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from state.actions import Announce
 from state.checks import given_text, require_lead, require_open
 from state.commands import (
     Abort,
@@ -33,14 +34,14 @@ from state.events import (
     RunTakenOver,
     StepFailed,
 )
-from state.run import Run, RunStatus
+from state.run import Run, RunStatus, StepStatus
 
 
 def run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
     """The events a command on the whole run causes, or why not."""
     user = command.actor.user
     if isinstance(command, Acknowledge):  # anyone; it moves nothing
-        if command.key not in run.announced:
+        if command.key not in run.announced and not _announcing(run, command.key):
             raise BadInput(f"Nothing was announced as {command.key!r} in this run.")
         if user in run.acknowledged.get(command.key, ()):
             return []
@@ -65,7 +66,9 @@ def run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
         to = command.to.strip()
         if not to:
             raise BadInput("Please name the person to hand over to.")
-        return [] if to == run.lead else [LeadHandedOver(at=now, actor=user, to=to)]
+        if to == run.lead:
+            return []
+        return [LeadHandedOver(at=now, actor=user, to=to, to_name=command.to_name)]
     if isinstance(command, AddNote):
         if command.step_id is not None and run.step(command.step_id) is None:
             raise UnknownStep(command.step_id)
@@ -78,7 +81,7 @@ def run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
             actor=user,
             step_id=s.id,
             attempt=s.attempt,
-            error=f"cancelled: run aborted by {user}",
+            error=f"cancelled: run aborted by {command.actor.name or user}",
             cancelled=True,
         )
         for s in run.steps
@@ -86,6 +89,21 @@ def run_command(run: Run, command: RunCommand, now: datetime) -> list[Event]:
     ]
     events.append(RunAborted(at=now, actor=user, reason=reason))
     return events
+
+
+def _announcing(run: Run, key: str) -> bool:
+    """Whether the announcement is going out, so its Acknowledge button may already show.
+
+    Its step runs (the post comes before its record), or the lead releases it after a hold.
+    """
+    if key in run.held:
+        return True
+    return any(
+        s.status is StepStatus.RUNNING
+        and isinstance(s.step.action, Announce)
+        and s.step.action.key == key
+        for s in run.steps
+    )
 
 
 _RUN_WHAT: dict[type[Any], str] = {

@@ -131,7 +131,7 @@ def step_command(run: Run, command: StepCommand, now: datetime) -> list[Event]:
             actor=user,
             step_id=state.id,
             attempt=state.attempt,
-            error=f"cancelled by {user}",
+            error=f"cancelled by {command.actor.name or user}",
             cancelled=True,
         )
     ]

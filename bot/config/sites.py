@@ -188,7 +188,11 @@ class SiteConfig(_Model):
     )
     fqdn: str = Field(description="LOVE, ArgoCD and the EFD live under https://<fqdn>/.")
     timezone: str = Field(description="The site's local time zone, for reports.")
-    channel: str = Field(description="The site's Slack channel, where its runs are driven.")
+    channel: str = Field(
+        description="The site's Slack channel, where its runs are driven: its id (C0123ABC, "
+        "stays right when the channel is renamed) or its name (#summit-announce), which the "
+        "bot binds to its id at start-up."
+    )
     cluster: str = Field(description="What identifies the site's Kubernetes cluster.")
     scriptqueues: tuple[int, ...] = Field(description="The site's ScriptQueue indices.")
     ignore: tuple[str, ...] = Field(

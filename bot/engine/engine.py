@@ -32,11 +32,10 @@ import structlog
 
 from bot.config.runs import procedure_problems, run_steps
 from bot.engine import looks, notices
+from bot.engine.looks import Looks
 from bot.engine.once import Post, PostOnce
 from bot.engine.runners import (
-    PROPOSALS,
     RUNNERS,
-    Preview,
     SiteSystems,
     StepContext,
     efd,
@@ -54,7 +53,6 @@ from state.commands import (
     Command,
     DeadlineReached,
     PastExpected,
-    ProposeTargets,
     RecordBaseline,
     StartRun,
 )
@@ -71,6 +69,7 @@ from state.events import (
     StepSucceeded,
     TargetsProposed,
 )
+from state.machine import decide
 from state.run import Run, StepState, StepStatus
 from state.stored import StoreError
 
@@ -142,6 +141,9 @@ class Engine:
         self._work = Work()
         self._stopping = False
         self._once = PostOnce(store, self.execute)
+        self._looks = Looks(
+            work=self._work, store=store, context=self._context, execute=self.execute
+        )
         self.speaker = Speaker(store=store, sites=sites, systems=systems, once=self._once)
         """What the bot says by itself (notices), and the buttons under them."""
         self._log = structlog.get_logger("upgrade_bot.engine")
@@ -164,12 +166,21 @@ class Engine:
         """The engine's time (front ends show elapsed times by it)."""
         return self._clock.now()
 
-    def actor(self, user: str) -> Actor:
-        """The actor for a user id, with their admin right from the configuration."""
-        return Actor(user, admin=user in self._admins)
+    def actor(self, user: str, name: str | None = None) -> Actor:
+        """The actor for a user id (``name``: as the request named them), with their admin right."""
+        return Actor(user, admin=user in self._admins, name=name)
+
+    async def check(self, run_id: str, command: Command) -> list[Event]:
+        """The events ``command`` would cause now, changing nothing; raises its refusal.
+
+        So a request that will be refused (a stale button, someone not the lead) is refused
+        before a form asks for more.
+        """
+        return decide(await self._store.get(run_id), command, self._clock.now())
 
     async def start(self) -> list[Run]:
         """At start-up: steps found running are interrupted, watches resumed; the open runs."""
+        shown: set[tuple[str, str]] = set()
         for run in await self._store.recover(self._clock.now()):
             interrupted = [s for s in run.steps if s.status is StepStatus.INTERRUPTED]
             self._log.warning(
@@ -178,12 +189,13 @@ class Engine:
             events = tuple((await self._store.events(run.run_id))[-len(interrupted) :])
             await self._notify(RunChanged(run, events))
             for state in interrupted:
-                self._show_live(run, state)
+                self._looks.waiting(run, state)
+                shown.add((run.run_id, state.id))
         runs = await self._store.open_runs()
         for run in runs:
             current = run.current
-            if current is not None and current.unproposed():
-                self._work.spawn(run.run_id, current, self._propose(run, current), "propose")
+            if current is not None and (run.run_id, current.id) not in shown:
+                await self._looks.resumed(run)  # what it lacks, if the bot stopped before
             watch = run.running
             if watch is not None and watch.step.action.survives_restart():
                 self._log.info("Watch resumed", run=run.run_id, step=watch.id)
@@ -231,8 +243,9 @@ class Engine:
         *,
         cycle: str | None = None,
         phalanx_branch: str | None = None,
+        name: str | None = None,
     ) -> Run:
-        """Open a run of ``site`` led by ``user`` (refused if the site has one open)."""
+        """Open a run of ``site`` led by ``user`` (``name``: as named) unless it has one open."""
         if site not in self._systems:
             raise RunError(
                 f"This bot has no systems configured for {site}: it cannot run its upgrade "
@@ -240,7 +253,7 @@ class Engine:
             )
         now = self._clock.now()
         command = StartRun(
-            actor=self.actor(user),
+            actor=self.actor(user, name),
             run_id=f"{site}-{now:%Y%m%d-%H%M%S}",
             site=site,
             kind=kind,
@@ -312,24 +325,17 @@ class Engine:
             state = run.step(event.step_id) if isinstance(event, watched) else None
             if state is None:
                 continue
-            proposes = state.step.action.proposes_targets()
             if isinstance(event, StepStarted) and state.status is StepStatus.RUNNING:
                 await self._start_step(run, state)
-            elif isinstance(event, StepAwaitingApproval | StepFailed) and proposes:
-                self._work.spawn(run.run_id, state, self._propose(run, state), "propose")
-            elif isinstance(event, StepAwaitingApproval | StepFailed | TargetsProposed):
-                self._show_what_waits(run, state)
-
-    def _show_what_waits(self, run: Run, state: StepState) -> None:
-        """For the lead deciding: the preview before approval, the live state before Retry."""
-        found = looks.look_for(state)
-        if found is not None:
-            self._work.spawn(run.run_id, state, self._preview(run, state, *found), "preview")
+            elif isinstance(event, StepAwaitingApproval | StepFailed):
+                self._looks.waiting(run, state)
+            elif isinstance(event, TargetsProposed):
+                self._looks.show(run, state)
 
     async def _ended(self, run: Run, event: Event) -> None:
         """An attempt ended: a cancel stops its operation, the lead's end stops following it."""
         if isinstance(event, StepFailed) and event.cancelled:
-            await self._stop(run, event.step_id)
+            await self._stop(run, event.step_id, report=True)
         if isinstance(event, StepDoneByHand | StepSkipped):
             await self._unfollow(run, event.step_id)
         if isinstance(
@@ -346,31 +352,6 @@ class Engine:
             await self.execute(run.run_id, ActionInterrupted(state.id, state.attempt))
             return
         self._work.spawn(run.run_id, state, self._run_step(run, state), "run")
-
-    def _show_live(self, run: Run, state: StepState) -> None:
-        """A step found interrupted at start-up: its live state (a stragglers step reads again)."""
-        if state.step.action.proposes_targets():
-            self._work.spawn(run.run_id, state, self._propose(run, state), "propose")
-        else:
-            self._show_what_waits(run, state)
-
-    async def _propose(self, run: Run, state: StepState) -> None:
-        """Read the CSCs still up for a stragglers step and record them (none: nothing to do)."""
-        ctx = self._context(run, state)
-        try:
-            targets = await asyncio.wait_for(
-                PROPOSALS[type(state.step.action)](ctx, state.step.action), looks.PREVIEW_TIMEOUT
-            )
-        except (IntegrationError, TimeoutError) as e:
-            await ctx.report(
-                f"Could not read which CSCs are still up: {e or 'no answer in time'}. "
-                "Edit the list to give them, or skip the step."
-            )
-            return
-        after = await self.execute(run.run_id, ProposeTargets(state.id, tuple(targets)))
-        now = after.step(state.id)
-        if now is not None and now.proposed == state.proposed:  # the same: shown as it was
-            self._show_what_waits(after, now)
 
     def _context(self, run: Run, state: StepState) -> StepContext:
         attempt = state.attempt
@@ -428,10 +409,6 @@ class Engine:
         except StoreError as e:  # the lease is lost: the next bot finds the step running
             log.warning("Could not record the step's outcome", error=str(e))
 
-    async def _preview(self, run: Run, state: StepState, look: Preview, what: str) -> None:
-        ctx = self._context(run, state)
-        await ctx.report(await looks.read(ctx, look, what))
-
     async def _unfollow(self, run: Run, step_id: str) -> None:
         """Stop following the step (its task), leaving its real operation as it is.
 
@@ -439,20 +416,28 @@ class Engine:
         """
         await self._work.unfollow(run.run_id, step_id)
 
-    async def _stop(self, run: Run, step_id: str) -> None:
-        """Cancel the step's task and ask its integration to stop the real operation."""
+    async def _stop(self, run: Run, step_id: str, *, report: bool = False) -> None:
+        """Cancel the step's task and ask its integration to stop the real operation.
+
+        The outcome is told in the run's thread when a person cancelled (``report``: they are
+        waiting to hear it), and whenever the operation could not be stopped.
+        """
         await self._unfollow(run, step_id)
         state = run.step(step_id)
         system = system_of(state.step.action, self._systems[run.site]) if state else None
-        if system is None:
+        if state is None or system is None:
             return
+        problem = None
         try:
             await asyncio.wait_for(system.cancel(), CANCEL_TIMEOUT)
         except (IntegrationError, TimeoutError) as e:
-            text = f"Could not stop the operation: {e or 'no answer in time'}. Check it by hand."
+            problem = str(e) or "no answer in time"
+            text = f"Could not stop the operation: {problem}. Check it by hand."
             self._log.error("Cancel failed", run=run.run_id, step=step_id, error=text)
             await self._store.set_progress(run.run_id, step_id, 0, text, self._clock.now())
             await self._notify(StepProgress(run, step_id, 0, text))
+        if report or problem is not None:
+            await self.speaker.tell(run, notices.stopped(run, state, problem))
 
     async def _deadline(self, run: Run, state: StepState) -> None:
         action = state.step.action

@@ -2,7 +2,9 @@
 
 No I/O here: a run, its site, what the EFD read and the time in; :class:`Notice` out. The
 engine posts each once (its key is recorded in the run), so a restart or a second tick never
-repeats one. Users appear as Slack mentions (``<@U0123>``); the terminal shows them as names.
+repeats one. The texts are Slack mrkdwn: outside text (CSC names and states from the EFD,
+people's reasons) is escaped where it is put in (:func:`integrations.mrkdwn.escape`); the
+lead is mentioned (notified) only where the bot calls them, everyone else shown by name.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from bot.engine.runners.keys import deadline_key
 from bot.reports.timeline import duration_text, summary
 from integrations.announce import Choice, Notice
 from integrations.efd import CscState
+from integrations.mrkdwn import channel_link, escape, mention
 from state.actions import ArgocdSync, GithubPullRequest, Manual
 from state.camera_actions import CcsSetAvailable
 from state.duration import format_duration
@@ -30,9 +33,9 @@ RELEASE_ACTION = "announce.release"
 """The button under a held announcement's reminder that makes the announcement now."""
 
 
-def at(user: str) -> str:
-    """A user as a Slack mention."""
-    return f"<@{user}>"
+def named(run: Run, user: str) -> str:
+    """A person by the name the run keeps, as plain mrkdwn (it notifies no one)."""
+    return escape(run.name(user))
 
 
 def _principal(site: SiteConfig, ref: str) -> str | None:
@@ -53,8 +56,8 @@ def _row(site: SiteConfig, ref: str, csc: CscState | None) -> str:
         state = csc.summary_state.name if csc.summary_state else "no summaryState"
         said = f"last state {state}, {_age(csc.heartbeat_age)}"
     principal = _principal(site, ref)
-    who = f"contact {at(principal)}" if principal else "no principal configured"
-    return f"• *{name}* index {index}: {said}; {who}"
+    who = f"contact {mention(principal)}" if principal else "no principal configured"
+    return f"• *{escape(name)}* index {escape(index)}: {said}; {who}"
 
 
 def deadline_report(run: Run, state: StepState, site: SiteConfig, verdict: Verdict) -> Notice:
@@ -113,9 +116,9 @@ def principal_messages(run: Run, state: StepState, site: SiteConfig) -> dict[str
     return {
         principal: (
             f"Hello from the upgrade bot. In the {run.kind} of {site.title} (run {run.run_id}, "
-            f'lead {at(run.lead)}), at "{state.step.title}" these CSCs of yours are not '
-            f"where they should be: {'; '.join(issues)}. Could you have a look? "
-            f"The run is followed in {site.channel}."
+            f'lead {named(run, run.lead)}), at "{state.step.title}" these CSCs of yours are '
+            f"not where they should be: {escape('; '.join(issues))}. Could you have a look? "
+            f"The run is followed in {channel_link(site.channel)}."
         )
         for principal, issues in theirs.items()
     }
@@ -143,9 +146,9 @@ def beating_again(run: Run, site: SiteConfig, csc: CscState) -> Notice:
     """A CSC heard again, after it fell silent, while the site should be down."""
     state = csc.summary_state.name if csc.summary_state else "no summaryState"
     principal = _principal(site, csc.ref)
-    who = f" Its principal: {at(principal)}." if principal else ""
+    who = f" Its principal: {mention(principal)}." if principal else ""
     text = (
-        f":rotating_light: {at(run.lead)} *{csc.ref}* is beating again ({state}, "
+        f":rotating_light: {mention(run.lead)} *{escape(csc.ref)}* is beating again ({state}, "
         f"{_age(csc.heartbeat_age)}) while {site.title} should be down. Did someone restart "
         f"it?{who}"
     )
@@ -164,7 +167,7 @@ def downtime_blind(run: Run, site: SiteConfig) -> Notice:
 def waiting_on_lead(state: StepState) -> str | None:
     """What the lead is expected to do for this step, if it waits on them."""
     if state.status is StepStatus.AWAITING_APPROVAL:
-        return "approve, skip or cancel it"
+        return "approve it, mark it done or skip it"
     if state.status in {StepStatus.FAILED, StepStatus.INTERRUPTED}:
         return "retry it, mark it done or skip it"
     if state.status is StepStatus.RUNNING and isinstance(state.step.action, Manual):
@@ -172,6 +175,40 @@ def waiting_on_lead(state: StepState) -> str | None:
     if state.status is StepStatus.OVERDUE:
         return "keep waiting, cancel it or mark it done (with a note)"
     return None
+
+
+_THE_BOTS = frozenset({"activate", "fail", "interrupt"})
+"""The verbs of the transitions the bot makes by itself (the others are a person's doing)."""
+
+
+def call_for_lead(run: Run) -> str | None:
+    """The lead called to the current step, when the bot just made it wait on them.
+
+    That is a step come up for approval, a manual step begun, a step failed or interrupted
+    by itself; not a wait the lead made (a reopen, a cancel), and not in a paused run. Posted
+    once per waiting spell as a thread reply: a mention added by an edit notifies no one.
+    """
+    state = run.current
+    if run.status is not RunStatus.ACTIVE or state is None or not state.history:
+        return None
+    todo = waiting_on_lead(state)
+    if todo is None or state.history[-1] not in _THE_BOTS:
+        return None
+    number = run.index(state.id) + 1
+    return f":bell: {mention(run.lead)} step {number}, *{state.step.title}*, waits for you: {todo}."
+
+
+def stopped(run: Run, state: StepState, problem: str | None) -> Notice:
+    """The operation of a cancelled step, stopped (or not: check it by hand)."""
+    title = f"*{state.step.title}* (attempt {state.attempt})"
+    if problem is None:
+        text = f":octagonal_sign: The operation of {title} is stopped."
+    else:
+        text = (
+            f":warning: {mention(run.lead)} the operation of {title} could not be stopped: "
+            f"{escape(problem)}. Check it by hand."
+        )
+    return Notice(run.run_id, f"stopped:{state.id}#{state.attempt}", text, in_thread=True)
 
 
 _CANCELS: dict[type, str] = {
@@ -197,8 +234,8 @@ def overdue(run: Run, state: StepState, site: SiteConfig, seen: str) -> Notice:
     running = (state.since or run.started_at) - (state.started_at or run.started_at)
     said = f"{another} expected, running for {format_duration(running)}"
     text = (
-        f":hourglass_flowing_sand: {at(run.lead)} *{state.step.title}* ({site.title}) is taking "
-        f"longer than expected: {said}. Nothing was stopped: the bot goes on following it."
+        f":hourglass_flowing_sand: {mention(run.lead)} *{state.step.title}* ({site.title}) is "
+        f"taking longer than expected: {said}. Nothing was stopped: the bot goes on following it."
         + (f"\n```\n{seen}\n```" if seen else "")
         + f"\nUnder the step: *Keep waiting* (another {another}), *Cancel* "
         f"({cancel_says(state)}), or *Mark done…* with a note (it goes on by itself)."
@@ -230,7 +267,7 @@ def reminder(run: Run, site: SiteConfig, now: datetime) -> Notice | None:
     if waited < site.remind_after:
         return None
     text = (
-        f":hourglass: {at(run.lead)} *{state.step.title}* has been waiting for you for "
+        f":hourglass: {mention(run.lead)} *{state.step.title}* has been waiting for you for "
         f"{duration_text(waited)}: {todo}."
     )
     return Notice(run.run_id, _reminder_key(state), text, in_thread=True, mention=(run.lead,))
@@ -262,8 +299,8 @@ def window_ended(run: Run, now: datetime) -> list[Notice]:
             run.run_id,
             f"{key}:window-ended",
             (
-                f":alarm_clock: {at(run.lead)} the integration-testing window you set ended at "
-                f"{until:%H:%M} UTC, and *{key}* has not been announced. When testing is "
+                f":alarm_clock: {mention(run.lead)} the integration-testing window you set ended "
+                f"at {until:%H:%M} UTC, and *{key}* has not been announced. When testing is "
                 "over, announce it:"
             ),
             in_thread=True,
@@ -293,15 +330,17 @@ def run_summary(run: Run, events: Sequence[Event], site: SiteConfig) -> Notice:
     lines = [f"*{site.title}*: the {run.kind} run is over ({run.status.value})."]
     skipped = [s for s in run.steps if s.status is StepStatus.SKIPPED]
     if skipped:
-        why = "; ".join(f"{s.id} by {s.ended_by}: {s.reason}" for s in skipped)
+        why = "; ".join(
+            f"{s.id} by {named(run, s.ended_by or '?')}: {escape(s.reason or '')}" for s in skipped
+        )
         lines.append(f"Skipped: {why}")
-    lines += [f"Waived: {what}: {why}" for what, why in run.waived.items()]
+    lines += [f"Waived: {what}: {escape(why)}" for what, why in run.waived.items()]
     for s in run.steps:
         if s.issues:
-            lines.append(f"In trouble at {s.id}: {'; '.join(s.issues)}")
+            lines.append(f"In trouble at {s.id}: {escape('; '.join(s.issues))}")
         lines += [f"At {s.id}: {line}" for line in _not_trouble(s.offline_up, s.camera_team)]
     for key, by in run.acknowledged.items():
-        lines.append(f"{key} acknowledged by {', '.join(at(u) for u in by)}")
-    lines.append(f"```\n{summary(run, events)}\n```")
+        lines.append(f"{key} acknowledged by {', '.join(named(run, u) for u in by)}")
+    lines.append(f"```\n{escape(summary(run, events))}\n```")
     lines.append(f"The logbook report: `upgrade-bot report --site {run.site} --run {run.run_id}`")
     return Notice(run.run_id, "summary", "\n".join(lines), in_thread=False)

@@ -22,6 +22,7 @@ from bot.engine import notices
 from bot.engine.runners import SiteSystems, announce, efd
 from bot.engine.runners.keys import dm_key
 from integrations.errors import IntegrationError
+from integrations.mrkdwn import escape, mention
 from state.actions import Announce
 from state.errors import RunError
 
@@ -129,10 +130,10 @@ class Speaker:
             try:
                 made = await self._once(run_id, dm_key(step_id, state.attempt, user), None, post)
             except IntegrationError as e:
-                said.append(f"<@{user}>: not sent ({e})")
+                said.append(f"{mention(user)}: not sent ({escape(str(e))})")
             else:
                 when = f"already sent at {made:%H:%M} UTC" if made else "sent"
-                said.append(f"<@{user}>: {when}")
+                said.append(f"{mention(user)}: {when}")
         return said
 
     async def _downtime(self, run: Run, site: SiteConfig, now: datetime) -> None:

@@ -1,6 +1,7 @@
 """Each event of a run as one line (or a few) a person reads: the terminal, the logbook report.
 
-Pure: a run and an event in, text out. Users are named as the events record them.
+Pure: a run and an event in, text out. People are named by the names the run keeps (as the
+requests that made them actors carried them), else by their user id.
 """
 
 from __future__ import annotations
@@ -60,18 +61,19 @@ def describe(run: Run, event: Event, *, seen: bool = True) -> str | None:  # noq
     step_id: str | None = getattr(event, "step_id", None)
     step = run.step(step_id) if step_id else None
     label = _label(run, step) if step else ""
+    actor = run.name(event.actor)
     match event:
         case RunStarted():
             waived = "".join(f"\n  waived: {what}: {why}" for what, why in event.waived.items())
             return (
                 f"Run {event.run_id}: {event.kind} of {event.site}, {len(event.steps)} steps, "
-                f"led by {event.actor}" + (f" (cycle {event.cycle})" if event.cycle else "")
+                f"led by {actor}" + (f" (cycle {event.cycle})" if event.cycle else "")
             ) + waived
         case StepStarted():
             how = {
                 "activate": "",
-                "approve": f" (approved by {event.actor})",
-                "retry": f" (retry by {event.actor})",
+                "approve": f" (approved by {actor})",
+                "retry": f" (retry by {actor})",
             }
             attempt = f", attempt {event.attempt}" if event.attempt > 1 else ""
             # A step that waited for approval had its header then.
@@ -92,12 +94,12 @@ def describe(run: Run, event: Event, *, seen: bool = True) -> str | None:  # noq
                 f"{_some(event.issues)}"
             )
         case TargetsProposed():
-            who = "the bot reads" if event.actor == "bot" else f"{event.actor} sets"
+            who = "the bot reads" if event.actor == "bot" else f"{actor} sets"
             listed = _some(event.targets) if event.targets else "none"
             return f"  · {event.step_id}: {who} the CSCs still up: {listed}"
         case CscsLeftUp():
             return (
-                f"  ⚠ {event.step_id}: {event.actor} goes on with {len(event.cscs)} CSC(s) "
+                f"  ⚠ {event.step_id}: {actor} goes on with {len(event.cscs)} CSC(s) "
                 f"left up: {_some(event.cscs)}"
             )
         case StepOverdue():
@@ -110,14 +112,14 @@ def describe(run: Run, event: Event, *, seen: bool = True) -> str | None:  # noq
             return f"{indent(line + looked, '  ⏳ ')}\n{' ' * 15}{PATIENCE}"
         case StepWaitExtended():
             return (
-                f"  ⏳ {event.actor} keeps waiting for {event.step_id}: another "
+                f"  ⏳ {actor} keeps waiting for {event.step_id}: another "
                 f"{format_duration(event.overdue_at - event.at)}"
             )
         case StepDoneByHand():
             note = f": {event.note}" if event.note else ""
-            return f"  ✓ {event.step_id} marked done by {event.actor}{note}{_took(step)}"
+            return f"  ✓ {event.step_id} marked done by {actor}{note}{_took(step)}"
         case StepSkipped():
-            return f"  ↷ {event.step_id} skipped by {event.actor}: {event.reason}"
+            return f"  ↷ {event.step_id} skipped by {actor}: {event.reason}"
         case StepInterrupted():
             return (
                 f"  ! {event.step_id} INTERRUPTED: the bot stopped while it ran "
@@ -125,30 +127,30 @@ def describe(run: Run, event: Event, *, seen: bool = True) -> str | None:  # noq
                 "the lead decides (Retry or Mark done)"
             )
         case StepReopened():
-            return f"  ↺ {event.step_id} reopened by {event.actor}"
+            return f"  ↺ {event.step_id} reopened by {actor}"
         case Announced():
             return None  # the announcer prints the announcement itself
         case AnnouncementHeld():
             return (
-                f"  ⏳ {event.actor} holds {event.key} back until {event.until:%H:%M} UTC "
+                f"  ⏳ {actor} holds {event.key} back until {event.until:%H:%M} UTC "
                 "(integration testing goes on); the bot reminds them then"
             )
         case Acknowledged():
-            return f"  ✔ {event.actor} acknowledged {event.key}"
+            return f"  ✔ {actor} acknowledged {event.key}"
         case BaselineRecorded():
             return f"  · baseline: {len(event.cscs)} CSCs beating at the start of the run"
         case RunPausedEvent():
-            return f"Run paused by {event.actor}"
+            return f"Run paused by {actor}"
         case RunResumed():
-            return f"Run resumed by {event.actor}"
+            return f"Run resumed by {actor}"
         case LeadHandedOver():
-            return f"{event.actor} handed the run over to {event.to}"
+            return f"{actor} handed the run over to {run.name(event.to)}"
         case RunTakenOver():
-            return f"{event.actor} took the run over from {event.previous_lead}: {event.reason}"
+            return f"{actor} took the run over from {run.name(event.previous_lead)}: {event.reason}"
         case NoteAdded():
-            return f"  ✎ note by {event.actor}: {event.text}"
+            return f"  ✎ note by {actor}: {event.text}"
         case RunAborted():
-            return f"Run ABORTED by {event.actor}: {event.reason}"
+            return f"Run ABORTED by {actor}: {event.reason}"
         case RunCompleted():
             return "Run completed."
 

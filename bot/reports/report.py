@@ -36,7 +36,7 @@ def report(run: Run, events: Sequence[Event], site: SiteConfig) -> str:
     times = timing(run, events)
     lines = [*_head(run, site, times, zone), *_steps(run, times, zone)]
     lines += _section("Skipped", [
-        f"- {s.id} by {s.ended_by}: {s.reason}"
+        f"- {s.id} by {run.name(s.ended_by or '?')}: {s.reason}"
         for s in run.steps if s.status is StepStatus.SKIPPED
     ])  # fmt: skip
     lines += _section("CSCs still in trouble", [
@@ -45,11 +45,13 @@ def report(run: Run, events: Sequence[Event], site: SiteConfig) -> str:
         for line in (f"- at {s.id}:", *(f"  - {issue}" for issue in s.issues))
     ])  # fmt: skip
     lines += _section("Acknowledgements", [
-        f"- {key}: {', '.join(by)}" for key, by in run.acknowledged.items()
+        f"- {key}: {', '.join(run.name(u) for u in by)}" for key, by in run.acknowledged.items()
     ])  # fmt: skip
     posted = sorted(run.announced.items(), key=lambda item: item[1])  # and the bot's notices
     lines += _section("Posted by the bot", [f"- {_when(at, zone)} {key}" for key, at in posted])
-    lines += _section("Notes", [f"- {_when(n.at, zone)} {n.by}: {n.text}" for n in run.notes])
+    lines += _section(
+        "Notes", [f"- {_when(n.at, zone)} {run.name(n.by)}: {n.text}" for n in run.notes]
+    )
     lines += _section("Timeline", _timeline(run, events, zone))
     return "\n".join(lines) + "\n"
 
@@ -67,7 +69,8 @@ def _head(run: Run, site: SiteConfig, times: Timing, zone: ZoneInfo) -> list[str
         "",
         f"- Run `{run.run_id}`, procedure {run.procedure}",
         (
-            f"- Lead {run.lead} (started by {run.started_by}); cycle {run.cycle or 'n/a'}; "
+            f"- Lead {run.name(run.lead)} (started by {run.name(run.started_by)}); "
+            f"cycle {run.cycle or 'n/a'}; "
             f"Phalanx branch {run.phalanx_branch or 'n/a'}"
         ),
         f"- Started {_when(run.started_at, zone)}; ended {_when(run.ended_at, zone)}; {total}",
@@ -86,7 +89,7 @@ def _steps(run: Run, times: Timing, zone: ZoneInfo) -> list[str]:
         lines.append(
             f"| {index} | {state.id} | {state.status.value} | {state.attempt} "
             f"| {_when(times.began.get(state.id), zone)} "
-            f"| {duration_text(times.took.get(state.id))} | {_cell(who(state))} |"
+            f"| {duration_text(times.took.get(state.id))} | {_cell(who(run, state))} |"
         )
     return lines
 

@@ -71,7 +71,7 @@ def summary(run: Run, events: Sequence[Event]) -> str:
     lines = [
         (
             f"Summary of run {run.run_id}: {run.kind} of {run.site}, {run.status.value} in "
-            f"{total}, lead {run.lead}"
+            f"{total}, lead {run.name(run.lead)}"
         ),
         f"{'#':>3} {'step':<26} {'result':<17} {'att':>3} {'at':>8} {'took':>7}  who / why",
     ]
@@ -80,7 +80,7 @@ def summary(run: Run, events: Sequence[Event]) -> str:
         at = clock_text((began - run.started_at).total_seconds()) if began else "-"
         lines.append(
             f"{index:>3} {state.id:<26} {state.status.value:<17} {state.attempt:>3} {at:>8} "
-            f"{duration_text(times.took.get(state.id)):>7}  {who(state)}"
+            f"{duration_text(times.took.get(state.id)):>7}  {who(run, state)}"
         )
     per_phase = ", ".join(
         f"{phase} {duration_text(times.per_phase.get(phase))}" for phase in PHASES
@@ -91,13 +91,13 @@ def summary(run: Run, events: Sequence[Event]) -> str:
     return "\n".join(lines)
 
 
-def who(state: StepState) -> str:
-    """Who did what to the step, and why (approved by, done by hand by, the reason)."""
+def who(run: Run, state: StepState) -> str:
+    """Who did what to the step, by name, and why (approved by, done by hand by, the reason)."""
     parts = []
     if state.approved_by:
-        parts.append(f"approved by {state.approved_by}")
+        parts.append(f"approved by {run.name(state.approved_by)}")
     if state.status in {StepStatus.DONE_BY_HAND, StepStatus.SKIPPED} and state.ended_by:
-        parts.append(f"{state.status.value.replace('_', ' ')} by {state.ended_by}")
+        parts.append(f"{state.status.value.replace('_', ' ')} by {run.name(state.ended_by)}")
     if state.reason:
         parts.append(state.reason)
     if state.issues:

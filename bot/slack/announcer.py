@@ -1,7 +1,9 @@
 """What the bot says in Slack: announcements, notices and direct messages.
 
 Announcements go to the site channel and each audience's channels, its groups mentioned;
-notices to the site channel or the run's thread; direct messages to one person.
+notices to the site channel or the run's thread; direct messages to one person. A post Slack
+did not take (an error, or Slack out of reach after the client's own retries) is an
+:class:`integrations.errors.IntegrationError`, which the engine shows on the step or logs.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.sites import SiteConfig
 from bot.slack.blocks import button, section
+from bot.slack.client import UNDONE, error_of
 from bot.slack.refs import saved_ref
 from integrations.announce import Notice
 from integrations.errors import IntegrationError
@@ -51,9 +54,8 @@ class SlackAnnouncer:
             await self._client.chat_postMessage(
                 channel=channel, text=notice.text, blocks=blocks, thread_ts=thread
             )
-        except SlackApiError as e:
-            error = e.response.get("error")
-            raise IntegrationError("Slack", f"not posted to {channel}: {error}") from e
+        except UNDONE as e:
+            raise IntegrationError("Slack", f"not posted to {channel}: {_why(e)}") from e
 
     async def direct(self, *, user: str, text: str) -> None:
         """A direct message from the bot (conversations.open, then chat.postMessage)."""
@@ -61,9 +63,8 @@ class SlackAnnouncer:
             opened = await self._client.conversations_open(users=user)
             channel = opened["channel"]["id"]
             await self._client.chat_postMessage(channel=channel, text=text)
-        except SlackApiError as e:
-            error = e.response.get("error")
-            raise IntegrationError("Slack", f"no direct message to {user}: {error}") from e
+        except UNDONE as e:
+            raise IntegrationError("Slack", f"no direct message to {user}: {_why(e)}") from e
 
     async def announce(
         self, *, site: str, key: str, text: str, audiences: Sequence[str], acknowledge: bool
@@ -83,10 +84,15 @@ class SlackAnnouncer:
         for channel in channels:  # one channel's error must not keep the others uninformed
             try:
                 await self._client.chat_postMessage(channel=channel, text=body, blocks=blocks)
-            except SlackApiError as e:
-                failed.append(f"{channel}: {e.response.get('error')}")
+            except UNDONE as e:
+                failed.append(f"{channel}: {_why(e)}")
         if failed:
             raise IntegrationError("Slack", "announcement not posted to " + "; ".join(failed))
+
+
+def _why(error: BaseException) -> str:
+    """Slack's error code, or what kept Slack out of reach."""
+    return error_of(error) if isinstance(error, SlackApiError) else repr(error)
 
 
 def _mention(group: str) -> str:

@@ -11,9 +11,16 @@ from bot.config.sites import SiteConfig
 from bot.slack.blocks import Block
 from state.duration import format_duration
 
+TITLE = 24
+"""Characters of a modal's title (Slack's limit)."""
+
 
 def start_form(
-    site: SiteConfig, kinds: Sequence[str], cycle: str | None, branch: str | None
+    site: SiteConfig,
+    kinds: Sequence[str],
+    cycle: str | None,
+    branch: str | None,
+    metadata: dict[str, Any],
 ) -> Block:
     """The modal that opens a run: kind, cycle tag, Phalanx branch."""
     options = [{"text": {"type": "plain_text", "text": k}, "value": k} for k in kinds]
@@ -29,8 +36,8 @@ def start_form(
     return {
         "type": "modal",
         "callback_id": "upgrade.start",
-        "private_metadata": json.dumps({"site": site.name}),
-        "title": {"type": "plain_text", "text": f"Upgrade {site.name}"[:24]},
+        "private_metadata": json.dumps({"site": site.name, **metadata}),
+        "title": {"type": "plain_text", "text": f"Upgrade {site.name}"[:TITLE]},
         "submit": {"type": "plain_text", "text": "Open the run"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
@@ -44,17 +51,22 @@ def start_form(
 
 
 def hold_form(label: str, window: timedelta, metadata: dict[str, Any]) -> Block:
-    """The modal asking for how long an announcement is held back (integration testing)."""
+    """The modal asking for how long an announcement is held back (integration testing).
+
+    The title is short (Slack cuts a modal's at 24 characters); the step's own label (*Continue
+    integration testing*) heads the question.
+    """
     return {
         "type": "modal",
         "callback_id": "upgrade.hold",
         "private_metadata": json.dumps(metadata),
-        "title": {"type": "plain_text", "text": label[:24]},
+        "title": {"type": "plain_text", "text": "Hold the announcement"},
         "submit": {"type": "plain_text", "text": "Hold it back"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             {"type": "input", "block_id": "window",
-             "label": {"type": "plain_text", "text": "For how long? (30m, 2h, 1h30m)"},
+             "label": {"type": "plain_text",
+                       "text": f"{label}: for how long? (30m, 2h, 1h30m)"[:2000]},
              "hint": {"type": "plain_text",
                       "text": "When it ends, the bot reminds you, with a button to announce."},
              "element": {"type": "plain_text_input", "action_id": "value",

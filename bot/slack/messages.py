@@ -3,6 +3,12 @@
 Pure functions of the run (and the step's latest progress), so a message can be rebuilt at any
 time, after a restart too, and tested without Slack. Buttons carry the run, the step and its
 revision, so a stale button is refused by the state machine, and a double click is one click.
+
+People are shown by the name the run keeps (no mention: an edit would not notify anyway, and a
+post would, every time). User and outside text (cycles, reasons, errors, progress) is escaped
+(:func:`integrations.mrkdwn.escape`); the procedure's own titles and instructions are the T&S
+team's mrkdwn and stay as written. A step whose action has a preview shows *Approve* only with
+its preview: the lead approves what they saw.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.config.sites import SiteConfig
-from bot.engine.notices import cancel_says, idle_for
+from bot.engine.notices import cancel_says, idle_for, named
+from bot.engine.runners import PREVIEWS
 from bot.slack.blocks import (
     MAX_BLOCKS,
     SECTION,
@@ -27,6 +34,7 @@ from bot.slack.blocks import (
     section,
 )
 from bot.slack.links import step_links
+from integrations.mrkdwn import escape
 from state.actions import Announce, ArgocdSync, KubeCleanup
 from state.run import Run, RunStatus, StepState, StepStatus
 
@@ -62,8 +70,17 @@ def irreversible(state: StepState) -> bool:
     )
 
 
-def step_buttons(run: Run, state: StepState) -> list[Block]:
-    """The buttons that fit the step's status (none once it ended, or if the run is over)."""
+def preparing(state: StepState, progress: str | None) -> bool:
+    """The step awaits approval and its preview is not there yet (so no Approve yet)."""
+    awaiting = state.status is StepStatus.AWAITING_APPROVAL
+    return awaiting and progress is None and type(state.step.action) in PREVIEWS
+
+
+def step_buttons(run: Run, state: StepState, *, previewed: bool = True) -> list[Block]:
+    """The buttons that fit the step's status (none once it ended, or if the run is over).
+
+    ``previewed``: the step's preview, if it has one, is shown (else no Approve yet).
+    """
     if not run.status.open or state.status.ended or state.status is StepStatus.PENDING:
         return []
     data = value(run, state)
@@ -82,7 +99,7 @@ def step_buttons(run: Run, state: StepState) -> list[Block]:
             approve = button("Approve and run", "step.approve", data, style="primary", confirm=sure)
             hold = state.step.action.hold if isinstance(state.step.action, Announce) else None
             second = button(f"{hold.label}…", "step.hold", data) if hold else done
-            buttons = [approve, second, skip]
+            buttons = [approve, second, skip] if previewed else [second, skip]
         case StepStatus.RUNNING if manual:
             buttons = [button("Mark done", "step.mark_done", data, style="primary"), skip]
         case StepStatus.RUNNING:
@@ -129,7 +146,7 @@ def _stragglers_buttons(
     return [*buttons, skip]
 
 
-def _status_line(state: StepState) -> str:
+def _status_line(run: Run, state: StepState) -> str:
     icon = ICONS[state.status]
     status = state.status.value.replace("_", " ")
     if state.status is StepStatus.OVERDUE:
@@ -137,9 +154,9 @@ def _status_line(state: StepState) -> str:
     attempt = f", attempt {state.attempt}" if state.attempt > 1 else ""
     who = ""
     if state.approved_by and state.status is StepStatus.RUNNING:
-        who = f", approved by <@{state.approved_by}>"
+        who = f", approved by {named(run, state.approved_by)}"
     if state.ended_by and state.status.ended:
-        who = f" by <@{state.ended_by}>"
+        who = f" by {named(run, state.ended_by)}"
     line = f"{icon} *{status}*{attempt}{who}"
     if state.started_at and state.ended_at:
         line += f" in {elapsed((state.ended_at - state.started_at).total_seconds())}"
@@ -152,26 +169,30 @@ def step_message(
     """The step's message in the run's thread: what, how it stands, and its buttons."""
     number = run.index(state.id) + 1
     title = f"{number}/{len(run.steps)} {state.step.title}"
-    blocks: list[Block] = [section(f"*{title}*  `{state.id}`"), context(_status_line(state))]
+    blocks: list[Block] = [section(f"*{title}*  `{state.id}`"), context(_status_line(run, state))]
     if state.step.instructions.strip() and not state.status.ended:
         blocks.append(section(state.step.instructions.strip()))
     if state.proposed and not state.status.ended:
         blocks.append(section(f"*Still up, proposed:* {', '.join(state.proposed)}"))
     if progress and not state.status.ended:
-        blocks.append(section(f"```{cut(progress, SECTION - 6)}```"))
+        blocks.append(section(f"```{cut(escape(progress), SECTION - 6)}```"))
+    waiting = preparing(state, progress)
+    if waiting:
+        blocks.append(context(":hourglass_flowing_sand: Preparing the preview… "
+                              "*Approve and run* appears with it."))  # fmt: skip
     if state.outcome:
         label = "Error" if state.status is StepStatus.FAILED else "Result"
-        blocks.append(section(f"*{label}:* {state.outcome}"))
+        blocks.append(section(f"*{label}:* {escape(state.outcome)}"))
     if state.issues:
-        shown = "\n".join(f"• {i}" for i in state.issues[:20])
+        shown = "\n".join(f"• {escape(i)}" for i in state.issues[:20])
         more = f"\n… and {len(state.issues) - 20} more" if len(state.issues) > 20 else ""  # noqa: PLR2004
         blocks.append(section(f"*Still in trouble ({len(state.issues)}):*\n{shown}{more}"))
     if state.reason:
-        blocks.append(context(f"Reason: {state.reason}"))
+        blocks.append(context(f"Reason: {escape(state.reason)}"))
     links = step_links(state, site, progress, run.phalanx_branch)
     if links:
         blocks.append(context(links))
-    buttons = step_buttons(run, state)
+    buttons = step_buttons(run, state, previewed=not waiting)
     if buttons:
         blocks.append({"type": "actions", "block_id": f"step:{state.id}", "elements": buttons})
     return f"{title}: {state.status.value.replace('_', ' ')}", blocks[:MAX_BLOCKS]
@@ -196,8 +217,8 @@ def run_header(
     title = f"{run.kind} of {site.title}"
     lines = [
         f"*{title}* — {state}",
-        f"Lead <@{run.lead}> · cycle `{run.cycle or 'n/a'}`"
-        + (f" · Phalanx `{run.phalanx_branch}`" if run.phalanx_branch else ""),
+        f"Lead {named(run, run.lead)} · cycle `{escape(run.cycle or 'n/a')}`"
+        + (f" · Phalanx `{escape(run.phalanx_branch)}`" if run.phalanx_branch else ""),
         f"Started {date(run.started_at)}, "
         + (
             f"took {elapsed(run.elapsed(now))}"
@@ -209,8 +230,8 @@ def run_header(
     if current is not None and run.status.open:
         lines.append(f"Now: {ICONS[current.status]} {current.step.title} (`{current.id}`)")
     if run.abort_reason:
-        lines.append(f"Aborted: {run.abort_reason}")
-    lines += [f"Waived: {what}: {why}" for what, why in run.waived.items()]
+        lines.append(f"Aborted: {escape(run.abort_reason)}")
+    lines += [f"Waived: {what}: {escape(why)}" for what, why in run.waived.items()]
     rehearsal = (
         f" · rehearsal against the simulated observatory, simulated time at x{speed:g}"
         if speed is not None
@@ -245,7 +266,7 @@ def site_status(site: SiteConfig, run: Run | None, last: Run | None, now: dateti
         else ""
     )
     return (
-        f"*{site.title}* — {run.status.value} {run.kind}, lead <@{run.lead}>, phase "
+        f"*{site.title}* — {run.status.value} {run.kind}, lead {named(run, run.lead)}, phase "
         f"*{run.phase or '-'}*, step {ended + 1}/{len(run.steps)}: {step}, "
         f"{elapsed(run.elapsed(now))} in{flag}"
     )

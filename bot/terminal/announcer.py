@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
+
+from integrations.mrkdwn import plain
 
 if TYPE_CHECKING:
     from bot.config.sites import SiteConfig
     from integrations.announce import Notice
     from state.names import Site
-
-
-def names(text: str) -> str:
-    """Slack mentions (``<@U0123>``) as the terminal shows them (``@U0123``)."""
-    return re.sub(r"<@([^>]+)>", r"@\1", text)
 
 
 class TerminalAnnouncer:
@@ -47,6 +43,6 @@ class TerminalAnnouncer:
         self._show(f">> direct message to @{user}", text)
 
     def _show(self, head: str, text: str) -> None:
-        body = "\n".join(f"           | {line}" for line in names(text).splitlines())
+        body = "\n".join(f"           | {line}" for line in plain(text).splitlines())
         self._out.write(f"           {head}\n{body}\n")
         self._out.flush()

@@ -5,7 +5,10 @@ expected keep waiting or mark done with a note; the run's: abort; under the bot'
 acknowledge, announce it now, DM the principals.
 
 A button's value names the run, and the step and revision it was pressed for, so the state
-machine refuses a stale one and treats a double click as one click.
+machine refuses a stale one and treats a double click as one click. A button that opens a
+form (skip, hold, abort) is checked first: if what it asks would be refused (a stale button,
+someone not the lead), the refusal is the answer and no form opens. Anyone but the lead is
+refused at once; an admin is pointed to ``/upgrade takeover``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 from bot.config.sites import SiteConfig
 from bot.engine.engine import Engine
 from bot.usecases.answers import (
+    ASKED,
+    ASKED_TARGETS,
     GONE,
     Answer,
     AskReason,
@@ -25,7 +30,10 @@ from bot.usecases.answers import (
     Reply,
     answered,
     hm,
+    not_the_lead,
 )
+from bot.usecases.origin import Person
+from integrations.mrkdwn import escape, mention
 from state import commands
 from state.actions import Announce
 from state.names import Site
@@ -66,7 +74,7 @@ class Buttons:
         self._engine = engine
         self._sites = sites
 
-    async def press(self, user: str, action_id: str, raw: str) -> Answer | None:
+    async def press(self, who: Person, action_id: str, raw: str) -> Answer | None:
         """A step's or the run's button: done (``None``), a form to ask why, or why not."""
         try:
             data: dict[str, Any] = json.loads(raw)
@@ -74,43 +82,64 @@ class Buttons:
             step = (str(data["step"]), int(data["rev"])) if "step" in data else None
         except (ValueError, KeyError, TypeError):
             return Reply(GONE)
-        return await answered(self._press(user, action_id, run_id, step))
+        return await answered(self._press(who, action_id, run_id, step))
 
     async def _press(
-        self, user: str, action_id: str, run_id: str, step: tuple[str, int] | None
+        self, who: Person, action_id: str, run_id: str, step: tuple[str, int] | None
     ) -> Answer | None:
         run = await self._engine.store.get(run_id)
+        actor = self._engine.actor(who.id, who.name)
+        what = "abort this run" if action_id == "run.abort" else "press its buttons"
+        refused = not_the_lead(run, actor, what)
+        if refused is not None:
+            return refused
         command = STEP_BUTTONS.get(action_id)
-        answer: Answer | None = None
-        if user != run.lead and not self._engine.actor(user).admin:
-            what = "abort this run" if action_id == "run.abort" else "press its buttons"
-            answer = Reply(f"Only the lead, <@{run.lead}>, can {what}.")
-        elif action_id == "run.abort":
-            answer = AskReason("abort", run_id)
-        elif step is None or (command is None and action_id not in _FORMS):
-            answer = Reply(GONE)
-        elif action_id == "step.hold":
+        if action_id == "run.abort":
+            await self._engine.check(run_id, commands.Abort(actor, ASKED))
+            return AskReason("abort", run_id)
+        if step is None or (command is None and action_id not in _FORMS):
+            return Reply(GONE)
+        if action_id == "step.hold":
             answer = _ask_window(run, *step)
-        elif action_id == "step.edit_targets":
-            answer = _ask_targets(run, *step)
-        elif command is None:
-            answer = AskReason(ASKING[action_id], run_id, *step)
-        else:
-            await self._engine.execute(run_id, command(self._engine.actor(user), *step))
-        return answer
+            if isinstance(answer, AskWindow):
+                until = self._engine.now() + answer.window
+                await self._engine.check(run_id, commands.Hold(actor, *step, until=until))
+            return answer
+        if command is None:
+            return await self._form(run, actor, action_id, step)
+        await self._engine.execute(run_id, command(actor, *step))
+        return None
 
-    async def release(self, user: str, raw: str) -> Reply:
+    async def _form(
+        self, run: Run, actor: commands.Actor, action_id: str, step: tuple[str, int]
+    ) -> Answer:
+        """The form a step's button opens (skip, mark done with a note, edit the list)."""
+        if action_id == "step.edit_targets":
+            edit = commands.EditTargets(actor, *step, targets=ASKED_TARGETS)
+            await self._engine.check(run.run_id, edit)
+            return _ask_targets(run, *step)
+        asked = ASKING[action_id]
+        check = (
+            commands.Skip(actor, *step, reason=ASKED)
+            if asked == "skip"
+            else commands.MarkDone(actor, *step, note=ASKED)
+        )
+        await self._engine.check(run.run_id, check)
+        return AskReason(asked, run.run_id, *step)
+
+    async def release(self, who: Person, raw: str) -> Reply:
         """The lead pressed "Announce it now" after holding an announcement back."""
 
         async def act(run_id: str, key: str) -> Reply:
             made = await self._engine.speaker.release(run_id, key)
             if made is not None:
-                return Reply(f"{key} was announced already, at {hm(made)}.")
-            return Reply(f"<@{user}> announced {key} at {hm(self._engine.now())}", public=True)
+                return Reply(f"{escape(key)} was announced already, at {hm(made)}.")
+            said = f"{mention(who.id)} announced {escape(key)} at {hm(self._engine.now())}"
+            return Reply(said, public=True)
 
-        return await self._lead_button(user, raw, "key", "make this announcement", act)
+        return await self._lead_button(who, raw, "key", "make this announcement", act)
 
-    async def acknowledge(self, user: str, raw: str) -> Reply:
+    async def acknowledge(self, who: Person, raw: str) -> Reply:
         """The camera team acknowledged an announcement: recorded (who, when); nothing moves."""
         try:
             data: dict[str, Any] = json.loads(raw)
@@ -125,33 +154,33 @@ class Buttons:
             return Reply(GONE)
 
         async def act(run: Run) -> Reply:
-            await self._engine.execute(
-                run.run_id, commands.Acknowledge(self._engine.actor(user), key)
-            )
-            return Reply(f"<@{user}> acknowledged {key} at {hm(self._engine.now())}", public=True)
+            actor = self._engine.actor(who.id, who.name)
+            await self._engine.execute(run.run_id, commands.Acknowledge(actor, key))
+            said = f"{mention(who.id)} acknowledged {escape(key)} at {hm(self._engine.now())}"
+            return Reply(said, public=True)
 
         return await answered(act(run))
 
-    async def message_principals(self, user: str, raw: str) -> Reply:
+    async def message_principals(self, who: Person, raw: str) -> Reply:
         """The lead pressed "DM the principals" under a deadline report."""
 
         async def act(run_id: str, step_id: str) -> Reply:
             said = await self._engine.speaker.message_principals(run_id, step_id)
             if not said:
                 return Reply("No principal is configured for the CSCs in trouble.")
-            return Reply(f"Direct messages by <@{user}>: " + "; ".join(said), public=True)
+            return Reply(f"Direct messages by {mention(who.id)}: " + "; ".join(said), public=True)
 
-        return await self._lead_button(user, raw, "step", "message the principals", act)
+        return await self._lead_button(who, raw, "step", "message the principals", act)
 
     async def _lead_button(
         self,
-        user: str,
+        who: Person,
         raw: str,
         field: str,
         what: str,
         act: Callable[[str, str], Awaitable[Reply]],
     ) -> Reply:
-        """A button under a notice: its run and ``field`` read, the lead (or an admin) only."""
+        """A button under a notice: its run and ``field`` read, the lead only."""
         try:
             data: dict[str, Any] = json.loads(raw)
             run_id, value = str(data["run"]), str(data[field])
@@ -160,9 +189,8 @@ class Buttons:
 
         async def work() -> Reply:
             run = await self._engine.store.get(run_id)
-            if user != run.lead and not self._engine.actor(user).admin:
-                return Reply(f"Only the lead, <@{run.lead}>, can {what}.")
-            return await act(run_id, value)
+            refused = not_the_lead(run, self._engine.actor(who.id), what)
+            return refused or await act(run_id, value)
 
         return await answered(work())
 

@@ -6,9 +6,12 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from bot.config.sites import SiteConfig
 from bot.engine.engine import Engine
+from bot.engine.notices import named
 from bot.slack.blocks import Block
 from bot.slack.messages import home_view, site_status
 from bot.usecases.answers import Reply, hm
+from integrations.mrkdwn import escape
+from state.events import BOT, Event, StepStarted
 from state.names import Site
 from state.run import Run
 
@@ -48,16 +51,16 @@ class Status:
         if self._check is None:
             return Reply("No systems are configured for checking here.")
         found = await self._check(site)
-        lines = [f":white_check_mark: {name}" if problem is None else f":x: {problem}"
+        lines = [f":white_check_mark: {name}" if problem is None else f":x: {escape(problem)}"
                  for name, problem in found.items()]  # fmt: skip
         bad = sum(problem is not None for problem in found.values())
         verdict = "all reachable" if not bad else f"{bad} of {len(found)} unreachable"
         return Reply(f"*{self._sites[site].title}*: {verdict}\n" + "\n".join(lines))
 
     async def last_actions(self, run: Run, count: int = 3) -> list[str]:
-        """The last things people did in the run, newest last."""
-        events = [e for e in await self._engine.store.events(run.run_id) if e.actor != "bot"]
-        return [f"{hm(e.at)} <@{e.actor}> {e.type.split('.')[-1].replace('_', ' ')}"
+        """The last things people did in the run, newest last, people by name."""
+        events = [e for e in await self._engine.store.events(run.run_id) if e.actor != BOT]
+        return [f"{hm(e.at)} {named(run, e.actor)} {_did(e)}"
                 + (f" {step}" if (step := getattr(e, "step_id", None)) else "")
                 for e in events[-count:]]  # fmt: skip
 
@@ -69,3 +72,10 @@ class Status:
             last = None if run else next(iter(await self._engine.store.recent(name, 1)), None)
             rows.append((config, run, last))
         return rows
+
+
+def _did(event: Event) -> str:
+    """What a person did, in a word or two: a step's start says how (``approved``)."""
+    if isinstance(event, StepStarted) and event.verb != "activate":
+        return "approved" if event.verb == "approve" else "retried"
+    return event.type.split(".")[-1].replace("_", " ")

@@ -310,7 +310,7 @@ async def test_a_bot_whose_slack_goes_away_stops_or_recovers_never_silently(
         assert code != 0
         assert a.said("A worker died; the bot stops")
     else:  # it recovered, and said what it could not do
-        assert a.said(r"chat\.update failed|Could not show a change in Slack")
+        assert a.said(r"Slack out of reach; edits wait|Not posted; the run's messages catch up")
 
 
 async def test_a_taken_port_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -57,6 +57,7 @@ async def test_a_slash_command_over_socket_mode(
     finally:
         await api.close()
     assert fake.acks[0]["envelope_id"] == "env-1"
-    assert [c.method for c in fake.calls][:1] == ["apps.connections.open"]
+    # The channels bound by id at start-up, then the websocket opened.
+    assert [c.method for c in fake.calls][:2] == ["conversations.list", "apps.connections.open"]
     header = next(c for c in fake.calls if c.method == "chat.postMessage")
     assert header.answer["channel"] == "C0SUMMIT"

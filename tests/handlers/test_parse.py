@@ -21,7 +21,7 @@ from handlers import parse
         ("status", parse.Status()),
         ("check bts", parse.Check("bts")),
         ("status bts share", parse.Status("bts", share=True)),
-        ("handover <@U0123ABC|bob>", parse.Handover("U0123ABC")),
+        ("handover <@U0123ABC|bob>", parse.Handover("U0123ABC", "bob")),
         ("takeover summit Ana is off shift", parse.Takeover("summit", "Ana is off shift")),
         ("pause", parse.Pause()),
         ("note  MTDome  fixed by hand ", parse.Note("MTDome  fixed by hand")),
@@ -68,3 +68,11 @@ def test_any_text_parses_or_is_a_usage_error(text: str) -> None:
         assert str(request)
     else:
         assert isinstance(request, get_args(parse.Request))
+
+
+def test_tags_are_what_git_and_the_bot_accept() -> None:
+    """A cycle tag or branch: letters, digits and ``._/-``; nothing that could ping or run."""
+    assert parse.is_tag("c0040")
+    assert parse.is_tag("tickets/DM-12345")
+    for bad in ("<!channel>", "$(reboot)", "a b", "-rf", "", "x" * 101):
+        assert not parse.is_tag(bad)

@@ -24,7 +24,11 @@ from aiohttp.test_utils import TestServer
 
 from bot.config.settings import Settings
 from bot.serve import Bot, RunOptions, running_bot
+from bot.slack.client import retry_handlers
+from state.commands import ActionFailed
+from state.run import Run, StepStatus
 from tests.support.slack_api import TOKEN, FakeSlack
+from tests.support.waiting import until
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105  # Slack's documented example value
 CHANNELS = {
@@ -36,6 +40,11 @@ CHANNELS = {
 }
 LEAD = "U0LEAD"
 OTHER = "U0OTHER"
+
+
+def who(user: str) -> dict[str, str]:
+    """An interaction's ``user``, as Slack sends it (the name is the user's handle)."""
+    return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0RUBIN"}
 
 
 def sign(body: bytes, timestamp: int, secret: str = SECRET) -> str:
@@ -77,14 +86,20 @@ class SlackSide:
         return f"{self.api_root}/response/{len(self.fake.responses) + 1}"
 
     async def slash(
-        self, text: str, *, user: str = LEAD, channel: str = "summit-announce", **kw: Any
+        self,
+        text: str,
+        *,
+        user: str = LEAD,
+        channel: str = "summit-announce",
+        channel_id: str | None = None,
+        **kw: Any,
     ) -> aiohttp.ClientResponse:
-        """``/upgrade <text>`` typed by ``user`` in ``channel``."""
+        """``/upgrade <text>`` typed by ``user`` in ``channel`` (a private one: privategroup)."""
         form = {
             "token": "legacy",
             "team_id": "T0RUBIN",
             "team_domain": "rubin-obs",
-            "channel_id": CHANNELS.get(channel, "C0UNKNOWN"),
+            "channel_id": channel_id or self.fake.channel_id(channel) or "C0UNKNOWN",
             "channel_name": channel,
             "user_id": user,
             "user_name": user.lower(),
@@ -107,7 +122,7 @@ class SlackSide:
         """Press a button of a message (as rendered by the bot)."""
         payload = {
             "type": "block_actions",
-            "user": {"id": user, "username": user.lower()},
+            "user": who(user),
             "api_app_id": "A0UPGRADE",
             "team": {"id": "T0RUBIN", "domain": "rubin-obs"},
             "container": {"type": "message", "channel_id": "C0SUMMIT", "is_ephemeral": False},
@@ -141,7 +156,7 @@ class SlackSide:
         payload = {
             "type": "view_submission",
             "team": {"id": "T0RUBIN"},
-            "user": {"id": user},
+            "user": who(user),
             "api_app_id": "A0UPGRADE",
             "trigger_id": f"trigger-{time.monotonic_ns()}",
             "view": {
@@ -154,13 +169,35 @@ class SlackSide:
         }
         return await self.interact(payload)
 
+    def ephemeral(self) -> list[str]:
+        """What the bot answered only to the asker (by response URL), in order."""
+        return self._answered("ephemeral")
+
+    def public(self) -> list[str]:
+        """What the bot answered for the channel to see (by response URL), in order."""
+        return self._answered("in_channel")
+
+    def _answered(self, kind: str) -> list[str]:
+        return [r["text"] for r in self.fake.responses if r.get("response_type") == kind]
+
     def messages(self) -> dict[str, list[dict[str, Any]]]:
         """The latest blocks of every message the bot posted or edited, by ts."""
-        latest: dict[str, list[dict[str, Any]]] = {}
+        return {ts: params.get("blocks", []) for ts, params in self._latest().items()}
+
+    def texts(self) -> dict[str, str]:
+        """The latest text of every message the bot posted or edited, by ts."""
+        return {ts: str(params.get("text", "")) for ts, params in self._latest().items()}
+
+    def _latest(self) -> dict[str, dict[str, Any]]:
+        latest: dict[str, dict[str, Any]] = {}
         for call in self.fake.calls:
             if call.method in {"chat.postMessage", "chat.update"} and call.answer.get("ok"):
-                latest[call.answer["ts"]] = call.params.get("blocks", [])
+                latest[call.answer["ts"]] = call.params
         return latest
+
+    def thread(self) -> list[dict[str, Any]]:
+        """What the bot posted in the runs' threads (step messages and replies), in order."""
+        return [p for p in self.fake.of("chat.postMessage") if p.get("thread_ts")]
 
     def buttons(
         self, match: Callable[[dict[str, Any]], bool] = lambda _b: True
@@ -181,9 +218,50 @@ class Slack(SlackSide):
     bot: Bot
 
     async def settled(self) -> None:
-        """Wait until the bot has shown every change (posts and edits)."""
+        """Wait until the bot has shown every change (posts and edits), 30 s at most."""
         await asyncio.sleep(0.05)  # let acked listeners finish their work
-        await self.bot.front.drained()
+        await asyncio.wait_for(self.bot.front.drained(), 30)
+
+    async def start_summit(self, text: str = "start summit cycle-upgrade", **kw: Any) -> Run:
+        """A summit run started by slash command, its first manual step (M2) marked done.
+
+        The shipped procedure puts M2 in closed loop before the shutdown; a test of what comes
+        after presses its "Mark done" as the lead would.
+        """
+        await self.slash(text, **kw)
+        run = await self.open_run()
+        if run.step("m2-closed-loop") is not None:
+            await until(lambda: self.buttons(lambda b: b["action_id"] == "step.mark_done"))
+            done = self.buttons(lambda b: b["action_id"] == "step.mark_done")[-1]
+            await self.click(done, **kw)
+            await self.settled()
+        return await self.open_run()
+
+    async def open_run(self, site: str = "summit") -> Run:
+        """The site's open run, once it is open (a start is acked first, then done)."""
+        await until(lambda: self.bot.store.open_run(site))  # type: ignore[arg-type]
+        run = await self.bot.store.open_run(site)  # type: ignore[arg-type]
+        assert run is not None
+        return run
+
+    async def running(self, step_id: str, site: str = "summit") -> None:
+        """Wait until the step runs (an approval is acked first, then applied)."""
+
+        async def runs() -> bool:
+            run = await self.bot.store.open_run(site)  # type: ignore[arg-type]
+            state = run.step(step_id) if run else None
+            return state is not None and state.status is StepStatus.RUNNING
+
+        await until(runs)
+
+    async def fail(self, step_id: str, error: str, site: str = "summit") -> None:
+        """The step's running action fails with ``error``, as its runner would say it."""
+        await self.running(step_id, site)
+        run = await self.bot.store.open_run(site)  # type: ignore[arg-type]
+        assert run is not None
+        state = run.step(step_id)
+        assert state is not None
+        await self.bot.engine.execute(run.run_id, ActionFailed(step_id, state.attempt, error))
 
 
 @asynccontextmanager
@@ -194,9 +272,10 @@ async def slack_and_bot(
     speed: float = 1.0,
     config: Path | None = None,
     procedure: Path | None = None,
+    fake: FakeSlack | None = None,
 ) -> AsyncIterator[Slack]:
     """The fake Slack API and the bot over HTTP, both on loopback (``config``: its file)."""
-    fake = FakeSlack(channels=dict(CHANNELS))
+    fake = fake or FakeSlack(channels=dict(CHANNELS))
     api = TestServer(fake.app(), host="127.0.0.1")
     await api.start_server()
     root = f"http://127.0.0.1:{api.port}"
@@ -217,7 +296,11 @@ async def slack_and_bot(
         procedure=procedure,
     )
     try:
-        async with running_bot(Settings(), options, edits_per_minute=60_000) as bot:
+        async with running_bot(Settings(), options, tick=0.02, edits_per_minute=60_000) as bot:
+            # Slack's trouble is retried and waited out as in production, only sooner.
+            bot.app.client.retry_handlers[:] = retry_handlers(backoff=0.01)
+            bot.updates._out_of_reach = 0.1
+            bot.front._catch_up = 0.2
             server = TestServer(bot.app.web_app(path="/slack/events"), host="127.0.0.1")
             await server.start_server()
             try:
@@ -227,5 +310,22 @@ async def slack_and_bot(
                     )
             finally:
                 await server.close()
+                await requests_done()
     finally:
         await api.close()
+
+
+async def requests_done() -> None:
+    """Wait (10 s at most) for the requests Bolt is still working on after their acks.
+
+    Bolt runs a listener's work after the ack in a task of its own
+    (``AsyncioListenerRunner``: ``run_ack_function_asynchronously``); the bot must not stop
+    under it.
+    """
+    working = [
+        t
+        for t in asyncio.all_tasks()
+        if getattr(t.get_coro(), "__name__", "") == "run_ack_function_asynchronously"
+    ]
+    if working:
+        await asyncio.wait(working, timeout=10)

@@ -14,6 +14,7 @@ from bot.config.sites import SiteConfig
 from bot.engine.runners.context import Outcome, StepContext
 from bot.engine.runners.keys import deadline_key, dm_prefix
 from integrations.announce import Announcer
+from integrations.mrkdwn import escape, mention
 from state.actions import Announce, EfdWaitForStates
 from state.run import Run, StepState, StepStatus
 
@@ -22,8 +23,17 @@ SHOWN = 8
 
 
 def text(run: Run, site: SiteConfig, action: Announce) -> str:
-    """The message with the run's facts filled in."""
-    said = {"site": site.title, "kind": run.kind, "cycle": run.cycle or "n/a", "lead": run.lead}
+    """The message with the run's facts filled in: the lead by name (no ping), escaped.
+
+    The message itself is the procedure's mrkdwn; what comes from people (the cycle they
+    typed, the lead's name) is escaped as it is put in.
+    """
+    said = {
+        "site": site.title,
+        "kind": run.kind,
+        "cycle": escape(run.cycle or "n/a"),
+        "lead": escape(run.name(run.lead)),
+    }
     if "{control_system}" in action.message:
         said["control_system"] = control_system(run, site)
     return action.message.format(**said).strip()
@@ -31,7 +41,7 @@ def text(run: Run, site: SiteConfig, action: Announce) -> str:
 
 def _names(refs: tuple[str, ...]) -> str:
     more = f" and {len(refs) - SHOWN} more" if len(refs) > SHOWN else ""
-    return ", ".join(refs[:SHOWN]) + more
+    return escape(", ".join(refs[:SHOWN])) + more
 
 
 def control_system(run: Run, site: SiteConfig) -> str:
@@ -47,10 +57,12 @@ def control_system(run: Run, site: SiteConfig) -> str:
     if watch is None or not watch.status.ended:
         return "The bot has not verified the CSCs' end states in this run."
     if watch.status is StepStatus.SKIPPED:
-        return f"The end-state watch was skipped ({watch.reason}): the CSCs were not verified."
+        why = escape(watch.reason or "")
+        return f"The end-state watch was skipped ({why}): the CSCs were not verified."
     if watch.status is StepStatus.DONE_BY_HAND:
-        note = f": {watch.reason}" if watch.reason else ""
-        return f"The end states were marked done by <@{watch.ended_by}>{note}."
+        note = f": {escape(watch.reason)}" if watch.reason else ""
+        who = escape(run.name(watch.ended_by or "?"))
+        return f"The end states were marked done by {who}{note}."
     if watch.status is StepStatus.DONE_WITH_ISSUES:
         in_trouble = tuple(issue.partition(" ")[0] for issue in watch.issues)
         said = (
@@ -81,7 +93,7 @@ def _told(run: Run, site: SiteConfig, watch: StepState) -> str:
     prefix = dm_prefix(watch.id, watch.attempt)
     messaged = [key.removeprefix(prefix) for key in run.announced if key.startswith(prefix)]
     if messaged:
-        told.append("their principals messaged: " + ", ".join(f"<@{u}>" for u in messaged))
+        told.append("their principals messaged: " + ", ".join(mention(u) for u in messaged))
     else:
         told.append("no principal messaged by the bot")
     return "; ".join(told)

@@ -83,7 +83,7 @@ def test_the_manifest_declares_what_the_bot_uses() -> None:
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == [
-        "chat:write", "chat:write.public", "commands", "im:write",
+        "channels:read", "chat:write", "chat:write.public", "commands", "groups:read", "im:write",
     ]  # fmt: skip
 
 

@@ -280,6 +280,4 @@ def test_the_end_announcement_when_the_watch_was_skipped_or_done_by_hand() -> No
     )
     note = "checked in LOVE's summary state view"
     by_hand, _ = handle(stopped, MarkDone(LEAD, watch.id, failed.revision, note=note), at(3))
-    assert control_system(by_hand, site) == (
-        f"The end states were marked done by <@U_LEAD>: {note}."
-    )
+    assert control_system(by_hand, site) == (f"The end states were marked done by U_LEAD: {note}.")

@@ -374,7 +374,7 @@ async def test_downtime_beats_reminders_and_the_summary_are_each_said_once(
         await bot.settled()
         [remind] = bot.said("has been waiting for you")
         assert remind["text"].startswith(f":hourglass: <@{LEAD}> *Sync the T&S applications*")
-        assert "approve, skip or cancel it" in remind["text"]
+        assert "approve it, mark it done or skip it" in remind["text"]
         assert len(bot.said("is beating again")) == 1
 
         # The deployment begins: not down any more; the run ends and is summed up once.

@@ -38,7 +38,7 @@ def test_one_reminder_per_waiting_spell_after_remind_after() -> None:
     later = reminder(run, SITE, at(43))  # the approval has waited 21 minutes
     assert later is not None
     assert later.key == f"remind:sync:{rev(run, 'sync')}"
-    assert "approve, skip or cancel it" in later.text
+    assert "approve it, mark it done or skip it" in later.text
 
 
 def test_a_running_automated_step_is_not_waiting_on_the_lead() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.config.procedures import load_procedure
 from bot.config.sites import default_sites
 from bot.slack.blocks import MAX_BLOCKS, SECTION
-from bot.slack.messages import step_message
+from bot.slack.messages import run_header, step_message
 from state.machine import start
 from state.run import Run, StepStatus
 from tests.support.runs import T0, start_command, started
@@ -75,3 +75,42 @@ def test_an_overdue_step_offers_the_three_choices() -> None:
     ]
     assert "terminates the running syncs in ArgoCD" in str(actions["elements"][1]["confirm"])
     assert ":hourglass_flowing_sand: *taking longer than expected*" in str(blocks)
+
+
+def test_approve_waits_for_the_preview() -> None:
+    """A step with a preview awaiting approval: no Approve until the preview is there."""
+    run = started(site="summit")
+    sync = run.step("sync")
+    assert sync is not None
+    state = sync.model_copy(update={"status": StepStatus.AWAITING_APPROVAL})
+    site = default_sites()["summit"]
+    _, preparing = step_message(run, state, site, None)
+    _, previewed = step_message(run, state, site, "the diff")
+    actions = [str(b) for b in preparing if b["type"] == "actions"]
+    assert "Preparing the preview" in str(preparing)
+    assert "step.approve" not in str(actions)
+    assert "step.skip" in str(actions)
+    assert "step.approve" in str(previewed)
+    assert "Preparing the preview" not in str(previewed)
+
+
+def test_outside_and_user_text_is_escaped_and_people_named() -> None:
+    """An error, a reason, issues and progress shown inert; who by name, not mention."""
+    run = started(site="summit").model_copy(update={"names": {"U_LEAD": "ana <b>"}})
+    state = run.steps[0].model_copy(
+        update={
+            "status": StepStatus.FAILED,
+            "outcome": "<!channel> failed & <@U_OTHER>",
+            "issues": ("<!here> ATDome:0",),
+            "reason": "<!subteam^S1>",
+            "ended_by": "U_LEAD",
+        }
+    )
+    _, blocks = step_message(run, state, default_sites()["summit"], "<@U_X> 41/57")
+    shown = str(blocks)
+    for live in ("<!channel>", "<!here>", "<@U_OTHER>", "<@U_X>", "<!subteam"):
+        assert live not in shown
+    assert "&lt;!channel&gt; failed &amp; &lt;@U_OTHER&gt;" in shown
+    _, header = run_header(run, default_sites()["summit"], run.started_at)
+    assert "Lead ana &lt;b&gt;" in str(header)
+    assert "<@" not in str(header)

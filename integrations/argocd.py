@@ -17,8 +17,17 @@ from typing import Protocol
 from pydantic import SecretStr
 
 from integrations.base import Integration
-from integrations.errors import IntegrationError
-from integrations.http import Answer, BearerApi, body_message, items, obj, segment, string
+from integrations.errors import IntegrationError, NoAnswer
+from integrations.http import (
+    RETRY_STATUSES,
+    Answer,
+    BearerApi,
+    body_message,
+    items,
+    obj,
+    segment,
+    string,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +113,12 @@ class ArgoCD(Integration, Protocol):
         """The application's pods, live, from its resource tree (why it is not Healthy yet)."""
         ...
 
-    async def sync(self, app: str, *, prune: bool) -> None:
-        """Start a sync operation (returns once ArgoCD accepted it)."""
+    async def sync(self, app: str, *, prune: bool) -> bool:
+        """Start a sync operation, unless one is already in progress on the app.
+
+        Returns once ArgoCD recorded it: ``True`` when this call started it, ``False`` when an
+        operation was already pending or running (it is followed, never doubled).
+        """
         ...
 
     async def terminate(self, app: str) -> None:
@@ -123,6 +136,15 @@ _NO_OPERATION = "No operation is in progress"
 """``TerminateOperation``'s InvalidArgument (HTTP 400) when there is nothing to terminate."""
 _CAUSES = 3
 """Degraded resources named in a message (ArgoCD's own ``maxHealthCausesShown``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Operation:
+    """An application's operation as last read: one in progress, and the last one's start."""
+
+    running: bool
+    started_at: str
+    """``status.operationState.startedAt`` (``""``: no operation ever recorded)."""
 
 
 class ArgoCDClient:
@@ -306,24 +328,71 @@ class ArgoCDClient:
             )
         return sorted(pods, key=lambda pod: (pod.namespace, pod.name))
 
-    async def sync(self, app: str, *, prune: bool) -> None:
-        """Ask for a sync; return once ArgoCD recorded the operation (it runs afterwards)."""
+    async def sync(self, app: str, *, prune: bool) -> bool:
+        """Ask for a sync unless one is in progress; ``True`` when this call started it.
+
+        The app is read first: an operation already pending or running (a sync whose request
+        timed out on an earlier attempt, one started by hand in the UI) is followed, not doubled
+        (the server would refuse a second one: ``ErrAnotherOperationInProgress``). A request
+        that was sent but got no answer (timed out, dropped, a gateway's 502/503/504) may have
+        been acted on: the server records the operation before it answers (``util/argo/argo.go``
+        ``SetAppOperation`` sets ``operation`` and clears ``status.operationState`` in one
+        update), so the app is read again, and a new operation (pending, running, or one that
+        started since: a new ``startedAt``) means the sync was recorded. Only when none is there
+        is the error raised, saying so; a Retry reads the app first again.
+        """
+        before = await self._operation(app)
+        if before.running:
+            return False
         path = f"/api/v1/applications/{segment(app)}/sync"
         what = f"POST {path}"
         body = {"name": app, "prune": prune, "dryRun": False}
-        answer = await self._api.send("POST", path, body=body)
+        try:
+            answer = await self._api.send("POST", path, body=body)
+        except NoAnswer as exc:
+            return await self._recorded(app, before, exc)
         status, text = answer.status, answer.text
+        if status in RETRY_STATUSES:
+            return await self._recorded(app, before, self._failure(what, answer))
         if status == HTTPStatus.BAD_REQUEST and _ANOTHER_OPERATION in text:
-            raise self._api.error(
-                f"cannot sync {app}: another operation is already in progress"
-                " (wait for it to end, or terminate it)",
-                status=status,
-                text=text,
-            )
+            return False  # someone started one since we looked: follow it
         if status >= HTTPStatus.BAD_REQUEST:
             raise self._failure(what, answer)
         self._mine.add(app)
         self._api.parse(what, answer, "object")
+        return True
+
+    async def _operation(self, app: str) -> _Operation:
+        """Whether an operation is pending or running on the app, and when the last started."""
+        doc = await self._api.get_object(f"/api/v1/applications/{segment(app)}")
+        state = obj(obj(doc.get("status")).get("operationState"))
+        running = doc.get("operation") is not None or string(state.get("phase")) in _IN_PROGRESS
+        return _Operation(running=running, started_at=string(state.get("startedAt")))
+
+    async def _recorded(self, app: str, before: _Operation, unanswered: IntegrationError) -> bool:
+        """After a sync request with no answer: ``True`` if ArgoCD recorded it, else raise."""
+        try:
+            after = await self._operation(app)
+        except IntegrationError as exc:
+            raise NoAnswer(
+                self.system,
+                f"{unanswered.message}; the sync of {app} may have started, and reading the app"
+                f" failed ({exc.message}): a Retry looks again before syncing",
+                host=self.host,
+                status=unanswered.status,
+                detail=unanswered.detail,
+            ) from exc
+        if after.running or after.started_at != before.started_at:
+            self._mine.add(app)
+            return True
+        raise IntegrationError(
+            self.system,
+            f"{unanswered.message}; ArgoCD shows no new operation on {app}: the sync was not"
+            " started, a Retry starts it",
+            host=self.host,
+            status=unanswered.status,
+            detail=unanswered.detail,
+        )
 
     async def terminate(self, app: str) -> None:
         """Terminate the app's running operation; nothing to terminate is not an error.

@@ -3,13 +3,15 @@
 What they share lives here once: one ``aiohttp`` session per client (opened lazily, closed by
 :meth:`BearerApi.aclose`), a whole-request timeout on every call, GETs retried after a refused
 connection or a 502/503/504 (growing delay), nothing else ever sent twice, and transport
-failures turned into :class:`IntegrationError` / :class:`IntegrationTimeout` naming the call
-and the host; the reading of a JSON answer (:meth:`BearerApi.parse`; :func:`obj`,
-:func:`items`, :func:`string` for its optional parts; :func:`body_message` for an error body's
-words); the errors built from an answer, never with the token in them (:meth:`BearerApi.error`,
-``malformed``, ``refused``). What an answer *means* (which keys hold the error's words, what a
-401, a 403 or a 404 says, rate limits, pagination) stays with each client, as its ``failure``,
-which :meth:`BearerApi.get_object` raises for an error status.
+failures turned into errors naming the call and the host that say whether the request may have
+been acted on (:class:`Unreachable`: never connected; :class:`NoAnswer` and its
+:class:`IntegrationTimeout`: sent, no answer); the reading of a JSON answer
+(:meth:`BearerApi.parse`; :func:`obj`, :func:`items`, :func:`string` for its optional parts;
+:func:`body_message` for an error body's words); the errors built from an answer, never with the
+token in them (:meth:`BearerApi.error`, ``malformed``, ``refused``). What an answer *means*
+(which keys hold the error's words, what a 401, a 403 or a 404 says, rate limits, pagination)
+stays with each client, as its ``failure``, which :meth:`BearerApi.get_object` raises for an
+error status.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import aiohttp
 from pydantic import SecretStr
 from yarl import URL
 
-from integrations.errors import IntegrationError, IntegrationTimeout
+from integrations.errors import IntegrationError, IntegrationTimeout, NoAnswer, Unreachable
 
 USER_AGENT = "rubin-upgrade-bot"
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -127,8 +129,16 @@ class BearerApi:
                 if attempt < attempts:
                     await asyncio.sleep(self.retry_delay * attempt)
                     continue
-                raise IntegrationError(
-                    self.system, f"{what}: cannot reach {self._unreachable}: {exc}", host=self.host
+                if isinstance(exc, aiohttp.ClientConnectorError):  # never connected
+                    raise Unreachable(
+                        self.system,
+                        f"{what}: cannot reach {self._unreachable}: {exc}",
+                        host=self.host,
+                    ) from exc
+                raise NoAnswer(  # sent, then dropped: it may have been acted on
+                    self.system,
+                    f"{what}: the connection dropped before an answer ({exc})",
+                    host=self.host,
                 ) from exc
             except aiohttp.ClientError as exc:
                 raise IntegrationError(

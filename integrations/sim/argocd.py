@@ -82,15 +82,16 @@ class SimArgoCD(Part):
         jobs = world.doc["jobs"].get(app, [])
         return DIFF.get(app, [f"Job {app}/{job}" for job in jobs] or [f"Deployment {app}/{app}"])
 
-    async def sync(self, app: str, *, prune: bool) -> None:
-        """Start the sync; its effects play out over the image pulls and start-ups."""
+    async def sync(self, app: str, *, prune: bool) -> bool:
+        """Start the sync (``False``: one already runs, followed as the real client does).
+
+        Its effects play out over the image pulls and start-ups.
+        """
         del prune
         world = await self._enter()
         state = self._app(world, app)
         if state["op"] == "Running":
-            raise IntegrationError(
-                self.system, "another operation is already in progress", status=400
-            )
+            return False
         now = self._core.now()
         tag = f"sync:{app}"
         pulled = now + spread(app + "/pull", 90, 240)
@@ -120,6 +121,7 @@ class SimArgoCD(Part):
         world.schedule(settled, "app", app, end, tag)
         self._mine.add(app)
         await self._core.save()
+        return True
 
     async def pods(self, app: str) -> list[Pod]:
         """The app's pods, as its resource tree would show them now."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from pydantic import SecretStr
 
 from bot.engine.runners import argocd as runner
 from integrations.argocd import AppStatus, ArgoCDClient
-from integrations.errors import IntegrationError, IntegrationTimeout
+from integrations.errors import IntegrationError, IntegrationTimeout, NoAnswer, Unreachable
 from state.actions import ArgocdSync
 from tests.support.clocks import ShortSleeps
 from tests.support.fakes.argocd import TOKEN, FakeArgoCD, Resource
@@ -57,7 +58,7 @@ async def client(server: TestServer) -> AsyncIterator[ArgoCDClient]:
     await client.aclose()
 
 
-async def wait_for(client: ArgoCDClient, app: str, *, seconds: float = 3.0) -> list[AppStatus]:
+async def wait_for(client: ArgoCDClient, app: str, *, seconds: float = 30.0) -> list[AppStatus]:
     """Poll ``status`` until the app is done or its operation failed; every status seen."""
     seen: list[AppStatus] = []
     deadline = time.monotonic() + seconds
@@ -89,7 +90,7 @@ async def follow(client: ArgoCDClient, app: str, action: ArgocdSync) -> str | No
     async def say() -> None:
         pass
 
-    return await runner._sync_one(step(client), app, action, set(), say)
+    return await runner._sync_one(step(client), app, action, runner.Progress(total=1), say)
 
 
 def free_port() -> int:
@@ -227,19 +228,75 @@ async def test_sync_with_prune_removes_extra_resources(
 
 
 @pytest.mark.asyncio
-async def test_sync_refused_while_another_operation_runs(
+async def test_sync_follows_an_operation_already_in_progress(
     client: ArgoCDClient, fake: FakeArgoCD
 ) -> None:
-    """HTTP 400 (FailedPrecondition) "another operation is already in progress", said clearly."""
+    """One running (started by hand, or by an earlier request): followed, no second POST."""
     fake.apps["love"].operation = {"sync": {}, "initiatedBy": {"username": "someone"}}
     fake.apps["love"].phase = "Running"
-    with pytest.raises(IntegrationError) as caught:
-        await client.sync("love", prune=False)
-    assert caught.value.status == 400
-    assert "cannot sync love: another operation is already in progress" in caught.value.message
-    assert '"code": 9' in (caught.value.detail or "")
+    assert await client.sync("love", prune=False) is False
+    assert fake.of("POST") == []
     await client.cancel()
-    assert fake.of("DELETE") == []
+    assert fake.of("DELETE") == []  # not the bot's to terminate
+
+
+@pytest.mark.asyncio
+async def test_sync_started_by_someone_else_meanwhile_is_followed(
+    client: ArgoCDClient, fake: FakeArgoCD
+) -> None:
+    """Between our read and our POST someone synced: ArgoCD's 400 means "follow that one"."""
+    body = json.dumps({"error": ANOTHER, "code": 9, "message": ANOTHER, "details": []})
+    fake.misbehave(method="POST", status=400, body=body)
+    assert await client.sync("love", prune=False) is False
+    assert len(fake.of("POST")) == 1
+
+
+@pytest.mark.asyncio
+async def test_sync_whose_answer_timed_out_after_it_was_recorded_is_not_sent_again(
+    server: TestServer, fake: FakeArgoCD
+) -> None:
+    """The server recorded the sync, the answer never came: the bot sees it and follows it.
+
+    Then a Retry (a second call) does not start another either: one POST in all.
+    """
+    client = make_client(server, timeout=1.0)
+    fake.run_seconds = 600.0  # still running when the Retry comes
+    fake.misbehave(method="POST", path="/sync", status=None, delay=30.0, acted=True)
+    try:
+        assert await client.sync("love", prune=False) is True
+        assert await client.sync("love", prune=False) is False
+        assert len(fake.of("POST")) == 1
+        assert fake.apps["love"].operation is not None
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.asyncio
+async def test_sync_recorded_and_finished_before_the_late_answer_is_seen(
+    client: ArgoCDClient, fake: FakeArgoCD
+) -> None:
+    """A gateway's 504 after the sync ran to its end: a new ``startedAt`` says it happened."""
+    fake.pickup, fake.run_seconds = 0.0, 0.0
+    fake.misbehave(method="POST", path="/sync", status=504, delay=0.1, acted=True)
+    assert await client.sync("love", prune=False) is True
+    assert len(fake.of("POST")) == 1
+
+
+@pytest.mark.asyncio
+async def test_sync_that_timed_out_unrecorded_says_a_retry_starts_it(
+    server: TestServer, fake: FakeArgoCD
+) -> None:
+    """No answer and no operation on the app: the error says the sync was not started."""
+    client = make_client(server, timeout=0.3)
+    fake.misbehave(method="POST", path="/sync", status=502, delay=30.0)  # never acts
+    try:
+        with pytest.raises(IntegrationError) as caught:
+            await client.sync("love", prune=False)
+    finally:
+        await client.aclose()
+    assert "no answer within 0.3 s" in caught.value.message
+    assert "ArgoCD shows no new operation on love: the sync was not started" in str(caught.value)
+    assert fake.apps["love"].operation is None
 
 
 @pytest.mark.asyncio
@@ -250,6 +307,9 @@ async def test_sync_forbidden_by_rbac(client: ArgoCDClient, fake: FakeArgoCD) ->
         await client.sync("love", prune=False)
     assert caught.value.status == 403
     assert "permission denied: applications, sync, telescope/love" in caught.value.message
+
+
+ANOTHER = "another operation is already in progress"
 
 
 # --- the runner, on the real client ---
@@ -322,6 +382,37 @@ async def test_runner_syncs_a_project_first_apps_then_the_rest(
     assert posted[0] == "control-system-test"
     assert sorted(posted[1:]) == ["auxtel", "love"]
     assert ctx.lines[-1] == "3/3 Synced+Healthy"
+
+
+@pytest.mark.asyncio
+async def test_runner_follows_a_sync_already_in_progress(
+    client: ArgoCDClient, fake: FakeArgoCD
+) -> None:
+    """A Retry after a sync whose answer was lost: that sync is followed, and said to be."""
+    fake.run_seconds = 0.5
+    assert await client.sync("love", prune=False)  # the earlier attempt's request
+    ctx = step(client)
+    outcome = await runner.sync(ctx, SYNC_LOVE)
+    assert outcome.summary == "1 app(s) Synced and Healthy: love"
+    assert len(fake.of("POST")) == 1
+    assert "following a sync already in progress: love" in ctx.lines[1]
+    assert ctx.lines[-1] == "1/1 Synced+Healthy"
+
+
+@pytest.mark.asyncio
+async def test_runner_refuses_a_first_app_argocd_does_not_have(
+    client: ArgoCDClient, fake: FakeArgoCD
+) -> None:
+    """``first: [lvoe]``: the page's order cannot be kept, so nothing is synced; said why."""
+    action = ArgocdSync.model_validate(
+        {"type": "argocd.sync", "project": "telescope", "first": ["lvoe"], "timeout": "10m"}
+    )
+    with pytest.raises(IntegrationError) as caught:
+        await runner.sync(step(client), action)
+    assert caught.value.message.startswith(
+        "lvoe (to sync first) not among the 3 application(s) of project telescope"
+    )
+    assert fake.of("POST") == []
 
 
 @pytest.mark.asyncio
@@ -504,11 +595,12 @@ async def test_get_is_retried_after_a_503(client: ArgoCDClient, fake: FakeArgoCD
 
 @pytest.mark.asyncio
 async def test_sync_is_never_retried(client: ArgoCDClient, fake: FakeArgoCD) -> None:
-    """A POST met by a 503 is not repeated (a second sync could run twice)."""
+    """A POST met by a 503 is not repeated; the app read after it shows nothing started."""
     fake.misbehave(method="POST", status=503, times=1)
     with pytest.raises(IntegrationError) as caught:
         await client.sync("love", prune=False)
     assert caught.value.status == 503
+    assert "the sync was not started, a Retry starts it" in caught.value.message
     assert len(fake.of("POST")) == 1
 
 
@@ -557,7 +649,32 @@ async def test_connection_refused() -> None:
     finally:
         await client.aclose()
     assert "cannot reach the server" in caught.value.message
+    assert isinstance(caught.value, Unreachable)  # never connected: nothing was sent
     assert caught.value.host == f"127.0.0.1:{port}"
+
+
+@pytest.mark.asyncio
+async def test_connection_dropped_after_the_request_is_no_answer() -> None:
+    """A server that reads the request and hangs up: sent, so maybe acted on (NoAnswer)."""
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    listener = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    client = ArgoCDClient(
+        url=f"http://127.0.0.1:{port}/argo-cd", token=SecretStr(TOKEN), retry_delay=0.01
+    )
+    try:
+        with pytest.raises(NoAnswer) as caught:
+            await client.status("love")
+    finally:
+        await client.aclose()
+        listener.close()
+        await listener.wait_closed()
+    assert not isinstance(caught.value, Unreachable)
+    assert "the connection dropped before an answer" in caught.value.message
 
 
 @pytest.mark.asyncio

@@ -91,12 +91,12 @@ async def test_a_sync_waiting_on_pulls_is_waited_for_not_failed(
     fake.apps["love"].pull_seconds = 0.6
     ctx = step(client)
     said: list[set[str]] = []
-    pulling: set[str] = set()
+    progress = runner.Progress(total=1)
 
     async def say() -> None:
-        said.append(set(pulling))
+        said.append(set(progress.pulling))
 
-    assert await runner._sync_one(ctx, "love", LOVE, pulling, say) is None
+    assert await runner._sync_one(ctx, "love", LOVE, progress, say) is None
     assert said == [{"love"}, set()]  # waiting on image pulls, then no more
     assert fake.of("GET", "/resource-tree")
     assert fake.of("DELETE") == []  # never terminated
@@ -110,7 +110,7 @@ async def test_a_crash_looping_app_still_fails(client: ArgoCDClient, fake: FakeA
     async def say() -> None:
         pass
 
-    problem = await runner._sync_one(step(client), "love", LOVE, set(), say)
+    problem = await runner._sync_one(step(client), "love", LOVE, runner.Progress(total=1), say)
     assert problem is not None
     assert problem.startswith("love: Degraded (Pod love/love-7f9c4d-x2x9z: back-off 40s")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from bot.engine.runners.context import Outcome, StepContext
 from integrations.argocd import AppStatus, Pod
@@ -26,9 +27,17 @@ async def _apps(ctx: StepContext, action: ArgocdSync) -> tuple[list[str], list[s
     """(one by one, then in parallel)."""
     if action.project is None:
         return list(action.apps), []
-    apps = [a for a in await ctx.systems.argocd.apps(action.project) if a not in action.exclude]
-    first = [a for a in action.first if a in apps]
-    return first, [a for a in apps if a not in first]
+    live = await ctx.systems.argocd.apps(action.project)
+    missing = [app for app in action.first if app not in live]
+    if missing:  # the page's order (LOVE first) cannot be kept: the lead decides, not the bot
+        raise IntegrationError(
+            "ArgoCD",
+            f"{', '.join(missing)} (to sync first) not among the {len(live)} application(s) of"
+            f" project {action.project}: is the Phalanx branch merged, the name right?",
+        )
+    apps = [app for app in live if app not in action.exclude]
+    first = [app for app in action.first if app in apps]
+    return first, [app for app in apps if app not in first]
 
 
 async def preview(ctx: StepContext, action: ArgocdSync) -> str:
@@ -83,19 +92,50 @@ async def _pulling(ctx: StepContext, app: str) -> list[Pod]:
     return [] if others else pulling
 
 
+@dataclass
+class Progress:
+    """Where a step's syncs stand, for its progress line."""
+
+    total: int
+    done: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    running: set[str] = field(default_factory=set)
+    pulling: set[str] = field(default_factory=set)
+    """Degraded only by pods backing off their image pulls (waited for)."""
+    following: set[str] = field(default_factory=set)
+    """Apps whose operation was already in progress: followed, not started again."""
+
+    def line(self) -> str:
+        """``3/12 Synced+Healthy; syncing love, nublado; waiting on image pulls: love``."""
+        line = f"{len(self.done)}/{self.total} Synced+Healthy"
+        if self.running:
+            line += f"; syncing {', '.join(sorted(self.running))}"
+        if self.following:
+            line += f"; following a sync already in progress: {', '.join(sorted(self.following))}"
+        if self.pulling:
+            line += f"; waiting on image pulls: {', '.join(sorted(self.pulling))}"
+        if self.failed:
+            line += f"; {len(self.failed)} failed"
+        return line
+
+
 async def _sync_one(
     ctx: StepContext,
     app: str,
     action: ArgocdSync,
-    pulling: set[str],
+    progress: Progress,
     say: Callable[[], Awaitable[None]],
 ) -> str | None:
     """Sync and follow one app; ``None`` when Synced and Healthy, else why not.
 
-    While the app waits on image pulls it is in ``pulling`` (``say`` tells each change).
+    While the app waits on image pulls it is in ``progress.pulling`` (``say`` tells each
+    change). An operation already in progress on the app (a sync whose request timed out on an
+    earlier attempt, one started by hand) is followed, not started again, and said so.
     """
     argocd = ctx.systems.argocd
-    await argocd.sync(app, prune=action.prune)
+    if not await argocd.sync(app, prune=action.prune):
+        progress.following.add(app)
+        await say()
     while True:
         await ctx.clock.sleep(action.poll.total_seconds())
         status = await argocd.status(app)
@@ -103,8 +143,8 @@ async def _sync_one(
         # Degraded by pods backing off their image pulls only: the kubelet goes on pulling.
         on_pulls = problem is not None and status.health == "Degraded"
         on_pulls = on_pulls and bool(await _pulling(ctx, app))
-        if on_pulls != (app in pulling):
-            (pulling.add if on_pulls else pulling.discard)(app)
+        if on_pulls != (app in progress.pulling):
+            (progress.pulling.add if on_pulls else progress.pulling.discard)(app)
             await say()
         if not on_pulls and (problem is not None or status.done):
             return problem
@@ -123,43 +163,29 @@ def _problem(app: str, status: AppStatus) -> str | None:
 async def sync(ctx: StepContext, action: ArgocdSync) -> Outcome:
     """Sync every app of the step and wait for each to be Synced and Healthy."""
     first, rest = await _apps(ctx, action)
-    total = len(first) + len(rest)
-    done: list[str] = []
-    failed: list[str] = []
-    running: set[str] = set()
-    pulling: set[str] = set()
+    progress = Progress(total=len(first) + len(rest))
     limit = asyncio.Semaphore(action.parallel)
 
     async def say() -> None:
-        await ctx.report(_line(done, failed, running, total, pulling))
+        await ctx.report(progress.line())
 
     async def one(app: str) -> None:
         async with limit:
-            running.add(app)
+            progress.running.add(app)
             await say()
-            problem = await _sync_one(ctx, app, action, pulling, say)
-            running.discard(app)
-            (failed if problem else done).append(problem or app)
+            problem = await _sync_one(ctx, app, action, progress, say)
+            progress.running.discard(app)
+            progress.following.discard(app)
+            (progress.failed if problem else progress.done).append(problem or app)
             await say()
 
     for app in first:
         await one(app)
     await asyncio.gather(*(one(app) for app in rest))
-    if failed:
+    if progress.failed:
         raise IntegrationError(
-            "ArgoCD", f"{len(failed)} of {total} app(s) not healthy: {'; '.join(failed)}"
+            "ArgoCD",
+            f"{len(progress.failed)} of {progress.total} app(s) not healthy:"
+            f" {'; '.join(progress.failed)}",
         )
-    return Outcome(f"{total} app(s) Synced and Healthy: {', '.join(done)}")
-
-
-def _line(
-    done: list[str], failed: list[str], running: set[str], total: int, pulling: set[str]
-) -> str:
-    line = f"{len(done)}/{total} Synced+Healthy"
-    if running:
-        line += f"; syncing {', '.join(sorted(running))}"
-    if pulling:
-        line += f"; waiting on image pulls: {', '.join(sorted(pulling))}"
-    if failed:
-        line += f"; {len(failed)} failed"
-    return line
+    return Outcome(f"{progress.total} app(s) Synced and Healthy: {', '.join(progress.done)}")

@@ -103,6 +103,8 @@ class FakeApp:
     phase: str | None = None
     """``status.operationState.phase`` (``None``: no operationState)."""
     op_message: str = ""
+    started_at: str = "2026-01-05T10:00:00Z"
+    """``status.operationState.startedAt``: set when the controller picks an operation up."""
     operation: dict[str, Any] | None = None
     """The top-level ``operation``: set while one is pending or running."""
     degrade: bool = False
@@ -166,6 +168,9 @@ class Fault:
     times: int | None = 1
     """How many calls it hits (``None``: all)."""
     content_type: str = "application/json"
+    acted: bool = False
+    """The call is carried out first, then the delay and the answer: a request acted on whose
+    answer is lost (the client times out, a proxy answers 504)."""
 
 
 async def _nothing(_app: FakeApp) -> None:
@@ -185,6 +190,8 @@ class FakeArgoCD:
     run_seconds: float = 0.3
     settle_seconds: float = 0.3
     terminate_seconds: float = 0.05
+    operations: int = 0
+    """Sync operations recorded so far (each gets its own ``startedAt``)."""
     can_sync: bool = True
     """RBAC: ``sync`` on applications (else 403 ``permission denied: applications, sync...``)."""
     persist_health: bool = False
@@ -228,6 +235,32 @@ class FakeArgoCD:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        await self._record(request)
+        fault = self._fault_for(request)
+        if fault is not None and not fault.acted:
+            await asyncio.sleep(fault.delay)
+            if fault.status is not None:
+                return _injected(fault)
+            fault = None  # late, then answered normally
+        if request.path not in OPEN_PATHS:
+            refused = self._authenticate(request)
+            if refused is not None:
+                return refused
+        now = time.monotonic()
+        for app in self.apps.values():
+            before = app.phase
+            app.advance(now)
+            if app.phase != before and app.phase in {"Succeeded", "Failed"}:
+                await self.on_operation_end(app)
+        response: web.StreamResponse = await handler(request)
+        if fault is not None:  # acted on: then late, or another answer than its own
+            await asyncio.sleep(fault.delay)
+            if fault.status is not None:
+                return _injected(fault)
+        return response
+
+    async def _record(self, request: web.Request) -> None:
+        """Keep the call (its body parsed when it is JSON)."""
         body: Any = None
         if request.body_exists:
             text = await request.text()
@@ -244,24 +277,9 @@ class FakeArgoCD:
                 body,
             )
         )
-        injected = await self._fault(request)
-        if injected is not None:
-            return injected
-        if request.path not in OPEN_PATHS:
-            refused = self._authenticate(request)
-            if refused is not None:
-                return refused
-        now = time.monotonic()
-        for app in self.apps.values():
-            before = app.phase
-            app.advance(now)
-            if app.phase != before and app.phase in {"Succeeded", "Failed"}:
-                await self.on_operation_end(app)
-        response: web.StreamResponse = await handler(request)
-        return response
 
-    async def _fault(self, request: web.Request) -> web.Response | None:
-        """Play the first matching fault: its delay, then its answer (``None``: carry on)."""
+    def _fault_for(self, request: web.Request) -> Fault | None:
+        """The first fault matching the call (counted as used)."""
         for fault in self.faults:
             if fault.times == 0:
                 continue
@@ -269,13 +287,7 @@ class FakeArgoCD:
                 continue
             if fault.times is not None:
                 fault.times -= 1
-            await asyncio.sleep(fault.delay)
-            if fault.status is None:
-                return None
-            text = fault.body
-            if text is None:
-                text = json.dumps(_error_body(13, f"fault injected: HTTP {fault.status}"))
-            return web.Response(status=fault.status, text=text, content_type=fault.content_type)
+            return fault
         return None
 
     def _authenticate(self, request: web.Request) -> web.Response | None:
@@ -366,9 +378,11 @@ class FakeArgoCD:
         app.phase, app.op_message = None, ""
         start = time.monotonic() + self.pickup
         ended = start + self.run_seconds
-        running: dict[str, Any] = {
+        self.operations += 1
+        running: dict[str, Any] = {  # the controller's pickup (``setOperationState``)
             "phase": "Running",
             "op_message": "one or more tasks are running",
+            "started_at": f"2026-01-05T11:{self.operations // 60:02d}:{self.operations % 60:02d}Z",
         }
         end: dict[str, Any]
         if app.fail is not None:
@@ -441,7 +455,7 @@ class FakeArgoCD:
             status["operationState"] = {
                 "phase": app.phase,
                 "message": app.op_message,
-                "startedAt": "2026-01-05T10:00:00Z",
+                "startedAt": app.started_at,
                 "operation": app.operation or {"sync": {"revision": "a1b2c3d"}},
             }
         doc: dict[str, Any] = {
@@ -455,6 +469,15 @@ class FakeArgoCD:
         if app.operation is not None:
             doc["operation"] = app.operation
         return doc
+
+
+def _injected(fault: Fault) -> web.Response:
+    """A fault's own answer (its body, or a gRPC-gateway error body for its status)."""
+    assert fault.status is not None
+    text = fault.body
+    if text is None:
+        text = json.dumps(_error_body(13, f"fault injected: HTTP {fault.status}"))
+    return web.Response(status=fault.status, text=text, content_type=fault.content_type)
 
 
 def grpc_error(http: int, code: int, message: str) -> web.Response:

@@ -45,8 +45,8 @@ async def client(fake: FakeArgoCD) -> AsyncIterator[ArgoCDClient]:
 
 
 async def until_pod(client: ArgoCDClient, app: str, reason: str) -> list[Pod]:
-    """Read the app's pods until one reports ``reason`` (at most 5 s)."""
-    async with asyncio.timeout(5):
+    """Read the app's pods until one reports ``reason`` (a hang guard of 30 s)."""
+    async with asyncio.timeout(30):
         while True:
             pods = await client.pods(app)
             if any(pod.reason == reason for pod in pods):

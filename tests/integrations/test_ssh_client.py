@@ -22,6 +22,9 @@ pytestmark = pytest.mark.skipif(not SSHD.exists(), reason="needs OpenSSH's sshd 
 
 A = "bridge-a.test"
 B = "bridge-b.test"
+HANG = 20.0
+"""Seconds that mean "it hung": far above any busy machine's delay, far below the fake
+``slow.service``'s minute of sleep (no assertion here is about speed)."""
 OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea"
 """Some other host's ed25519 key (RFC 8032's first test vector public key)."""
 
@@ -230,7 +233,7 @@ async def test_connect_timeout_on_a_silent_server(sshd: Sshd) -> None:
         server.close()
         await server.wait_closed()
 
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < HANG  # gave up: did not wait for ever
     assert caught.value.host == A
 
 
@@ -244,7 +247,7 @@ async def test_hanging_command_times_out_and_is_stopped(sshd: Sshd) -> None:
     with pytest.raises(IntegrationTimeout, match=r"did not finish within 0\.5 s") as caught:
         await hosts.systemctl("stop", [Unit(A, "slow.service")], Reports())
 
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < HANG  # not the command's minute
     assert caught.value.host == A
     assert "sudo -n systemctl stop slow.service" in str(caught.value)
     await terminated(sshd)
@@ -259,15 +262,13 @@ async def test_cancel_stops_a_running_command(sshd: Sshd) -> None:
     call = asyncio.create_task(
         hosts.systemctl("stop", [Unit(A, "slow.service"), Unit(A, "after.service")], Reports())
     )
-    await until(lambda: sshd.slow_pid() is not None, limit=5)
+    await until(lambda: sshd.slow_pid() is not None)
 
-    started = time.monotonic()
     await hosts.cancel()
     with pytest.raises(IntegrationError, match="cancelled"):
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(HANG):  # not the command's minute
             await call
 
-    assert time.monotonic() - started < 2
     await terminated(sshd)
     assert not [line for line in sshd.calls() if "after.service" in line]
 
@@ -316,9 +317,11 @@ async def terminated(sshd: Sshd) -> None:
     root: "session signalling requires privilege separation"), so when the tests log in as
     root, what can be checked is that the client sent it; a normal user's command must be gone.
     """
-    pid = sshd.slow_pid()
-    assert pid is not None
     if os.geteuid() == 0:
-        await until(lambda: "session_signal_req" in sshd.log(), limit=3)
-    else:
-        await until(lambda: not alive(pid), limit=3)
+        await until(lambda: "session_signal_req" in sshd.log())
+        return
+    # On a busy machine the command may not have started when the client gave up on it: then
+    # there is nothing to stop; once it has a pid, it must be gone.
+    pid = sshd.slow_pid()
+    if pid is not None:
+        await until(lambda: not alive(pid))

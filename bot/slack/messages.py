@@ -33,7 +33,7 @@ from bot.slack.blocks import (
     elapsed,
     section,
 )
-from bot.slack.links import step_links
+from bot.slack.links import step_hand
 from integrations.mrkdwn import escape
 from state.actions import Announce, ArgocdSync, KubeCleanup
 from state.run import Run, RunStatus, StepState, StepStatus
@@ -189,13 +189,17 @@ def step_message(
         blocks.append(section(f"*Still in trouble ({len(state.issues)}):*\n{shown}{more}"))
     if state.reason:
         blocks.append(context(f"Reason: {escape(state.reason)}"))
-    links = step_links(state, site, progress, run.phalanx_branch)
-    if links:
-        blocks.append(context(links))
+    blocks += _by_hand(run, state, site, progress)
     buttons = step_buttons(run, state, previewed=not waiting)
     if buttons:
         blocks.append({"type": "actions", "block_id": f"step:{state.id}", "elements": buttons})
     return f"{title}: {state.status.value.replace('_', ' ')}", blocks[:MAX_BLOCKS]
+
+
+def _by_hand(run: Run, state: StepState, site: SiteConfig, progress: str | None) -> list[Block]:
+    """How to do the step without the bot, and the views it names (:mod:`bot.slack.links`)."""
+    hand, links = step_hand(run, state, site, progress)
+    return ([section(hand)] if hand else []) + ([context(links)] if links else [])
 
 
 def run_header(

@@ -34,7 +34,7 @@ def test_one_reminder_per_waiting_spell_after_remind_after() -> None:
         "mark it done when it is done."
     )
     assert (notice.in_thread, notice.mention) == (True, ("U_LEAD",))
-    run, _ = handle(run, MarkDone(LEAD, "manual", rev(run, "manual")), at(22))
+    run, _ = handle(run, MarkDone(LEAD, "manual", rev(run, "manual"), note="done by hand"), at(22))
     later = reminder(run, SITE, at(43))  # the approval has waited 21 minutes
     assert later is not None
     assert later.key == f"remind:sync:{rev(run, 'sync')}"
@@ -44,7 +44,7 @@ def test_one_reminder_per_waiting_spell_after_remind_after() -> None:
 def test_a_running_automated_step_is_not_waiting_on_the_lead() -> None:
     """The bot is at work: no reminder, however long (its timeout guards it)."""
     run, _ = handle(started(), ActionSucceeded("check", 1), at(1))
-    run, _ = handle(run, MarkDone(LEAD, "manual", rev(run, "manual")), at(2))
+    run, _ = handle(run, MarkDone(LEAD, "manual", rev(run, "manual"), note="done by hand"), at(2))
     run, _ = handle(run, Approve(LEAD, "sync", rev(run, "sync")), at(3))
     assert reminder(run, SITE, at(300)) is None
 

@@ -488,9 +488,9 @@ async def test_the_lead_holds_nublado_back_and_announces_it_later(
         await slack.settled()
         run = (await slack.bot.store.recent("summit", 1))[0]
         assert run.status is RunStatus.COMPLETED
-        until = run.held["nublado-available"]
+        held_until = run.held["nublado-available"]
 
-        await slack.bot.engine.tick(until + timedelta(seconds=1))
+        await slack.bot.engine.tick(held_until + timedelta(seconds=1))
         await slack.settled()
         [release] = slack.buttons(lambda b: b["action_id"] == "announce.release")
         await slack.click(release, user=OTHER)

@@ -1,5 +1,7 @@
-"""*Mark done…* asks what was done: a form with a required note, a confirm first on a step
-that changes the observatory, the note kept in the summary and the logbook report.
+"""*Mark done…* asks what was done: a form, a note required, a confirm on changing steps.
+
+The confirm comes first on a step that changes the observatory; the note is kept in the
+summary and the logbook report.
 
 The real Bolt app over HTTP against the Slack Web API fake, a rehearsal of the shipped
 procedure against the simulated observatory.

@@ -30,7 +30,7 @@ def test_one_reminder_per_waiting_spell_after_remind_after() -> None:
     assert notice is not None
     assert notice.key == f"remind:manual:{rev(run, 'manual')}"
     assert notice.text == (
-        ":hourglass: <@U_LEAD> *Manual* has been waiting for you for 20m00s: "
+        ":hourglass: <@U_LEAD> *Manual* has been waiting for you for 20m: "
         "mark it done when it is done."
     )
     assert (notice.in_thread, notice.mention) == (True, ("U_LEAD",))
@@ -55,7 +55,7 @@ def test_idle_after_two_hours_of_nothing_shown_in_status() -> None:
     assert idle_for(run, SITE, at(100)) is None
     assert idle_for(run, SITE, at(121)) == timedelta(minutes=120)
     status = site_status(SITE, run, None, at(121))
-    assert status.endswith("2h01m in; :zzz: *idle*: nothing has happened for 2h00m")
+    assert status.endswith("2h1m in; :zzz: *idle*: nothing has happened for 2h")
     assert "idle" not in site_status(SITE, run, None, at(60))
 
 

@@ -24,9 +24,7 @@ def run_steps(site: SiteConfig, steps: Sequence[Step]) -> tuple[Step, ...]:
     out, so that no approval is asked for an empty list.
     """
     left_out = dict(nothing_to_do(site, steps))
-    return tuple(
-        _by_hand(site, _deadline(site, step)) for step in steps if step.id not in left_out
-    )
+    return tuple(_by_hand(site, _deadline(site, step)) for step in steps if step.id not in left_out)
 
 
 def nothing_to_do(site: SiteConfig, steps: Sequence[Step]) -> tuple[tuple[str, str], ...]:

@@ -42,6 +42,18 @@ def format_duration(value: timedelta) -> str:
     return "".join(parts) or "0s"
 
 
+def human_duration(value: timedelta | float) -> str:
+    """A duration for people, as the procedure file writes one: ``1h45m``, ``9m45s``, ``40s``.
+
+    Past an hour, to the minute (an operator reads ``1h45m`` at a glance, not ``6300s``). The
+    one format for durations on every screen: Slack, the terminal, the summary, the report.
+    """
+    seconds = max(0, int(value.total_seconds() if isinstance(value, timedelta) else value))
+    if seconds >= 3600:  # noqa: PLR2004  # an hour
+        seconds -= seconds % 60
+    return format_duration(timedelta(seconds=seconds))
+
+
 def _positive(value: timedelta) -> timedelta:
     if value <= timedelta(0):
         raise ValueError("must be longer than 0s")

@@ -144,8 +144,10 @@ def _mark_done(state: StepState, command: MarkDone, now: datetime) -> list[Event
     overdue = status is StepStatus.OVERDUE
     if status not in DECIDING and not manual_running and not overdue:
         raise NotAllowedNow(state.id, "mark done", status.value, hint(state))
-    # Overdue, the operation is still going: the note says why the run can go on anyway.
-    note = given_text(command.note, "a note: why the run can go on", required=overdue)
+    # Always a note: what was done by hand goes in the record and the report. Overdue, the
+    # operation is still going: the note says why the run can go on anyway.
+    what = "a note: why the run can go on" if overdue else "a note: what was done by hand"
+    note = given_text(command.note, what, required=True)
     user = command.actor.user
     return [StepDoneByHand(at=now, actor=user, step_id=state.id, attempt=state.attempt, note=note)]
 

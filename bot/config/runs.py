@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from bot.config.sites import SiteConfig
 from bot.config.unset import unset_for
-from state.actions import ArgocdSync, EfdWaitForStates, Manual
+from state.actions import ArgocdSync, EfdWaitForStates, Manual, RunSetSummaryState
 from state.problems import Problem, did_you_mean
 from state.procedure import Procedure, Step
 
@@ -20,9 +20,27 @@ def run_steps(site: SiteConfig, steps: Sequence[Step]) -> tuple[Step, ...]:
     """The run's steps: this site's watch deadlines, and by hand where it is unconfigured.
 
     A step whose automation needs what the site leaves unset is done by hand: the bot never
-    acts on a guess.
+    acts on a guess. A step with nothing to do at this site (:func:`nothing_to_do`) is left
+    out, so that no approval is asked for an empty list.
     """
-    return tuple(_by_hand(site, _deadline(site, step)) for step in steps)
+    left_out = dict(nothing_to_do(site, steps))
+    return tuple(_by_hand(site, _deadline(site, step)) for step in steps if step.id not in left_out)
+
+
+def nothing_to_do(site: SiteConfig, steps: Sequence[Step]) -> tuple[tuple[str, str], ...]:
+    """The steps left out of this site's runs, and why (shown as waived in the run).
+
+    ``set_summary_state.py`` for the CSCs the site keeps ENABLED, when it configured that list
+    empty: the script refuses an empty ``data`` (its schema: at least one item), and asking the
+    lead to approve ``data: []`` asks nothing.
+    """
+    return tuple(
+        (step.id, f"{site.name} keeps no CSC ENABLED at the end (keep_enabled: [])")
+        for step in steps
+        if isinstance(step.action, RunSetSummaryState)
+        and step.action.config.targets == "keep-enabled"
+        and site.keep_enabled == ()
+    )
 
 
 def _deadline(site: SiteConfig, step: Step) -> Step:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from bot.config.runs import procedure_problems, run_steps
+from bot.config.runs import nothing_to_do, procedure_problems, run_steps
 from bot.engine import looks, notices
 from bot.engine.looks import Looks
 from bot.engine.once import Post, PostOnce
@@ -252,16 +252,17 @@ class Engine:
                 "(`upgrade-bot config validate` says what is missing)."
             )
         now = self._clock.now()
+        steps = self._procedure.for_run(site, kind)
         command = StartRun(
             actor=self.actor(user, name),
             run_id=f"{site}-{now:%Y%m%d-%H%M%S}",
             site=site,
             kind=kind,
             procedure=self._procedure.name,
-            steps=run_steps(self._sites[site], self._procedure.for_run(site, kind)),
+            steps=run_steps(self._sites[site], steps),
             cycle=cycle,
             phalanx_branch=phalanx_branch,
-            waived=tuple(self._procedure.waived.items()),
+            waived=(*self._procedure.waived.items(), *nothing_to_do(self._sites[site], steps)),
         )
         with self._work.command():
             run, events = await self._store.start(command, now)

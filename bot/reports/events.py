@@ -80,6 +80,8 @@ def describe(run: Run, event: Event, *, seen: bool = True) -> str | None:  # noq
             phase_break = _phase_header(run, step) if event.verb == "activate" else ""
             return f"{phase_break}▶ {label}{how[event.verb]}{attempt}"
         case StepAwaitingApproval():
+            if step is not None and step.step.action.proposes_targets():  # none up: no approval
+                return f"{_phase_header(run, step)}⏸ {label} — reading which CSCs are still up"
             return f"{_phase_header(run, step)}⏸ {label} — awaiting the lead's approval"
         case StepSucceeded():
             return f"  ✓ {event.step_id}: {event.summary or 'done'}{_took(step)}"

@@ -39,6 +39,10 @@ def report(run: Run, events: Sequence[Event], site: SiteConfig) -> str:
         f"- {s.id} by {run.name(s.ended_by or '?')}: {s.reason}"
         for s in run.steps if s.status is StepStatus.SKIPPED
     ])  # fmt: skip
+    lines += _section("Done by hand", [
+        f"- {s.id} by {run.name(s.ended_by or '?')}: {s.reason}"
+        for s in run.steps if s.status is StepStatus.DONE_BY_HAND
+    ])  # fmt: skip
     lines += _section("CSCs still in trouble", [
         line
         for s in run.steps if s.issues

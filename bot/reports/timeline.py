@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from state.duration import human_duration
 from state.events import StepAwaitingApproval, StepStarted
 from state.names import PHASES
 from state.run import Run, StepState, StepStatus
@@ -27,15 +28,8 @@ def clock_text(seconds: float) -> str:
 
 
 def duration_text(delta: timedelta | float | None) -> str:
-    """``1h02m``, ``12m05s``, ``40s``; ``-`` when unknown."""
-    if delta is None:
-        return "-"
-    seconds = int(delta.total_seconds() if isinstance(delta, timedelta) else delta)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02}m"
-    return f"{minutes}m{secs:02}s" if minutes else f"{secs}s"
+    """``1h2m``, ``12m5s``, ``40s`` (:func:`state.duration.human_duration`); ``-`` when unknown."""
+    return "-" if delta is None else human_duration(delta)
 
 
 @dataclass(frozen=True)

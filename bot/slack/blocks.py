@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from state.duration import human_duration
+
 Block = dict[str, Any]
 SECTION = 3000
 """Characters of a section's text (Slack's limit)."""
@@ -29,9 +31,8 @@ def date(at: datetime, fmt: str = "{date_short_pretty} {time}") -> str:
 
 
 def elapsed(seconds: float) -> str:
-    """``2h05m`` / ``12m``."""
-    minutes = int(seconds // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"  # noqa: PLR2004
+    """``2h5m`` / ``12m``: to the minute (a message is not edited every second)."""
+    return human_duration(seconds - seconds % 60)
 
 
 def section(text: str) -> Block:

@@ -81,7 +81,7 @@ _REASONS = {
     "done": (
         "Mark this step done",
         "Mark done",
-        "A note: where it stands, and why the run can go on (kept in the run's record)",
+        "What was done by hand, and where it stands (kept in the run's record and report)",
     ),
 }
 """Per form: its title, its submit button, and what it asks."""

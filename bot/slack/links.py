@@ -1,61 +1,54 @@
-"""Links under a step's message that open what they name: the app, the project's list, the PR.
+"""A step's "by hand" part in Slack: what to do (a section) and the views it names (links).
 
-ArgoCD's UI routes an application at ``/applications/<namespace>/<name>`` (argo-cd
-``ui/src/app/applications/components/utils.tsx`` ``getAppUrl``; the older
-``/applications/<name>`` route finds an app only in ArgoCD's own namespace) and filters its
-application list by project with ``?proj=`` (``applications-list.tsx`` reads ``proj``). Phalanx
-keeps its Application objects in namespace ``argocd``. A pull request links to its page (its
-``html_url``, which the GitHub runner writes in its progress and summary), or, before it is
-found, to the list of pull requests from the run's branch.
+What to do and which views come from :func:`bot.engine.by_hand.by_hand` (one place for Slack
+and the terminal); here they are written as mrkdwn. A view the site has not configured is
+named, *not configured*, never linked to a guess. A pull request, once the GitHub runner has
+found it (its ``html_url`` in the step's progress or outcome), links to its own page instead
+of the list of pull requests from the run's branch.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
+from typing import TYPE_CHECKING
 
-from bot.config.sites import SiteConfig
-from state.actions import ArgocdSync, GithubPullRequest
-from state.camera_actions import CcsSetAvailable
-from state.run import StepState
+from bot.engine.by_hand import NOT_CONFIGURED, ByHand, Link, by_hand
+from state.actions import GithubPullRequest
 
-ARGOCD_NAMESPACE = "argocd"
-"""Where Phalanx's Application objects live (their ``metadata.namespace``)."""
+if TYPE_CHECKING:
+    from bot.config.sites import SiteConfig
+    from state.run import Run, StepState
 
 _PR = re.compile(r"https://github\.com/[\w.-]+/[\w.-]+/pull/(\d+)")
 """A pull request's page, as the GitHub runner writes it."""
 
 
-def argocd_links(action: ArgocdSync, site: SiteConfig) -> str:
-    """The project's application list, or each app's page."""
-    root = site.argocd_url
-    if action.project is not None:
-        url = f"{root}/applications?proj={quote(action.project, safe='')}"
-        return f"<{url}|ArgoCD project {action.project}>"
+def hand_text(hand: ByHand) -> str:
+    """What to do by hand, as a section's mrkdwn."""
+    return "\n".join(["*By hand:*", *hand.lines])
+
+
+def links_text(links: tuple[Link, ...]) -> str:
+    """The views, ``<url|label>`` each, or the label and *not configured*."""
     return " · ".join(
-        f"<{root}/applications/{ARGOCD_NAMESPACE}/{quote(app, safe='')}|ArgoCD {app}>"
-        for app in action.apps
+        f"<{link.url}|{link.label}>" if link.url else f"{link.label}: _{NOT_CONFIGURED}_"
+        for link in links
     )
 
 
-def pull_request_link(action: GithubPullRequest, found_in: str, branch: str | None) -> str:
-    """The pull request's page if ``found_in`` names it, else the branch's pull requests."""
-    found = _PR.search(found_in)
-    if found:
-        return f"<{found.group()}|{action.repo}#{found.group(1)}>"
-    query = quote(f"is:pr head:{branch}" if branch else "is:pr", safe=":/")
-    return f"<https://github.com/{action.repo}/pulls?q={query}|pull requests from {branch}>"
+def step_hand(
+    run: Run, state: StepState, site: SiteConfig, progress: str | None
+) -> tuple[str, str]:
+    """The step's "by hand" section and its line of links (each empty when it has none).
 
-
-def step_links(state: StepState, site: SiteConfig, progress: str | None, branch: str | None) -> str:
-    """The links for a step's message (empty when it has none)."""
+    Once the step has ended only its links stay: there is nothing left to do by hand.
+    """
+    hand = by_hand(run, state, site)
+    if hand is None:
+        return "", ""
+    links = hand.links
     action = state.step.action
-    if action.type.startswith("love."):
-        return f"<{site.love_url}|LOVE>"
-    if isinstance(action, ArgocdSync):
-        return argocd_links(action, site)
-    if isinstance(action, GithubPullRequest):
-        return pull_request_link(action, f"{state.outcome or ''} {progress or ''}", branch)
-    if action.type.startswith("efd.") or isinstance(action, CcsSetAvailable):
-        return f"<https://{site.fqdn}/chronograf|Chronograf> · <{site.love_url}|LOVE>"
-    return ""
+    found = _PR.search(f"{state.outcome or ''} {progress or ''}")
+    if isinstance(action, GithubPullRequest) and found:
+        links = (Link(f"{action.repo}#{found.group(1)}", found.group()),)
+    return ("" if state.status.ended else hand_text(hand)), links_text(links)

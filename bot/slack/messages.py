@@ -33,7 +33,7 @@ from bot.slack.blocks import (
     elapsed,
     section,
 )
-from bot.slack.links import step_links
+from bot.slack.links import step_hand
 from integrations.mrkdwn import escape
 from state.actions import Announce, ArgocdSync, KubeCleanup
 from state.run import Run, RunStatus, StepState, StepStatus
@@ -90,7 +90,7 @@ def step_buttons(run: Run, state: StepState, *, previewed: bool = True) -> list[
         if irreversible(state)
         else None
     )
-    done = button("Mark done", "step.mark_done", data)
+    done = mark_done(state, data)
     skip = button("Skip…", "step.skip", data)
     if state.step.action.proposes_targets() and state.status.waits_for_lead:
         return _stragglers_buttons(state, data, sure, skip)
@@ -101,7 +101,7 @@ def step_buttons(run: Run, state: StepState, *, previewed: bool = True) -> list[
             second = button(f"{hold.label}…", "step.hold", data) if hold else done
             buttons = [approve, second, skip] if previewed else [second, skip]
         case StepStatus.RUNNING if manual:
-            buttons = [button("Mark done", "step.mark_done", data, style="primary"), skip]
+            buttons = [mark_done(state, data, style="primary"), skip]
         case StepStatus.RUNNING:
             stop = confirm("Cancel this step?", "The bot stops the operation too.", "Cancel it")
             buttons = [button("Cancel", "step.cancel", data, style="danger", confirm=stop)]
@@ -119,6 +119,22 @@ def step_buttons(run: Run, state: StepState, *, previewed: bool = True) -> list[
         case _:
             buttons = []
     return buttons
+
+
+def mark_done(state: StepState, data: str, *, style: str | None = None) -> Block:
+    """*Mark done…*: a form asks what was done; first "are you sure" if the step changes things.
+
+    One misclick beside *Approve and run* must not record the shutdown as done by hand.
+    """
+    sure = None
+    if state.step.action.changes_observatory():
+        sure = confirm(
+            f"Mark {state.id} done by hand?",
+            f"*{state.step.title}*\nThe bot will not do it: only if it was done without the "
+            "bot. The next form asks what was done.",
+            "It was done",
+        )
+    return button("Mark done…", "step.mark_done", data, style=style, confirm=sure)
 
 
 def _stragglers_buttons(
@@ -189,13 +205,17 @@ def step_message(
         blocks.append(section(f"*Still in trouble ({len(state.issues)}):*\n{shown}{more}"))
     if state.reason:
         blocks.append(context(f"Reason: {escape(state.reason)}"))
-    links = step_links(state, site, progress, run.phalanx_branch)
-    if links:
-        blocks.append(context(links))
+    blocks += _by_hand(run, state, site, progress)
     buttons = step_buttons(run, state, previewed=not waiting)
     if buttons:
         blocks.append({"type": "actions", "block_id": f"step:{state.id}", "elements": buttons})
     return f"{title}: {state.status.value.replace('_', ' ')}", blocks[:MAX_BLOCKS]
+
+
+def _by_hand(run: Run, state: StepState, site: SiteConfig, progress: str | None) -> list[Block]:
+    """How to do the step without the bot, and the views it names (:mod:`bot.slack.links`)."""
+    hand, links = step_hand(run, state, site, progress)
+    return ([section(hand)] if hand else []) + ([context(links)] if links else [])
 
 
 def run_header(

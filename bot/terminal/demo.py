@@ -207,7 +207,7 @@ async def _run(
     lead_type = TerminalLead if options.interactive else SimulatedLead
     lead = lead_type(engine=engine, clock=clock, user=LEAD)
 
-    engine.subscribe(Printer(out=out))
+    engine.subscribe(Printer(out=out, sites=sites))
     engine.subscribe(keep_time(clock, store))
     engine.subscribe(Hangs(steps=hangs, observatory=observatory, systems=systems))
     engine.subscribe(CcsOperator({site.name: observatory}))

@@ -224,8 +224,10 @@ class TerminalLead(SimulatedLead):
             if answer in {"e", "l"} and stragglers:
                 return await self._stragglers(user, state, answer)
             if answer == "m":
-                note = await self._input("  note (optional) > ")
-                return MarkDone(user, state.id, state.revision, note=note or None)
+                note = ""
+                while not note.strip():  # as the Slack form: what was done, never empty
+                    note = await self._input("  what was done (a note, required) > ")
+                return MarkDone(user, state.id, state.revision, note=note)
             if answer == "s":
                 return Skip(user, state.id, state.revision, reason=await self._input("  reason > "))
             if answer == "b":

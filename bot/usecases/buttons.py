@@ -44,7 +44,6 @@ STEP_BUTTONS: dict[
     type[
         commands.Approve
         | commands.Retry
-        | commands.MarkDone
         | commands.Cancel
         | commands.KeepWaiting
         | commands.LeaveUp
@@ -52,16 +51,15 @@ STEP_BUTTONS: dict[
 ] = {
     "step.approve": commands.Approve,
     "step.retry": commands.Retry,
-    "step.mark_done": commands.MarkDone,
     "step.cancel": commands.Cancel,
     "step.keep_waiting": commands.KeepWaiting,
     "step.leave_up": commands.LeaveUp,
 }
-"""Buttons that are one command with no more input (Skip and Abort ask a reason first)."""
+"""Buttons that are one command with no more input (Skip, Mark done and Abort ask first)."""
 
-ASKING = {"step.skip": "skip", "step.done_with_note": "done"}
-"""Step buttons that open a form first: why skip it; the note of one marked done while its
-operation goes on (a step taking longer than expected)."""
+ASKING = {"step.skip": "skip", "step.mark_done": "done", "step.done_with_note": "done"}
+"""Step buttons that open a form first: why skip it; what was done, for one marked done (by
+hand, or while its operation goes on: a step taking longer than expected)."""
 _FORMS = {*ASKING, "step.hold", "step.edit_targets"}
 """A step's buttons that open a form first."""
 

@@ -22,11 +22,20 @@ JOB_NAMESPACES = (
 """``cleanup_all`` deletes every Job in these namespaces (missing ones are harmless)."""
 OCPS_JOBS = {"ocps-1", "ocps-2", "ocps-3"}
 """``cleanup_all`` deletes only the OCPS Jobs in ``uws`` (``-l "csc in (...)"``)."""
-SECONDS = {
-    "Job": 1.0, "Deployment": 2.0, "DaemonSet": 2.0, "HorizontalPodAutoscaler": 0.5,
-    "Namespace": 8.0,
-}  # fmt: skip
-"""How long each deletion takes (a Namespace waits for its finalizers)."""
+ROUND_TRIP = 0.2
+"""Seconds for the API server to answer one DELETE.
+
+A deletion is not a wait for the object's pods: with ``propagationPolicy: Background`` (what
+the client sends, as ``kubectl delete`` does) the API server removes the Job or Deployment at
+once and the garbage collector deletes its pods afterwards; a Namespace DELETE answers with
+the Namespace in phase ``Terminating`` and the namespace controller empties it afterwards.
+Each pod then gets its termination grace period (PodSpec ``terminationGracePeriodSeconds``,
+"Defaults to 30 seconds", Kubernetes API reference, core/v1 PodSpec) between SIGTERM and
+SIGKILL; a salobj CSC exits on SIGTERM. So a cleanup of ~150 objects takes seconds, not
+minutes (``kubectl delete job --all`` returns as soon as the API server has accepted them).
+"""
+PARALLEL = 8
+"""The real client's deletions at once (``KubeCluster``'s default ``parallel``)."""
 
 
 class SimCluster(Part):
@@ -63,10 +72,11 @@ class SimCluster(Part):
         return plan
 
     async def delete(self, deletions: Sequence[Deletion], report: Report) -> None:
-        """Delete one object after another, as kubectl does."""
+        """Delete them, :data:`PARALLEL` per API round trip, as the real client does."""
         await self._enter()
         for n, deletion in enumerate(deletions, 1):
-            await self._core.clock.sleep(SECONDS[deletion.kind])
+            if (n - 1) % PARALLEL == 0:  # one round trip per batch the client sends at once
+                await self._core.clock.sleep(ROUND_TRIP)
             self._remove(self._core.look(), deletion)
             if n % 10 == 0 or n == len(deletions):  # saved and reported in batches
                 await self._core.save()

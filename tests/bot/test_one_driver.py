@@ -164,7 +164,7 @@ async def button(slack: SlackSide, action: str, step_id: str) -> dict[str, Any]:
 async def shutdown_running(bot: BotProcess, slack: SlackSide, db: Path) -> None:
     """The lead starts a run, puts M2 in closed loop, approves the shutdown: its script runs."""
     await slack.slash(START)
-    await slack.click(await button(slack, "step.mark_done", "m2-closed-loop"))
+    await slack.mark_done(await button(slack, "step.mark_done", "m2-closed-loop"), "M2 closed")
     await slack.click(await button(slack, "step.approve", "shutdown-cscs"))
 
     def queued() -> bool:  # its runner reported the script's progress: it runs in the queue
@@ -282,7 +282,9 @@ async def test_a_bot_whose_slack_goes_away_stops_or_recovers_never_silently(
         await a.says("Serving Slack over HTTP")
         async with at.slack(a) as slack:
             await slack.slash(START)
-            await slack.click(await button(slack, "step.mark_done", "m2-closed-loop"))
+            await slack.mark_done(
+                await button(slack, "step.mark_done", "m2-closed-loop"), "M2 closed"
+            )
             approve = await button(slack, "step.approve", "shutdown-cscs")
             port = at.api.port or 0
             await at.api.close()  # Slack is away: every Web API call fails to connect

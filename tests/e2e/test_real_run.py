@@ -282,6 +282,7 @@ def expected_summaries(specs: list[CscSpec], site: SiteConfig) -> dict[str, str]
     beating = len(specs)
     offline = beating - sum(s.name in {IGNORED, "ScriptQueue"} for s in specs)
     judged = [s.ref for s in specs if s.name != IGNORED]
+    ignored = beating - len(judged)
     auto = [ref for ref in judged if ref in site.auto_enabled]
     apps = len(site.argocd_projects["telescope"])
     jobs = sum(not s.where.startswith("bridge:") for s in specs)
@@ -290,7 +291,10 @@ def expected_summaries(specs: list[CscSpec], site: SiteConfig) -> dict[str, str]
         "preflight": rf"all 6 systems reachable; {beating} CSCs beating",
         "announce-start": r"announced nublado-going-down in #tucson-teststand",
         "shutdown-cscs": r"system_wide_shutdown\.py ended DONE \(script 100001 on ScriptQueue 1\)",
-        "verify-offline": rf"{offline}/{offline} OFFLINE \(by heartbeat\)",
+        "verify-offline": (
+            rf"{offline}/{offline} OFFLINE \(by heartbeat\); {ignored} ignored \(left as they "
+            rf"are\), 3 ScriptQueues \(down last, in their own step\)"
+        ),
         "offline-stragglers": r"nothing to do: no CSC is still up",
         "scriptqueues-offline": (
             r"ScriptQueue:3, ScriptQueue:2, ScriptQueue:1 OFFLINE: their heartbeats stopped "
@@ -321,10 +325,10 @@ def expected_summaries(specs: list[CscSpec], site: SiteConfig) -> dict[str, str]
         # are up (waiting on the camera team), or, on this compressed run, a few seconds after
         # their bridges stopped (still heard: up in OFFLINE); the others are all STANDBY.
         "verify-end-states": (
-            rf"(?:{len(judged) - len(auto)}|{len(judged) - len(auto) - 1}|"
-            rf"{len(judged) - len(auto) - 2})/{len(judged) - len(auto)} STANDBY, "
-            rf"{len(auto)} ENABLED as expected(?:, [12] OFFLINE \(beating\))?"
-            rf"(?:, [12] waiting on the camera team)?, 0 not yet"
+            rf"{beating} CSCs: (?:{len(judged) - len(auto)}|{len(judged) - len(auto) - 1}|"
+            rf"{len(judged) - len(auto) - 2}) STANDBY, "
+            rf"{len(auto)} ENABLED \(by themselves\)(?:, [12] OFFLINE \(beating\))?"
+            rf"(?:, [12] waiting on the camera team)?; {ignored} ignored \(left as they are\)"
         ),
         "enable-kept-cscs": (
             r"set_summary_state\.py ended DONE \(script 100003 on ScriptQueue 1, 2 in data\)"

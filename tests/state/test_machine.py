@@ -75,7 +75,7 @@ def do(run: Run, command: Command, now: datetime = T0) -> Run:
 def at_sync() -> Run:
     """A run whose current step, ``sync``, awaits approval."""
     run = do(started(), ActionSucceeded("check", 1))
-    return do(run, MarkDone(LEAD, "manual", rev(run, "manual")))
+    return do(run, MarkDone(LEAD, "manual", rev(run, "manual"), note="done by hand"))
 
 
 def sync_running() -> Run:
@@ -167,7 +167,7 @@ def test_non_lead_cannot_press_buttons() -> None:
     for command in (
         Approve(OTHER, "sync", r),
         Skip(OTHER, "sync", r, reason="x"),
-        MarkDone(OTHER, "sync", r),
+        MarkDone(OTHER, "sync", r, note="done by hand"),
         Retry(OTHER, "sync", r),
         Cancel(OTHER, "sync", r),
         Reopen(OTHER, "check", rev(run, "check")),
@@ -283,7 +283,21 @@ def test_mark_done_refused_while_action_runs() -> None:
     """An automated step must be cancelled (or end) before it is marked done."""
     run = sync_running()
     with pytest.raises(NotAllowedNow, match="Cancel it first"):
-        decide(run, MarkDone(LEAD, "sync", rev(run, "sync")), T0)
+        decide(run, MarkDone(LEAD, "sync", rev(run, "sync"), note="done by hand"), T0)
+
+
+def test_mark_done_needs_a_note_of_what_was_done() -> None:
+    """Done by hand is recorded with what was done: without a note it is refused."""
+    run = started()
+    run = do(run, ActionSucceeded("check", 1))
+    for empty in (None, "", "   "):
+        with pytest.raises(BadInput, match="Please give a note: what was done by hand"):
+            decide(run, MarkDone(LEAD, "manual", rev(run, "manual"), note=empty), T0)
+    run = do(run, MarkDone(LEAD, "manual", rev(run, "manual"), note=" stopped it by hand "))
+    manual = run.step("manual")
+    assert manual is not None
+    assert manual.status is StepStatus.DONE_BY_HAND
+    assert manual.reason == "stopped it by hand"
 
 
 def test_skip_needs_reason() -> None:
@@ -467,11 +481,11 @@ def test_reopen_ended_step_waits_for_approval() -> None:
 def test_old_button_after_reopen_is_stale() -> None:
     """A Mark done rendered before a reopen does not act on the reopened step."""
     run = do(started(), ActionSucceeded("check", 1))
-    old = MarkDone(LEAD, "manual", rev(run, "manual"))
+    old = MarkDone(LEAD, "manual", rev(run, "manual"), note="done by hand")
     run = do(run, old)
     run = do(run, Reopen(LEAD, "manual", rev(run, "manual")))
     with pytest.raises(StaleCommand):
-        decide(run, MarkDone(LEAD, "manual", old.revision - 1), T0)
+        decide(run, MarkDone(LEAD, "manual", old.revision - 1, note="done by hand"), T0)
     assert decide(run, old, T0) == []  # the very same click, repeated: still a no-op
 
 

@@ -137,7 +137,7 @@ def test_replay_of_the_patience_path_gives_the_same_run() -> None:
     run, events = start(None, start_command(), T0)
     run, new = handle(run, ActionSucceeded("check", 1), at(1))
     events += new
-    run, new = handle(run, MarkDone(LEAD, "manual", rev(run, "manual")), at(1))
+    run, new = handle(run, MarkDone(LEAD, "manual", rev(run, "manual"), note="done by hand"), at(1))
     events += new
     run, new = handle(run, Approve(LEAD, "sync", rev(run, "sync")), at(2))
     events += new

@@ -49,7 +49,9 @@ async def at_sync(store: Store) -> None:
     run = await store.get("run-1")
     manual = run.step("manual")
     assert manual is not None
-    await store.apply("run-1", MarkDone(LEAD, "manual", manual.revision), at(2))
+    await store.apply(
+        "run-1", MarkDone(LEAD, "manual", manual.revision, note="done by hand"), at(2)
+    )
 
 
 async def sync_revision(store: Store) -> int:

@@ -169,6 +169,16 @@ class SlackSide:
         }
         return await self.interact(payload)
 
+    async def mark_done(
+        self, button: dict[str, Any], note: str, *, user: str = LEAD
+    ) -> aiohttp.ClientResponse:
+        """Press a step's "Mark done…" and say what was done in the form it opens."""
+        opened = len(self.fake.of("views.open"))
+        await self.click(button, user=user)
+        await until(lambda: len(self.fake.of("views.open")) > opened)
+        view = self.fake.of("views.open")[-1]["view"]
+        return await self.submit(view, {"reason": note}, user=user)
+
     def ephemeral(self) -> list[str]:
         """What the bot answered only to the asker (by response URL), in order."""
         return self._answered("ephemeral")
@@ -226,14 +236,14 @@ class Slack(SlackSide):
         """A summit run started by slash command, its first manual step (M2) marked done.
 
         The shipped procedure puts M2 in closed loop before the shutdown; a test of what comes
-        after presses its "Mark done" as the lead would.
+        after presses its "Mark done…" as the lead would, and says what was done in its form.
         """
         await self.slash(text, **kw)
         run = await self.open_run()
         if run.step("m2-closed-loop") is not None:
             await until(lambda: self.buttons(lambda b: b["action_id"] == "step.mark_done"))
             done = self.buttons(lambda b: b["action_id"] == "step.mark_done")[-1]
-            await self.click(done, **kw)
+            await self.mark_done(done, "M2 in closed loop from its EUI", user=kw.get("user", LEAD))
             await self.settled()
         return await self.open_run()
 

@@ -49,8 +49,8 @@ class Camera:
 
     @property
     def target(self) -> str:
-        """The bridge's CCS target: its unit's name (``ats-ocs-bridge``)."""
-        return self.bridge.unit.removesuffix(".service")
+        """The bridge's CCS target (:func:`ccs_target`)."""
+        return ccs_target(self.bridge)
 
     @property
     def up(self) -> bool:
@@ -88,6 +88,11 @@ class Camera:
             f"  ccs-shell\n  ccs> set target {self.target}\n  ccs> setAvailable --withLock\n"
             "  ccs> exit"
         )
+
+
+def ccs_target(bridge: CameraBridge) -> str:
+    """The bridge's CCS target: its unit's name (``ats-ocs-bridge``)."""
+    return bridge.unit.removesuffix(".service")
 
 
 _IN_CONTROL = frozenset({SummaryState.STANDBY, SummaryState.DISABLED, SummaryState.ENABLED})

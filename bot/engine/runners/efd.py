@@ -24,6 +24,7 @@ from bot.engine.runners.context import Outcome, StepContext
 from integrations.efd import NOT_CSCS, CscState, SiteStates, SummaryState
 from integrations.errors import IntegrationError
 from state.actions import EfdWaitForStates
+from state.duration import human_duration
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +58,32 @@ def watched(baseline: Iterable[str], ignore: Iterable[str]) -> list[str]:
     return [ref for ref in baseline if _name(ref) not in left]
 
 
+def _known(ctx: StepContext, states: SiteStates) -> tuple[str, ...]:
+    """The run's baseline (the CSCs beating when it began), else every CSC the EFD knows."""
+    return ctx.run.baseline if ctx.run.baseline is not None else tuple(states.cscs)
+
+
 def _targets(ctx: StepContext, states: SiteStates, *, shutdown: bool) -> list[str]:
     """The CSC instances the watch judges."""
-    known = ctx.run.baseline if ctx.run.baseline is not None else tuple(states.cscs)
-    refs = watched(known, ctx.site.ignore)
+    refs = watched(_known(ctx, states), ctx.site.ignore)
     if shutdown:  # the ScriptQueues come down last, in their own step
         refs = [ref for ref in refs if _name(ref) != "ScriptQueue"]
     return sorted(refs)
+
+
+def _ignored(ctx: StepContext, states: SiteStates) -> list[str]:
+    """The CSCs that were up and the site leaves as they are (its ``ignore``)."""
+    return [ref for ref in _known(ctx, states) if _name(ref) in ctx.site.ignore]
+
+
+def _left_alone(ctx: StepContext, states: SiteStates, refs: list[str]) -> str:
+    """What the count leaves out, so that it adds up to the CSCs there were: ``; 2 ignored``."""
+    ignored = _ignored(ctx, states)
+    queues = [r for r in watched(_known(ctx, states), ctx.site.ignore) if r not in refs]
+    parts = [f"{len(ignored)} ignored (left as they are)"] if ignored else []
+    if queues:
+        parts.append(f"{len(queues)} ScriptQueues (down last, in their own step)")
+    return f"; {', '.join(parts)}" if parts else ""
 
 
 def _offline(csc: CscState | None) -> bool:
@@ -82,7 +102,7 @@ def describe(ref: str, csc: CscState | None, want: SummaryState | None = None) -
         if want is not None and csc.summary_state not in {want, SummaryState.FAULT}:
             beat += f" (expected {want.name})"
     else:
-        beat = f"silent {csc.heartbeat_age:.0f}s"
+        beat = f"silent {human_duration(csc.heartbeat_age)}"
     return f"{ref} {state}, {beat}"
 
 
@@ -96,7 +116,7 @@ def judge(ctx: StepContext, states: SiteStates, expect: str) -> Verdict:
         found = tuple((r, states.cscs.get(r)) for r in refs if not _offline(states.cscs.get(r)))
         trouble = tuple(describe(r, c) for r, c in found)
         good = len(refs) - len(trouble)
-        line = f"{good}/{len(refs)} OFFLINE (by heartbeat)"
+        line = f"{good}/{len(refs)} OFFLINE (by heartbeat){_left_alone(ctx, states, refs)}"
         return Verdict(len(refs), good, trouble, line, found)
     return _end_states(ctx, states)
 
@@ -124,12 +144,7 @@ def _end_states(ctx: StepContext, states: SiteStates) -> Verdict:
             offline_up.append(ref)
         else:
             found_list.append((ref, csc))
-    line = f"{standby}/{len(refs) - len(auto & set(refs))} STANDBY, {enabled} ENABLED as expected"
-    if offline_up:
-        line += f", {len(offline_up)} OFFLINE (beating)"
-    if waiting:
-        line += f", {len(waiting)} waiting on the camera team"
-    line += f", {len(found_list)} not yet"
+    line = _end_line(ctx, states, refs, standby, enabled, offline_up, waiting, found_list)
     want_of = {r: SummaryState.ENABLED if r in auto else SummaryState.STANDBY for r in refs}
     trouble = tuple(describe(r, c, want_of[r]) for r, c in found_list)
     good = len(refs) - len(found_list) - len(waiting)
@@ -137,6 +152,39 @@ def _end_states(ctx: StepContext, states: SiteStates) -> Verdict:
         len(refs), good, trouble, line, tuple(found_list),
         offline_up=tuple(offline_up), camera_team=tuple(waiting),
     )  # fmt: skip
+
+
+def _end_line(
+    ctx: StepContext,
+    states: SiteStates,
+    refs: list[str],
+    standby: int,
+    enabled: int,
+    offline_up: list[str],
+    waiting: list[str],
+    found: list[tuple[str, CscState | None]],
+) -> str:
+    """``150 CSCs: 140 STANDBY, 5 ENABLED (by themselves), 1 FAULT, 2 not yet; 2 ignored``.
+
+    The counts add up: each watched CSC is in exactly one of them, and the CSCs the site
+    ignores are counted apart, so the total is the CSCs beating when the run began.
+    """
+    fault = sum(1 for _, c in found if c is not None and c.alive and c.summary_state is _FAULT)
+    ignored = _ignored(ctx, states)
+    counts = [
+        (standby, "STANDBY"),
+        (enabled, "ENABLED (by themselves)"),
+        (len(offline_up), "OFFLINE (beating)"),
+        (len(waiting), "waiting on the camera team"),
+        (fault, "FAULT"),
+        (len(found) - fault, "not yet"),
+    ]
+    shown = ", ".join(f"{n} {what}" for n, what in counts if n or what == "STANDBY")
+    alone = f"; {len(ignored)} ignored (left as they are)" if ignored else ""
+    return f"{len(refs) + len(ignored)} CSCs: {shown}{alone}"
+
+
+_FAULT = SummaryState.FAULT
 
 
 async def stragglers(ctx: StepContext) -> list[CscState]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -34,6 +34,10 @@ from bot.engine.runners.efd import describe, stragglers
 from integrations.errors import IntegrationError, NoAnswer, Unreachable
 from integrations.love import QueueState, ScriptRun
 from state.actions import LoveCommand, RunOtherScript, RunSetSummaryState, RunShutdownScript
+
+if TYPE_CHECKING:
+    from bot.config.sites import SiteConfig
+    from state.run import Run, StepState
 
 ScriptAction = RunShutdownScript | RunSetSummaryState | RunOtherScript
 
@@ -46,46 +50,75 @@ CSC silent 10 s after its last beat)."""
 
 async def script_config(ctx: StepContext, action: ScriptAction) -> dict[str, Any]:
     """The configuration the script gets, as a mapping (valid against its real schema)."""
-    if isinstance(action, RunShutdownScript):
-        config: dict[str, Any] = {
-            "user": ctx.run.lead,
-            "reason": f"{ctx.run.kind} of {ctx.site.name} (run {ctx.run.run_id})",
-        }
-        ignore = list(dict.fromkeys([*ctx.site.ignore, *action.config.ignore]))
-        lists = {
-            "start_with": list(action.config.start_with),
-            "end_with": list(action.config.end_with),
-            "ignore": ignore,
-        }
-        config.update({key: value for key, value in lists.items() if value})
-        return config
-    if isinstance(action, RunSetSummaryState):
-        entries: list[list[str]] = [list(entry) for entry in action.config.data]
-        if action.config.targets is not None:
-            state = action.config.state or "OFFLINE"
-            entries = [[ref, state] for ref in await _targets(ctx, action)]
-        return {
-            "data": entries,
-            "mute_alarms": action.config.mute_alarms,
-            "mute_duration": action.config.mute_duration,
-        }
-    return dict(action.config)
+    if not isinstance(action, RunSetSummaryState):
+        return _given_config(ctx.run, ctx.site, action)
+    targets = planned_targets(ctx.state, ctx.site, action)
+    if targets is None and action.config.targets == "keep-enabled":
+        raise IntegrationError(  # unset since the run started: never guessed
+            "configuration", f"keep_enabled is not set for {ctx.site.name}: do it by hand"
+        )
+    if targets is None:
+        targets = await propose(ctx, action)
+    return _summary_config(action, targets)
 
 
-async def _targets(ctx: StepContext, action: RunSetSummaryState) -> list[str]:
+def planned_config(
+    run: Run, state: StepState, site: SiteConfig, action: ScriptAction
+) -> dict[str, Any] | None:
+    """The configuration as far as it is known without reading the observatory.
+
+    ``None`` for the stragglers before they were read and proposed, and for the site's kept
+    CSCs while they are unset: a person doing the step by hand is never shown a guess.
+    """
+    if not isinstance(action, RunSetSummaryState):
+        return _given_config(run, site, action)
+    targets = planned_targets(state, site, action)
+    return None if targets is None else _summary_config(action, targets)
+
+
+def _given_config(
+    run: Run, site: SiteConfig, action: RunShutdownScript | RunOtherScript
+) -> dict[str, Any]:
+    if isinstance(action, RunOtherScript):
+        return dict(action.config)
+    config: dict[str, Any] = {
+        "user": run.lead,
+        "reason": f"{run.kind} of {site.name} (run {run.run_id})",
+    }
+    ignore = list(dict.fromkeys([*site.ignore, *action.config.ignore]))
+    lists = {
+        "start_with": list(action.config.start_with),
+        "end_with": list(action.config.end_with),
+        "ignore": ignore,
+    }
+    config.update({key: value for key, value in lists.items() if value})
+    return config
+
+
+def _summary_config(action: RunSetSummaryState, targets: list[str]) -> dict[str, Any]:
+    entries: list[list[str]] = [list(entry) for entry in action.config.data]
+    if action.config.targets is not None:
+        entries = [[ref, action.config.state or "OFFLINE"] for ref in targets]
+    return {
+        "data": entries,
+        "mute_alarms": action.config.mute_alarms,
+        "mute_duration": action.config.mute_duration,
+    }
+
+
+def planned_targets(
+    state: StepState, site: SiteConfig, action: RunSetSummaryState
+) -> list[str] | None:
+    """The script's targets known from the site and the step (``None``: not known yet)."""
     targets = action.config.targets
     if targets == "scriptqueues":
-        queues = [q for q in sorted(ctx.site.scriptqueues, reverse=True) if q != action.queue]
+        queues = [q for q in sorted(site.scriptqueues, reverse=True) if q != action.queue]
         return [f"ScriptQueue:{q}" for q in queues] + [f"ScriptQueue:{action.queue}"]
     if targets == "keep-enabled":
-        if ctx.site.keep_enabled is None:  # unset since the run started: never guessed
-            raise IntegrationError(
-                "configuration", f"keep_enabled is not set for {ctx.site.name}: do it by hand"
-            )
-        return list(ctx.site.keep_enabled)
-    if ctx.state.proposed is not None:  # what the lead saw and approved (or edited)
-        return list(ctx.state.proposed)
-    return await propose(ctx, action)
+        return None if site.keep_enabled is None else list(site.keep_enabled)
+    if targets is None or state.proposed is not None:  # what the lead saw and approved
+        return list(state.proposed or ())
+    return None
 
 
 async def propose(ctx: StepContext, _action: RunSetSummaryState) -> list[str]:
@@ -93,7 +126,8 @@ async def propose(ctx: StepContext, _action: RunSetSummaryState) -> list[str]:
     return [csc.ref for csc in await stragglers(ctx)]
 
 
-def _yaml(config: dict[str, Any]) -> str:
+def as_yaml(config: dict[str, Any]) -> str:
+    """A script's configuration as LOVE's form and the Nublado cell take it (YAML text)."""
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=None).strip()
 
 
@@ -106,13 +140,18 @@ def _paused(state: QueueState, verb: str) -> str:
 
 def description(ctx: StepContext) -> str:
     """What the bot writes in ``descr``: how a copy of this step's script is recognised."""
-    return f"upgrade-bot {ctx.run.run_id} step {ctx.state.id}"
+    return describing(ctx.run.run_id, ctx.state.id)
+
+
+def describing(run_id: str, step_id: str) -> str:
+    """The ``descr`` of a step's script (the bot's, or one a person adds by hand)."""
+    return f"upgrade-bot {run_id} step {step_id}"
 
 
 async def preview_script(ctx: StepContext, action: ScriptAction) -> str:
     """What will be queued, shown while the step waits for approval, and the queue's state."""
     try:
-        config = _yaml(await script_config(ctx, action))
+        config = as_yaml(await script_config(ctx, action))
     except IntegrationError as e:  # stragglers need the EFD; say so rather than guess
         text = f"{action.script} on ScriptQueue {action.queue}; configuration when run ({e})"
     else:
@@ -166,7 +205,7 @@ async def run_script(ctx: StepContext, action: ScriptAction) -> Outcome:
     config = await script_config(ctx, action)
     if isinstance(action, RunSetSummaryState) and not config["data"]:
         return Outcome(f"nothing to do: no {action.config.targets} to send {action.config.state}")
-    text = _yaml(config)
+    text = as_yaml(config)
     try:
         result, resumed = await _queue_or_follow(ctx, action, text)
     except IntegrationError as e:
@@ -324,7 +363,7 @@ async def _queues_down(ctx: StepContext, action: RunSetSummaryState) -> Outcome:
         )
     config = await script_config(ctx, action)
     queues = [entry[0] for entry in config["data"]]
-    script = asyncio.ensure_future(_queue_or_follow(ctx, action, _yaml(config)))
+    script = asyncio.ensure_future(_queue_or_follow(ctx, action, as_yaml(config)))
     try:
         await _heartbeats_stop(ctx, queues, script)
     finally:

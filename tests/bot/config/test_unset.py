@@ -15,7 +15,7 @@ import yaml
 
 from bot.config.file import ConfigError, load_config
 from bot.config.procedures import load_procedure
-from bot.config.runs import procedure_problems, run_steps
+from bot.config.runs import nothing_to_do, procedure_problems, run_steps
 from bot.config.sites import default_site_fields, default_sites, load_sites
 from bot.config.unset import unset_in_runs
 from bot.wiring.simulated import rehearsal_sites
@@ -109,6 +109,18 @@ def test_set_in_the_configuration_the_automation_runs(tmp_path: Path) -> None:
     steps = run_steps(sites["tts"], load_procedure().for_run("tts", "cycle-upgrade"))
     assert isinstance(next(s for s in steps if s.id == "config-branches").action, GithubBranches)
     assert sites["tts"].config_branch_of("c0042") == "cycle/c0042"
+
+
+def test_an_empty_kept_list_asks_no_approval_for_nothing() -> None:
+    """``keep_enabled: []``: the enable step is left out of the run, saying why (waived)."""
+    site = default_sites()["tts"].model_copy(update={"keep_enabled": ()})
+    steps = load_procedure().for_run("tts", "cycle-upgrade")
+    assert "enable-kept-cscs" in {s.id for s in steps}
+    assert "enable-kept-cscs" not in {s.id for s in run_steps(site, steps)}
+    assert nothing_to_do(site, steps) == (
+        ("enable-kept-cscs", "tts keeps no CSC ENABLED at the end (keep_enabled: [])"),
+    )
+    assert nothing_to_do(default_sites()["tts"], steps) == ()
 
 
 @pytest.mark.parametrize(

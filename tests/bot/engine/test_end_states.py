@@ -77,11 +77,11 @@ def summit() -> SiteConfig:
     return default_sites()["summit"].model_copy(update={"auto_enabled": ("ScriptQueue:1",)})
 
 
-def run_at_the_watch(*, stage_2: bool) -> Run:
+def run_at_the_watch(*, stage_2: bool, baseline: tuple[str, ...] = BASELINE) -> Run:
     """A cycle upgrade at its end-state watch (the apps deployed); Stage 2 announced or not."""
     steps = parse_procedure(END, "end").steps
     run, _ = start(None, start_command(site="summit", steps=steps), T0)
-    run, _ = handle(run, RecordBaseline(BASELINE), T0)
+    run, _ = handle(run, RecordBaseline(baseline), T0)
     run, _ = handle(run, Approve(LEAD, "sync-telescope", 1), T0)
     run, _ = handle(run, ActionSucceeded("sync-telescope", 1), T0)
     if stage_2:
@@ -123,7 +123,28 @@ def test_all_up_as_expected() -> None:
     """Every CSC beating in STANDBY, the auto-enabled ENABLED: done, nothing named."""
     found = verdict(run_at_the_watch(stage_2=False), reading(**UP, **CAMERAS_UP))
     assert (found.trouble, found.offline_up, found.camera_team) == ((), (), ())
-    assert found.line == "7/7 STANDBY, 1 ENABLED as expected, 0 not yet"
+    assert found.line == "8 CSCs: 7 STANDBY, 1 ENABLED (by themselves)"
+
+
+def test_the_counts_add_up_to_the_csc_there_were() -> None:
+    """The site's ignored CSCs counted apart, FAULT apart from not yet: the sum is the total."""
+    up = {
+        **UP,
+        "MTM1M3TS_0": (SummaryState.ENABLED, True),  # the summit's ignore: left as they are
+        "MTM1M3_0": (SummaryState.DISABLED, True),
+        "MTMount_0": (SummaryState.FAULT, True),
+        "MTDome_0": (SummaryState.DISABLED, True),
+    }
+    run = run_at_the_watch(stage_2=False, baseline=(*BASELINE, "MTM1M3TS:0", "MTM1M3:0"))
+    found = verdict(run, reading(**up, **CAMERAS_UP))
+    assert found.line == (
+        "10 CSCs: 5 STANDBY, 1 ENABLED (by themselves), 1 FAULT, 1 not yet; "
+        "2 ignored (left as they are)"
+    )
+    counts = [
+        int(part.split()[0]) for part in found.line.split(": ")[1].replace(";", ",").split(", ")
+    ]
+    assert sum(counts) == int(found.line.split()[0])
 
 
 def test_a_csc_up_in_offline_is_where_the_page_allows_and_named() -> None:
@@ -132,14 +153,14 @@ def test_a_csc_up_in_offline_is_where_the_page_allows_and_named() -> None:
     found = verdict(run_at_the_watch(stage_2=False), states)
     assert found.trouble == ()
     assert found.offline_up == ("MTDome:0",)
-    assert found.line == "6/7 STANDBY, 1 ENABLED as expected, 1 OFFLINE (beating), 0 not yet"
+    assert found.line == "8 CSCs: 6 STANDBY, 1 ENABLED (by themselves), 1 OFFLINE (beating)"
 
 
 @pytest.mark.parametrize(
     ("csc", "said"),
     [
         ("MTMount_0", "MTMount:0 FAULT, beating"),
-        ("ESS_101", "ESS:101 STANDBY, silent 600s"),
+        ("ESS_101", "ESS:101 STANDBY, silent 10m"),
         ("MTDome_0", "MTDome:0 DISABLED, beating (expected STANDBY)"),
         ("ScriptQueue_1", "ScriptQueue:1 STANDBY, beating (expected ENABLED)"),
         ("ScriptQueue_1", "ScriptQueue:1 OFFLINE, beating (expected ENABLED)"),
@@ -152,7 +173,7 @@ def test_in_trouble(csc: str, said: str) -> None:
     states = reading(**{**UP, csc: (state, "silent" not in said)}, **CAMERAS_UP)
     found = verdict(run_at_the_watch(stage_2=False), states)
     assert found.trouble == (said,)
-    assert found.line.endswith(", 1 not yet")
+    assert found.line.endswith((", 1 not yet", ", 1 FAULT"))
 
 
 def test_the_cameras_are_trouble_before_stage_2() -> None:
@@ -173,7 +194,7 @@ def test_the_camera_teams_cscs_before_and_after_they_come_up() -> None:
     assert before.trouble == ()
     assert before.camera_team == ("ATCamera:0", "CCCamera:0", "MTCamera:0")
     assert before.line == (
-        "4/7 STANDBY, 1 ENABLED as expected, 3 waiting on the camera team, 0 not yet"
+        "8 CSCs: 4 STANDBY, 1 ENABLED (by themselves), 3 waiting on the camera team"
     )
     coming = {
         "ATCamera_0": (SummaryState.STANDBY, True),

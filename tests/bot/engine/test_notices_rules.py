@@ -30,11 +30,11 @@ def test_one_reminder_per_waiting_spell_after_remind_after() -> None:
     assert notice is not None
     assert notice.key == f"remind:manual:{rev(run, 'manual')}"
     assert notice.text == (
-        ":hourglass: <@U_LEAD> *Manual* has been waiting for you for 20m00s: "
+        ":hourglass: <@U_LEAD> *Manual* has been waiting for you for 20m: "
         "mark it done when it is done."
     )
     assert (notice.in_thread, notice.mention) == (True, ("U_LEAD",))
-    run, _ = handle(run, MarkDone(LEAD, "manual", rev(run, "manual")), at(22))
+    run, _ = handle(run, MarkDone(LEAD, "manual", rev(run, "manual"), note="done by hand"), at(22))
     later = reminder(run, SITE, at(43))  # the approval has waited 21 minutes
     assert later is not None
     assert later.key == f"remind:sync:{rev(run, 'sync')}"
@@ -44,7 +44,7 @@ def test_one_reminder_per_waiting_spell_after_remind_after() -> None:
 def test_a_running_automated_step_is_not_waiting_on_the_lead() -> None:
     """The bot is at work: no reminder, however long (its timeout guards it)."""
     run, _ = handle(started(), ActionSucceeded("check", 1), at(1))
-    run, _ = handle(run, MarkDone(LEAD, "manual", rev(run, "manual")), at(2))
+    run, _ = handle(run, MarkDone(LEAD, "manual", rev(run, "manual"), note="done by hand"), at(2))
     run, _ = handle(run, Approve(LEAD, "sync", rev(run, "sync")), at(3))
     assert reminder(run, SITE, at(300)) is None
 
@@ -55,7 +55,7 @@ def test_idle_after_two_hours_of_nothing_shown_in_status() -> None:
     assert idle_for(run, SITE, at(100)) is None
     assert idle_for(run, SITE, at(121)) == timedelta(minutes=120)
     status = site_status(SITE, run, None, at(121))
-    assert status.endswith("2h01m in; :zzz: *idle*: nothing has happened for 2h00m")
+    assert status.endswith("2h1m in; :zzz: *idle*: nothing has happened for 2h")
     assert "idle" not in site_status(SITE, run, None, at(60))
 
 

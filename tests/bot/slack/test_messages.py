@@ -45,12 +45,13 @@ def test_links_open_what_they_name() -> None:
     run = start(None, start_command(site="summit", steps=steps), T0)[0]
     argocd = "https://summit-lsp.lsst.codes/argo-cd"
     assert links(run, "sync-nublado") == f"<{argocd}/applications/argocd/nublado|ArgoCD nublado>"
-    assert links(run, "sync-telescope") == (
-        f"<{argocd}/applications?proj=telescope|ArgoCD project telescope>"
+    assert links(run, "sync-telescope").startswith(
+        f"<{argocd}/applications?proj=telescope|ArgoCD project telescope> · "
+        f"<{argocd}/applications/argocd/control-system-test|ArgoCD control-system-test> · "
     )
     assert links(run, "phalanx-pr") == (
         "<https://github.com/lsst-sqre/phalanx/pulls?q=is:pr%20head:tickets/DM-1"
-        "|pull requests from tickets/DM-1>"
+        "|lsst-sqre/phalanx pull requests>"
     )
     waiting = (
         "lsst-sqre/phalanx#5123 open, checks pending "

@@ -75,7 +75,8 @@ class RunOptions:
     standby: bool = False
     http: tuple[str, int] | None = None
     procedure: Path | None = None
-    db: Path | None = None
+    db: str | Path | None = None
+    """``--db``: a SQLite file or a URL."""
 
 
 def parse_http(value: str) -> tuple[str, int]:
@@ -130,7 +131,8 @@ class Bot:
         rehearsal = VirtualClock(speed=options.speed) if options.simulate else None
         async with contextlib.AsyncExitStack() as opened:
             busy = rehearsal.busy if rehearsal is not None else None
-            store = await Store.open(settings.store_url(options.db), busy=busy)
+            url = settings.store_url(options.db, rehearsal=options.simulate)
+            store = await Store.open(url, busy=busy)
             opened.push_async_callback(store.aclose)
             lease = Lease(store=store, ttl=timedelta(seconds=settings.lease_seconds))
             app = build_app(

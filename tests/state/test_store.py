@@ -15,8 +15,8 @@ from state.errors import RunAlreadyActive, RunError, StaleCommand
 from state.events import StepStarted
 from state.evolve import replay
 from state.run import RunStatus, StepStatus
-from state.store import Store, sqlite_url
-from state.stored import StoreError, VersionConflict
+from state.store import Store
+from state.stored import StoreError, VersionConflict, sqlite_url
 from tests.support.runs import LEAD, T0, at, start_command
 
 
@@ -203,7 +203,7 @@ async def test_unknown_run_is_a_clear_error(store: Store) -> None:
 @pytest.mark.asyncio
 async def test_unopenable_database_is_a_clear_error(tmp_path: Path) -> None:
     """A path that cannot hold a database gives a StoreError naming it."""
-    with pytest.raises(StoreError, match="cannot open the store"):
+    with pytest.raises(StoreError, match="cannot be made: directory"):
         await Store.open(sqlite_url(str(tmp_path / "missing-dir" / "runs.db")))
 
 

@@ -18,8 +18,8 @@ import pytest
 import pytest_asyncio
 
 from bot.service.lease import NAME, Holder, Lease, LeaseHeld
-from state.store import Store, sqlite_url
-from state.stored import LeaseLost
+from state.store import Store
+from state.stored import LeaseLost, sqlite_url
 from tests.support.waiting import until
 
 HOST = socket.gethostname()

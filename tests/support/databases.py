@@ -1,0 +1,39 @@
+"""The store's databases for tests: a SQLite file, and a database on a real PostgreSQL.
+
+``database_url`` is parametrized over both, so that every test that takes it runs on each (its
+id says which). PostgreSQL is skipped, saying why, only where its binaries are not installed;
+CI installs them (``.ci/run``), so there it always runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from state.stored import sqlite_url
+from tests.support.postgres import Postgres, postgres_bin
+
+DATABASES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Postgres]:
+    """One PostgreSQL for the whole session (each test makes a database of its own on it)."""
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql; CI does)")
+    server = Postgres()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest_asyncio.fixture(params=DATABASES)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a fresh, empty store: a SQLite file, or a new database on PostgreSQL."""
+    if request.param == "sqlite":
+        return sqlite_url(str(tmp_path / "runs.db"))
+    server: Postgres = request.getfixturevalue("postgres_server")
+    return server.url(await server.create_database())

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from state.stored import sqlite_url
 from tests.support.postgres import Postgres, postgres_bin
@@ -37,3 +40,13 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return sqlite_url(str(tmp_path / "runs.db"))
     server: Postgres = request.getfixturevalue("postgres_server")
     return server.url(await server.create_database())
+
+
+async def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a query on the store at ``url``, read apart from the store under test."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return [tuple(row) for row in await conn.execute(text(sql))]
+    finally:
+        await engine.dispose()

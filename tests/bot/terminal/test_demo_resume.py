@@ -1,7 +1,7 @@
-"""A real ``upgrade-bot demo`` killed with SIGKILL mid-step, then started again on its file.
+"""A real ``upgrade-bot demo`` killed with SIGKILL mid-step, then started again on its store.
 
-Nothing but the SQLite file survives the kill, so this proves the run, the simulated
-observatory and the clock are all kept there, and that the step found running comes back as
+On a SQLite file and on a real PostgreSQL. Nothing but the store survives the kill, so this
+proves the run, the simulated observatory and the clock are all kept there, and that the step found running comes back as
 interrupted, for the lead to decide (never re-run alone). The demo started again takes the
 store's lease over at once: the process that held it is gone.
 """
@@ -13,7 +13,6 @@ import re
 import signal
 import socket
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -21,9 +20,9 @@ from tests.support.processes import BOT, read_until
 
 
 @pytest.mark.slow
-def test_killed_demo_resumes_the_same_run(tmp_path: Path) -> None:
+def test_killed_demo_resumes_the_same_run(database_url: str) -> None:
     """Killed (SIGKILL) while the shutdown script runs; restarted, the retry follows it."""
-    db = tmp_path / "demo.db"
+    db = database_url
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     first = subprocess.Popen(  # noqa: S603  # our own console script
         [str(BOT), "demo", "--db", str(db), "--speed", "100"],

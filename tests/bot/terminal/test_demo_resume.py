@@ -1,9 +1,9 @@
 """A real ``upgrade-bot demo`` killed with SIGKILL mid-step, then started again on its store.
 
 On a SQLite file and on a real PostgreSQL. Nothing but the store survives the kill, so this
-proves the run, the simulated observatory and the clock are all kept there, and that the step found running comes back as
-interrupted, for the lead to decide (never re-run alone). The demo started again takes the
-store's lease over at once: the process that held it is gone.
+proves the run, the simulated observatory and the clock are all kept there, and that the step
+found running comes back as interrupted, for the lead to decide (never re-run alone). The demo
+started again takes the store's lease over at once: the process that held it is gone.
 """
 
 from __future__ import annotations

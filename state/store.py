@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.schema import Column, ForeignKey, MetaData, Table
 from sqlalchemy.sql import case, delete, insert, or_, select, text, update
@@ -364,8 +364,8 @@ class Store:
                     update(leases).where(leases.c.name == name, free).values(**until)
                 )
                 row = (await conn.execute(select(leases).where(leases.c.name == name))).one()
-        except OperationalError as e:  # busy beyond busy_timeout (a frozen writer), or gone
-            raise StoreError(f"cannot take the lease: {e.orig}") from e
+        except (DBAPIError, OSError) as e:  # busy beyond busy_timeout (frozen writer), or gone
+            raise StoreError(f"cannot take the lease: {getattr(e, 'orig', e)}") from e
         if result.rowcount != 1:
             return f"{row.holder}, until {row.expires_at}"
         self._fence = LeaseInfo(name, holder, now + ttl, row.epoch)
@@ -377,8 +377,8 @@ class Store:
         try:
             async with self._writing(now or datetime.now(UTC)):
                 pass
-        except OperationalError as e:  # busy beyond busy_timeout (a frozen writer), or gone
-            raise StoreError(f"cannot renew the lease: {e.orig}") from e
+        except (DBAPIError, OSError) as e:  # busy beyond busy_timeout (frozen writer), or gone
+            raise StoreError(f"cannot renew the lease: {getattr(e, 'orig', e)}") from e
 
     async def lease(self, name: str) -> LeaseInfo | None:
         """Who holds the lease ``name`` (``None``: nobody ever did, or it was released)."""

@@ -71,7 +71,7 @@ from state.events import (
 )
 from state.machine import decide
 from state.run import Run, StepState, StepStatus
-from state.stored import StoreError
+from state.stored import LeaseLost, StoreError
 
 if TYPE_CHECKING:
     from bot.config.sites import SiteConfig
@@ -132,6 +132,7 @@ class Engine:
         if unfit:
             raise ValueError("; ".join(unfit))
         self._store = store
+        self._told_unreadable: set[str] = set()
         self._procedure = procedure
         self._sites = sites
         self._systems = systems
@@ -284,15 +285,26 @@ class Engine:
         """
         now = now or self._clock.now()
         for run in await self._store.open_runs():
-            step = run.running
-            if step is not None and step.deadline_at is not None and now >= step.deadline_at:
-                await self._deadline(run, step)
-            elif step is not None and (end := step.expected_end()) is not None and now >= end:
-                await self._overdue(run, step)
-            elif step is not None and step.timeout_at is not None and now >= step.timeout_at:
-                await self._timeout(run, step)
-            await self.speaker.speak(run, now)
+            try:
+                await self._due(run, now)
+            except LeaseLost:
+                raise
+            except Exception:  # noqa: BLE001  # one run's trouble never stops the others
+                self._log.exception("Tick of a run failed", run=run.run_id)
+        for run_id in self._store.unreadable.keys() - self._told_unreadable:
+            self._told_unreadable.add(run_id)
+            self._log.error("Run cannot be read", run=run_id, why=self._store.unreadable[run_id])
         await self.speaker.after_the_end(now)
+
+    async def _due(self, run: Run, now: datetime) -> None:
+        step = run.running
+        if step is not None and step.deadline_at is not None and now >= step.deadline_at:
+            await self._deadline(run, step)
+        elif step is not None and (end := step.expected_end()) is not None and now >= end:
+            await self._overdue(run, step)
+        elif step is not None and step.timeout_at is not None and now >= step.timeout_at:
+            await self._timeout(run, step)
+        await self.speaker.speak(run, now)
 
     async def next_due(self) -> datetime | None:
         """The earliest moment :meth:`tick` has something to do, if anything is pending.

@@ -142,3 +142,16 @@ def test_a_bad_postgresql_store_is_one_line_and_exit_2(
     assert PASSWORD not in line
     assert "not-the-password" not in line
     assert "postgresql+asyncpg://postgres:***@127.0.0.1:" in line
+
+
+def test_a_store_of_a_newer_bot_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A store whose schema is newer than this bot's: refused, saying which, and left alone."""
+    db = tmp_path / "newer.db"
+    assert run_cli([*COMMANDS["report"], "--db", str(db)], capsys)[0] == 1  # made; no run yet
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE store_schema SET version = 99")
+    code, err = run_cli([*COMMANDS["demo"], "--db", str(db)], capsys)
+    assert code == 2
+    assert f"the store {db} was written by a newer upgrade-bot (schema 99;" in one_line(err)

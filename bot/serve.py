@@ -57,6 +57,7 @@ from integrations.announce import Announcer
 from integrations.clock import Clock, VirtualClock, WallClock
 from state.names import Site
 from state.store import Store
+from state.stored import other_mode
 
 log = structlog.get_logger("upgrade_bot.serve")
 
@@ -134,6 +135,8 @@ class Bot:
             url = settings.store_url(options.db, rehearsal=options.simulate)
             store = await Store.open(url, busy=busy)
             opened.push_async_callback(store.aclose)
+            if (refused := other_mode(await store.open_runs(), rehearsal=options.simulate)):
+                raise refused
             lease = Lease(store=store, ttl=timedelta(seconds=settings.lease_seconds))
             app = build_app(
                 settings,
@@ -170,6 +173,7 @@ class Bot:
                 systems=wired.systems,
                 clock=clock,
                 admins=config.admins,
+                rehearsal=options.simulate,
             )
             updates = Updates(app.client, per_minute=parts.get("edits_per_minute", 50.0))
             front = SlackFront(

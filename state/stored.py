@@ -112,6 +112,26 @@ class StoreError(Exception):
     """The store cannot do what was asked (unreachable, corrupt, written by a newer bot)."""
 
 
+def other_mode(runs: Sequence[Run], *, rehearsal: bool) -> StoreError | None:
+    """Refuse a store with open runs of the other mode (``None``: none).
+
+    A real bot never resumes a rehearsal (it would act on the real observatory), nor a
+    rehearsal bot a real run (it would pretend to do a real run's steps).
+    """
+    others = ", ".join(run.run_id for run in runs if run.rehearsal != rehearsal)
+    if not others:
+        return None
+    if rehearsal:
+        return StoreError(
+            f"this store has open real runs ({others}): a rehearsal never resumes a real run; "
+            "give the rehearsal its own store (--db, or UPGRADE_BOT_REHEARSAL_DATABASE_URL)"
+        )
+    return StoreError(
+        f"this store has open rehearsal runs ({others}): a real bot never resumes a rehearsal; "
+        "end them with run --simulate on this store, or give the real store (--db)"
+    )
+
+
 class VersionConflict(StoreError):
     """Another command changed the run between deciding and saving."""
 

@@ -122,8 +122,11 @@ class Engine:
         systems: Mapping[Site, SiteSystems],
         clock: Clock,
         admins: frozenset[str] = frozenset(),
+        rehearsal: bool = False,
     ) -> None:
         """Keep the process-lifetime parts; no work starts until :meth:`start`.
+
+        ``rehearsal``: the runs it opens are rehearsals (the simulated observatory).
 
         Refuses (``ValueError``) a site configuration that does not fit the procedure: watch
         deadlines that name no watch step, applications its project does not have.
@@ -138,6 +141,7 @@ class Engine:
         self._systems = systems
         self._clock = clock
         self._admins = admins
+        self._rehearsal = rehearsal
         self._listeners: list[Listener] = []
         self._work = Work()
         self._stopping = False
@@ -263,6 +267,7 @@ class Engine:
             cycle=cycle,
             phalanx_branch=phalanx_branch,
             waived=tuple(self._procedure.waived.items()),
+            rehearsal=self._rehearsal,
         )
         with self._work.command():
             run, events = await self._store.start(command, now)

@@ -47,7 +47,7 @@ from integrations.sim import Release, SimObservatory, parse_fault
 from state.events import StepStarted
 from state.run import Run, RunStatus
 from state.store import Store
-from state.stored import store_url
+from state.stored import other_mode, store_url
 
 if TYPE_CHECKING:
     from state.names import RunKind, Site
@@ -133,6 +133,8 @@ async def run_demo(options: DemoOptions) -> int:
         db = options.db or Path(scratch) / "demo.db"
         store = await Store.open(store_url(str(db)), busy=clock.busy)
         try:
+            if (refused := other_mode(await store.open_runs(), rehearsal=True)) is not None:
+                raise refused
             async with holding(store, options):
                 code = await ended(store, options)
                 if code is not None:
@@ -204,7 +206,12 @@ async def _run(
     elif faults:
         out.write("(resuming: the faults given when this run began still apply)\n")
     engine = Engine(
-        store=store, procedure=procedure, sites=sites, systems={site.name: systems}, clock=clock
+        store=store,
+        procedure=procedure,
+        sites=sites,
+        systems={site.name: systems},
+        clock=clock,
+        rehearsal=True,
     )
     lead_type = TerminalLead if options.interactive else SimulatedLead
     lead = lead_type(engine=engine, clock=clock, user=LEAD)

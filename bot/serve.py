@@ -135,7 +135,7 @@ class Bot:
             url = settings.store_url(options.db, rehearsal=options.simulate)
             store = await Store.open(url, busy=busy)
             opened.push_async_callback(store.aclose)
-            if (refused := other_mode(await store.open_runs(), rehearsal=options.simulate)):
+            if refused := other_mode(await store.open_runs(), rehearsal=options.simulate):
                 raise refused
             lease = Lease(store=store, ttl=timedelta(seconds=settings.lease_seconds))
             app = build_app(
@@ -143,6 +143,7 @@ class Bot:
                 http=options.http is not None,
                 guard=lease.guard,
                 on_error=metrics.slack_error,
+                rehearsal=options.simulate,
             )
             await lease.take(
                 standby=options.standby,
@@ -241,7 +242,9 @@ def _configured(
 ) -> tuple[BotConfig, dict[Site, SiteConfig]]:
     """The configuration; a rehearsal's sites with the simulated observatory's stand-ins."""
     config, sites = load_config(settings.config)
-    return config, rehearsal_sites(sites) if options.simulate else sites
+    if not options.simulate:
+        return config, sites
+    return config, rehearsal_sites(sites, audiences=settings.rehearsal_audiences)
 
 
 def _ticker(

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         "(default: upgrade-bot-rehearsal.db here, SQLite).",
     )
 
+    rehearsal_audiences: bool = Field(
+        default=False,
+        description="A rehearsal (run --simulate) announces to the audiences beyond the site "
+        "channel too (the camera team...), mentioning their groups; by default it does not.",
+    )
+
     config: Path | None = Field(
         default=None, description="The YAML file with the sites, admins and who may start runs."
     )

@@ -16,7 +16,7 @@ from state.commands import ActionSucceeded
 from state.run import StepStatus
 from state.store import Store
 from state.stored import StoreError
-from tests.support.postgres import Postgres, postgres_bin
+from tests.support.postgres import Postgres, postgres
 from tests.support.runs import T0, at, start_command
 
 LIMIT = 15.0
@@ -26,12 +26,8 @@ LIMIT = 15.0
 @pytest.fixture
 def server() -> Iterator[Postgres]:
     """A PostgreSQL of this test's own."""
-    if postgres_bin() is None:
-        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql; CI does)")
-    server = Postgres()
-    server.start()
-    yield server
-    server.remove()
+    with postgres() as server:
+        yield server
 
 
 @pytest_asyncio.fixture

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from state.stored import sqlite_url
-from tests.support.postgres import Postgres, postgres_bin
+from tests.support.postgres import Postgres, postgres
 
 DATABASES = ["sqlite", "postgresql"]
 
@@ -25,12 +25,8 @@ DATABASES = ["sqlite", "postgresql"]
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Postgres]:
     """One PostgreSQL for the whole session (each test makes a database of its own on it)."""
-    if postgres_bin() is None:
-        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql; CI does)")
-    server = Postgres()
-    server.start()
-    yield server
-    server.remove()
+    with postgres() as server:
+        yield server
 
 
 @pytest_asyncio.fixture(params=DATABASES)

@@ -25,10 +25,12 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tests.support.influxdb import free_port
 
@@ -141,3 +143,16 @@ class Postgres:
         finally:
             await conn.close()
         return name
+
+
+@contextlib.contextmanager
+def postgres() -> Iterator[Postgres]:
+    """A server of its own, removed afterwards; the test is skipped, saying why, without one."""
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql; CI does)")
+    server = Postgres()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.remove()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.postgres import Postgres, postgres_bin
+from tests.support.postgres import postgres
 from tests.support.processes import BOT, read_until
 
 
@@ -81,16 +81,12 @@ def test_a_demo_goes_on_through_a_database_restart(tmp_path: Path) -> None:
     The step whose progress could not be written is recorded as crashed and retried; the
     retry follows the script the first attempt queued (the store lost nothing committed).
     """
-    if postgres_bin() is None:
-        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql; CI does)")
-    server = Postgres()
-    server.start()
-    try:
+    with postgres() as server, (tmp_path / "demo.log").open("w") as log:
         url = server.url(asyncio.run(server.create_database()))
         demo = subprocess.Popen(  # noqa: S603  # our own console script
             [str(BOT), "demo", "--db", url, "--speed", "100"],
             stdout=subprocess.PIPE,
-            stderr=(tmp_path / "demo.log").open("w"),
+            stderr=log,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
@@ -103,8 +99,6 @@ def test_a_demo_goes_on_through_a_database_restart(tmp_path: Path) -> None:
             if demo.poll() is None:
                 demo.kill()
                 demo.wait()
-    finally:
-        server.remove()
     assert demo.returncode == 0, out[-3000:] + (tmp_path / "demo.log").read_text()[-3000:]
     assert "Run completed." in out
     assert "system_wide_shutdown.py (script 100002)" not in out

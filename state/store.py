@@ -41,6 +41,7 @@ from state.stored import (
     Progress,
     StoreError,
     VersionConflict,
+    cause_of,
     engine_options,
     event_rows,
     run_row,
@@ -138,16 +139,16 @@ class Store:
         shown = _shown(url)
         try:
             engine = _engine(url, shown)
-        except Exception as e:  # any driver's: told in one line
-            raise e if isinstance(e, StoreError) else unopenable(shown, e) from e
+        except Exception as e:  # noqa: BLE001  # any driver's: told in one line
+            raise unopenable(shown, e) from cause_of(e)
         try:
             async with asyncio.timeout(OPEN_LIMIT), engine.begin() as conn:
                 if engine.dialect.name == "postgresql":  # two bots opening a new database
                     await conn.execute(text("SELECT pg_advisory_xact_lock(20261117)"))
                 await conn.run_sync(_migrate, shown)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001  # any driver's or server's: one line
             await engine.dispose()
-            raise e if isinstance(e, StoreError) else unopenable(shown, e) from e
+            raise unopenable(shown, e) from cause_of(e)
         return cls(engine=engine, busy=busy)
 
     async def aclose(self) -> None:

@@ -188,6 +188,12 @@ _ADVICE = (  # (what the driver says, in lower case; what it means, what to do)
     ("authentication", "was refused: wrong user or password", "check the user and password"),
 )  # fmt: skip
 
+
+def cause_of(error: BaseException) -> BaseException | None:
+    """What :func:`unopenable`'s error was caused by (a StoreError is its own: keep its cause)."""
+    return error.__cause__ if isinstance(error, StoreError) else error
+
+
 _UNREACHABLE = ("ConnectionRefusedError", "ConnectionError", "TimeoutError", "OSError", "gaierror")
 
 
@@ -197,6 +203,8 @@ def unopenable(store: str, error: BaseException) -> StoreError:
     ``error`` is what SQLAlchemy or its driver raised; read by its words and type names, so
     that this module needs neither (the messages are SQLite's, asyncpg's, PostgreSQL's).
     """
+    if isinstance(error, StoreError):  # said already (a newer schema, a missing directory)
+        return error
     said = str(getattr(error, "orig", None) or error).split("\n")[0]
     lower = f"{said} {error}".lower()
     for words, meaning, advice in _ADVICE:

@@ -8,6 +8,8 @@ wrong password). The words matched are what SQLite, asyncpg and PostgreSQL say.
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import sqlite3
 from collections.abc import Callable
@@ -16,8 +18,10 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from state.store import Store
 from tests.support.influxdb import free_port
 from tests.support.postgres import PASSWORD, Postgres
+from tests.support.runs import T0, start_command
 
 COMMANDS = {
     "report": ["report", "--site", "summit"],
@@ -155,3 +159,24 @@ def test_a_store_of_a_newer_bot_is_one_line_and_exit_2(
     code, err = run_cli([*COMMANDS["demo"], "--db", str(db)], capsys)
     assert code == 2
     assert f"the store {db} was written by a newer upgrade-bot (schema 99;" in one_line(err)
+
+
+@pytest.mark.slow
+def test_report_reads_a_run_from_postgresql(
+    postgres_server: Postgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``report --db URL``: the run kept on PostgreSQL, as Markdown."""
+
+    async def kept() -> str:
+        url = postgres_server.url(await postgres_server.create_database())
+        store = await Store.open(url)
+        try:
+            await store.start(start_command("tts-1", "tts"), T0)
+        finally:
+            await store.aclose()
+        return url
+
+    url = asyncio.run(kept())
+    code = main(["report", "--site", "tts", "--db", url], out=(out := io.StringIO()))
+    assert code == 0, capsys.readouterr().err
+    assert "tts-1" in out.getvalue()

@@ -78,7 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--fault", action="append", default=[], metavar="KIND:TARGET", dest="faults")
     d.add_argument("--procedure", type=Path, metavar="FILE", help="a procedure file of your own")
     d.add_argument(
-        "--db", type=Path, metavar="PATH", help="keep the run here; run again to resume it"
+        "--db",
+        metavar="PATH|URL",
+        help="keep the run here (a SQLite file, or a postgresql+asyncpg:// URL); run again "
+        "to resume it",
     )
     d.add_argument(
         "--new",
@@ -122,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         help="serve Slack's requests at /slack/events instead of Socket Mode",
     )
     r.add_argument("--procedure", type=Path, metavar="FILE", help="a procedure file of your own")
-    r.add_argument("--db", type=Path, metavar="PATH", help="the store (SQLite file)")
+    r.add_argument("--db", metavar="PATH|URL", help="the store: a SQLite file, or a URL")
     r.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
 
     c = commands.add_parser(
@@ -132,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     rep = commands.add_parser("report", help="a run as Markdown, for the logbook")
     rep.add_argument("--site", choices=get_args(Site), required=True)
     rep.add_argument("--run", metavar="ID", help="default: the site's latest run")
-    rep.add_argument("--db", type=Path, metavar="PATH", help="the store (SQLite file)")
+    rep.add_argument("--db", metavar="PATH|URL", help="the store: a SQLite file, or a URL")
     cfg = commands.add_parser("config", help="check the configuration file")
     cfg_actions = cfg.add_subparsers(dest="action", required=True, metavar="ACTION")
     cfg_validate = cfg_actions.add_parser(
@@ -331,7 +334,7 @@ class _NoAnnouncements:
         """Never called: ``check`` only pings."""
 
 
-async def _report_command(site: Site, run_id: str | None, db: Path | None, out: TextIO) -> int:
+async def _report_command(site: Site, run_id: str | None, db: str | None, out: TextIO) -> int:
     """Print the run's report; exit 1 if there is no such run."""
     settings = Settings()
     _, sites = load_config(settings.config)

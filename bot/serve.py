@@ -57,6 +57,7 @@ from integrations.announce import Announcer
 from integrations.clock import Clock, VirtualClock, WallClock
 from state.names import Site
 from state.store import Store
+from state.stored import other_mode
 
 log = structlog.get_logger("upgrade_bot.serve")
 
@@ -75,7 +76,8 @@ class RunOptions:
     standby: bool = False
     http: tuple[str, int] | None = None
     procedure: Path | None = None
-    db: Path | None = None
+    db: str | Path | None = None
+    """``--db``: a SQLite file or a URL."""
 
 
 def parse_http(value: str) -> tuple[str, int]:
@@ -130,14 +132,18 @@ class Bot:
         rehearsal = VirtualClock(speed=options.speed) if options.simulate else None
         async with contextlib.AsyncExitStack() as opened:
             busy = rehearsal.busy if rehearsal is not None else None
-            store = await Store.open(settings.store_url(options.db), busy=busy)
+            url = settings.store_url(options.db, rehearsal=options.simulate)
+            store = await Store.open(url, busy=busy)
             opened.push_async_callback(store.aclose)
+            if refused := other_mode(await store.open_runs(), rehearsal=options.simulate):
+                raise refused
             lease = Lease(store=store, ttl=timedelta(seconds=settings.lease_seconds))
             app = build_app(
                 settings,
                 http=options.http is not None,
                 guard=lease.guard,
                 on_error=metrics.slack_error,
+                rehearsal=options.simulate,
             )
             await lease.take(
                 standby=options.standby,
@@ -168,6 +174,7 @@ class Bot:
                 systems=wired.systems,
                 clock=clock,
                 admins=config.admins,
+                rehearsal=options.simulate,
             )
             updates = Updates(app.client, per_minute=parts.get("edits_per_minute", 50.0))
             front = SlackFront(
@@ -235,7 +242,9 @@ def _configured(
 ) -> tuple[BotConfig, dict[Site, SiteConfig]]:
     """The configuration; a rehearsal's sites with the simulated observatory's stand-ins."""
     config, sites = load_config(settings.config)
-    return config, rehearsal_sites(sites) if options.simulate else sites
+    if not options.simulate:
+        return config, sites
+    return config, rehearsal_sites(sites, audiences=settings.rehearsal_audiences)
 
 
 def _ticker(

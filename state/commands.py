@@ -51,6 +51,8 @@ class StartRun:
     phalanx_branch: str | None = None
     waived: tuple[tuple[str, str], ...] = ()
     """Steps the page requires that the procedure leaves out: (requirement, why)."""
+    rehearsal: bool = False
+    """A rehearsal (demo, ``run --simulate``): the simulated observatory, never the real one."""
 
 
 @dataclass(frozen=True, slots=True)

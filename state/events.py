@@ -49,6 +49,9 @@ class RunStarted(_Event):
     waived: dict[str, str] = Field(
         default_factory=dict, description="Required steps the procedure leaves out, and why."
     )
+    rehearsal: bool = Field(
+        default=False, description="Against the simulated observatory (demo, run --simulate)."
+    )
 
 
 class StepAwaitingApproval(_StepEvent):

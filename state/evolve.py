@@ -78,6 +78,7 @@ def evolve(run: Run | None, event: Event) -> Run:
             started_at=event.at,
             steps=tuple(StepState(step=step) for step in event.steps),
             waived=event.waived,
+            rehearsal=event.rehearsal,
             version=1,
             names=_names({}, event),
         )

@@ -47,6 +47,7 @@ def start(open_run: Run | None, command: StartRun, now: datetime) -> tuple[Run, 
         procedure=command.procedure,
         steps=command.steps,
         waived=dict(command.waived),
+        rehearsal=command.rehearsal,
     )
     run = evolve(None, started)
     events: list[Event] = [started, *_advance(run, now)]

@@ -158,6 +158,9 @@ class Run(BaseModel):
     cycle: str | None = None
     phalanx_branch: str | None = None
     procedure: str
+    rehearsal: bool = Field(
+        default=False, description="A rehearsal's run: only a rehearsal bot resumes it."
+    )
     status: RunStatus = RunStatus.ACTIVE
     started_at: AwareDatetime
     ended_at: AwareDatetime | None = None

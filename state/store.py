@@ -1,27 +1,9 @@
 """The durable store: every run's events, appended with its snapshot in one transaction.
 
-SQLAlchemy 2 async: SQLite (``aiosqlite``) by default, any server database by URL. The rules:
-
-- **Events are appended, never changed.** A run's snapshot is the fold of its events and is
-  written in the same transaction, so the two never disagree (``replay`` proves it).
-- **Optimistic locking.** A save names the snapshot version it was decided on; its ``UPDATE
-  ... WHERE version = ?`` is the first statement of the write transaction, so of two commands
-  decided on the same version exactly one lands. :meth:`Store.apply` then decides the loser
-  again on the fresh run: a no-op (the same click twice) or refused (stale). Thanks to that
-  check it may decide on the snapshot this process saved last instead of reading it back (a
-  third of the latency); one changed by another process fails the check.
-- **One writer at a time in this process.** SQLite serialises writers anyway; queueing them on
-  an asyncio lock keeps them out of SQLite's busy handler, which sleeps in growing steps
-  (measured: p99 of three sites at once from 58 ms to that of one site).
-- **One open run per site**, enforced by a unique column that holds the site only while the run
-  is open (NULLs do not collide, in SQLite and PostgreSQL alike).
-- **Progress is not history**: the latest progress line of a step is kept in its own table,
-  overwritten, outside the snapshot.
-- **Fenced by the lease.** The bot that drives a store holds its ``leases`` row, whose *epoch*
-  grows each time it changes hands; each write transaction checks the row at its epoch before
-  it commits (:meth:`Store._check_fence`) and its rows carry the epoch: a bot that lost the
-  lease writes nothing (:class:`LeaseLost`; a fencing token, checked in the store's own
-  transaction, at no cost while the lease was renewed less than half a term ago).
+SQLAlchemy 2 async: SQLite (``aiosqlite``) by default, PostgreSQL (``asyncpg``) as the server
+store. Its rules (appended events, optimistic locking, one writer at a time in a process, one
+open run per site, progress apart from history, writes fenced by the lease's epoch, versioned
+schema) and why: ``docs/architecture.md``, "The store".
 """
 
 from __future__ import annotations
@@ -36,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, inspect
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.schema import Column, ForeignKey, MetaData, Table
 from sqlalchemy.sql import case, delete, insert, or_, select, text, update
@@ -44,107 +27,84 @@ from sqlalchemy.types import Integer, String, Text
 
 from state.errors import RunAlreadyActive, RunError
 from state.events import EVENT_ADAPTER, Event
-from state.evolve import fold
+from state.evolve import fold, replay
 from state.machine import decide, interrupt_running, start
 from state.run import Run
 from state.stored import (
+    DEFAULT_URL,
     FIXED,
     FREE,
+    OPEN_LIMIT,
     Busy,
     LeaseInfo,
     LeaseLost,
     Progress,
     StoreError,
     VersionConflict,
+    cause_of,
+    engine_options,
     event_rows,
     run_row,
+    sqlite_pragmas,
+    unopenable,
 )
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
     from sqlalchemy.engine import Connection
-    from sqlalchemy.engine.interfaces import DBAPIConnection
-    from sqlalchemy.pool import ConnectionPoolEntry
 
     from state.commands import Command, StartRun
     from state.names import Site
 
-DEFAULT_URL = "sqlite+aiosqlite:///upgrade-bot.db"
-"""Where runs are kept unless ``UPGRADE_BOT_DATABASE_URL`` or ``--db`` say otherwise."""
-
 metadata = MetaData()
 
+# fmt: off
 runs = Table(
-    "runs",
-    metadata,
+    "runs", metadata,
     Column("run_id", String(64), primary_key=True),
     Column("site", String(16), nullable=False, index=True),
     Column("open_site", String(16), unique=True, nullable=True),
-    Column("status", String(16), nullable=False),
-    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False), Column("version", Integer, nullable=False),
     Column("started_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
-    Column("snapshot", Text, nullable=False),
-    Column("epoch", Integer, nullable=True),
+    Column("snapshot", Text, nullable=False), Column("epoch", Integer, nullable=True),
 )
-
 events = Table(
-    "events",
-    metadata,
+    "events", metadata,
     Column("run_id", String(64), ForeignKey("runs.run_id"), primary_key=True),
-    Column("seq", Integer, primary_key=True),
-    Column("type", String(40), nullable=False),
-    Column("v", Integer, nullable=False),
-    Column("at", String(40), nullable=False),
-    Column("actor", String(64), nullable=False),
-    Column("body", Text, nullable=False),
+    Column("seq", Integer, primary_key=True), Column("type", String(40), nullable=False),
+    Column("v", Integer, nullable=False), Column("at", String(40), nullable=False),
+    Column("actor", String(64), nullable=False), Column("body", Text, nullable=False),
     Column("epoch", Integer, nullable=True),
 )
-
 progress = Table(
-    "progress",
-    metadata,
+    "progress", metadata,
     Column("run_id", String(64), ForeignKey("runs.run_id"), primary_key=True),
-    Column("step_id", String(64), primary_key=True),
-    Column("attempt", Integer, nullable=False),
-    Column("text", Text, nullable=False),
-    Column("at", String(40), nullable=False),
+    Column("step_id", String(64), primary_key=True), Column("attempt", Integer, nullable=False),
+    Column("text", Text, nullable=False), Column("at", String(40), nullable=False),
 )
-
 blobs = Table(
-    "blobs",
-    metadata,
-    Column("key", String(128), primary_key=True),
-    Column("body", Text, nullable=False),
+    "blobs", metadata,
+    Column("key", String(128), primary_key=True), Column("body", Text, nullable=False),
 )
 """Small named documents kept beside the runs (the simulated observatory's state)."""
 
 leases = Table(
-    "leases",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("holder", String(200), nullable=False),
+    "leases", metadata,
+    Column("name", String(64), primary_key=True), Column("holder", String(200), nullable=False),
     Column("expires_at", String(40), nullable=False),
     Column("epoch", Integer, nullable=False, server_default="0"),
 )
 """Who drives the store (``holder`` empty once released). The ``epoch`` of other tables is that
 of the lease a row was written under (empty: by a store that took none, or an older bot)."""
 
+store_schema = Table("store_schema", metadata, Column("version", Integer, nullable=False))
+"""The schema version the store was last written with (one row; none: version 1)."""
+# fmt: on
 
-def sqlite_url(path: str) -> str:
-    """The URL of a SQLite file (``--db PATH``)."""
-    return f"sqlite+aiosqlite:///{path}"
-
-
-def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    # WAL: readers never block the writer. synchronous=FULL: a commit is on disk before the
-    # bot acts on it (a crash must lose nothing). busy_timeout: a second writer waits its
-    # turn instead of failing at once.
-    cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=10000", "foreign_keys=ON"):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.close()
+SCHEMA_VERSION = 2
+"""1: the tables before epochs and versions; 2: the lease's epochs, and this table."""
 
 
 class Store:
@@ -164,34 +124,31 @@ class Store:
         self._ttl = 0.0  # for how many seconds it takes it
         self._confirmed = 0.0  # when the store last said it was ours (monotonic)
         self._lost: str | None = None  # why the lease is no longer ours, once it is not
+        self.unreadable: dict[str, str] = {}
+        """Runs that could not be read, and why (reported by the engine; see :meth:`_loaded`)."""
         self.lease_lost = asyncio.Event()
         """Set when a write finds the lease taken by another bot (the process must stop)."""
 
     @classmethod
     async def open(cls, url: str = DEFAULT_URL, *, busy: Busy | None = None) -> Store:
-        """Connect, and create the tables if the database is new.
+        """Connect; create the tables of a new store, upgrade an older one; else StoreError.
 
-        ``busy`` is entered around every statement: a virtual clock
-        (:class:`integrations.clock.VirtualClock`) holds simulated time still while the store
-        works in its thread, so that a slow disk never lets a deadline pass early.
+        ``busy`` is entered around every statement: a virtual clock holds simulated time still
+        while the store works in its thread, so that a slow disk never lets a deadline pass.
         """
-        engine = create_async_engine(url)
-        if engine.dialect.name == "sqlite":
-            database = engine.url.database
-            if database and database != ":memory:" and not Path(database).parent.is_dir():
-                await engine.dispose()
-                raise StoreError(
-                    f"cannot open the store at {database}: directory {Path(database).parent} "
-                    "does not exist"
-                )
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        shown = _shown(url)
         try:
-            async with engine.begin() as conn:
-                await conn.run_sync(metadata.create_all)
-                await conn.run_sync(_add_missing_columns)
-        except OperationalError as e:
+            engine = _engine(url, shown)
+        except Exception as e:  # noqa: BLE001  # any driver's: told in one line
+            raise unopenable(shown, e) from cause_of(e)
+        try:
+            async with asyncio.timeout(OPEN_LIMIT), engine.begin() as conn:
+                if engine.dialect.name == "postgresql":  # two bots opening a new database
+                    await conn.execute(text("SELECT pg_advisory_xact_lock(20261117)"))
+                await conn.run_sync(_migrate, shown)
+        except Exception as e:  # noqa: BLE001  # any driver's or server's: one line
             await engine.dispose()
-            raise StoreError(f"cannot open the store at {engine.url!r}: {e.orig}") from e
+            raise unopenable(shown, e) from cause_of(e)
         return cls(engine=engine, busy=busy)
 
     async def aclose(self) -> None:
@@ -200,12 +157,8 @@ class Store:
 
     @contextlib.asynccontextmanager
     async def _connect(self) -> AsyncIterator[AsyncConnection]:
-        """A connection to read with, held busy.
-
-        On a virtual clock, reads take turns with the writes: statements that run at the same
-        simulated instant then complete in the order they were asked, never in the order their
-        threads happen to finish, so a simulation gives the same trace on any machine.
-        """
+        """A connection to read with, held busy; on a virtual clock, in turn with the writes."""
+        # Then statements complete in the order asked: a simulation's trace is the same anywhere.
         async with self._write if self._in_turn else contextlib.nullcontext():
             with self._busy():
                 async with self._engine.connect() as conn:
@@ -259,8 +212,6 @@ class Store:
         """The epoch of the lease this store holds (``None``: it took none, or lost it)."""
         return None if self._fence is None or self._lost else self._fence.epoch
 
-    # ------------------------------------------------------------------------- commands
-
     async def start(self, command: StartRun, now: datetime) -> tuple[Run, list[Event]]:
         """Open a run (refused if the site has one open) and store its first events."""
         run, new = start(await self.open_run(command.site), command, now)
@@ -277,11 +228,8 @@ class Store:
         return run, new
 
     async def apply(self, run_id: str, command: Command, now: datetime) -> tuple[Run, list[Event]]:
-        """Decide ``command`` on the stored run and store what it caused.
-
-        Returns the run and the new events (none when the command was already applied). If
-        another command lands first, decides again on the fresh run.
-        """
+        """Decide ``command`` on the stored run, store what it caused: (run, new events)."""
+        # No events: it was applied already. If another command lands first: decide again.
         for _ in range(self.APPLY_ATTEMPTS):
             run = self._last.get(run_id) or await self.get(run_id)
             new = decide(run, command, now)
@@ -330,24 +278,23 @@ class Store:
                 changed.append(after)
         return changed
 
-    # --------------------------------------------------------------------------- reading
-
     async def get(self, run_id: str) -> Run:
         """The run's snapshot; :class:`RunError` if there is no such run."""
         async with self._connect() as conn:
             snapshot = await conn.scalar(select(runs.c.snapshot).where(runs.c.run_id == run_id))
         if snapshot is None:
             raise RunError(f"There is no run {run_id!r}.")
-        run = Run.model_validate_json(snapshot)
-        if run.status.open:
-            self._last[run_id] = run
-        return run
+        loaded = await self._loaded([(run_id, snapshot)])
+        if not loaded:
+            raise StoreError(f"run {run_id} cannot be read: {self.unreadable[run_id]}")
+        if loaded[0].status.open:
+            self._last[run_id] = loaded[0]
+        return loaded[0]
 
     async def open_run(self, site: Site) -> Run | None:
         """The site's open (active or paused) run, if any."""
-        async with self._connect() as conn:
-            snapshot = await conn.scalar(select(runs.c.snapshot).where(runs.c.open_site == site))
-        return None if snapshot is None else Run.model_validate_json(snapshot)
+        found = await self._runs(runs.c.open_site == site)
+        return found[0] if found else None
 
     async def open_runs(self) -> list[Run]:
         """Every open run, at most one per site."""
@@ -399,9 +346,8 @@ class Store:
         """Hold (or renew) the lease ``name`` until ``now + ttl``; this store is then fenced.
 
         ``None`` when ``holder`` has it now; else who holds it, until when. One conditional
-        UPDATE decides, so of two processes racing for an expired lease exactly one gets it.
-        ``replacing``: take it from that holder even before it expires (it is known to be
-        gone). The epoch grows when the holder changes.
+        UPDATE decides: of two processes racing for an expired lease exactly one gets it.
+        ``replacing``: a holder known gone, replaced at once. The epoch grows with each holder.
         """
         free = or_(leases.c.holder == holder, leases.c.expires_at <= now.isoformat())
         if replacing is not None:
@@ -419,8 +365,8 @@ class Store:
                     update(leases).where(leases.c.name == name, free).values(**until)
                 )
                 row = (await conn.execute(select(leases).where(leases.c.name == name))).one()
-        except OperationalError as e:  # busy beyond busy_timeout (a frozen writer), or gone
-            raise StoreError(f"cannot take the lease: {e.orig}") from e
+        except (DBAPIError, OSError) as e:  # busy beyond busy_timeout (frozen writer), or gone
+            raise StoreError(f"cannot take the lease: {getattr(e, 'orig', e)}") from e
         if result.rowcount != 1:
             return f"{row.holder}, until {row.expires_at}"
         self._fence = LeaseInfo(name, holder, now + ttl, row.epoch)
@@ -432,8 +378,8 @@ class Store:
         try:
             async with self._writing(now or datetime.now(UTC)):
                 pass
-        except OperationalError as e:  # busy beyond busy_timeout (a frozen writer), or gone
-            raise StoreError(f"cannot renew the lease: {e.orig}") from e
+        except (DBAPIError, OSError) as e:  # busy beyond busy_timeout (frozen writer), or gone
+            raise StoreError(f"cannot renew the lease: {getattr(e, 'orig', e)}") from e
 
     async def lease(self, name: str) -> LeaseInfo | None:
         """Who holds the lease ``name`` (``None``: nobody ever did, or it was released)."""
@@ -446,11 +392,8 @@ class Store:
     async def release_lease(self, name: str, holder: str) -> None:
         """Give the lease up if ``holder`` has it (the row stays, free: epochs only grow)."""
         async with self._write, self._begin() as conn:
-            await conn.execute(
-                update(leases)
-                .where(leases.c.name == name, leases.c.holder == holder)
-                .values(holder="", expires_at=FREE)
-            )
+            mine = (leases.c.name == name, leases.c.holder == holder)
+            await conn.execute(update(leases).where(*mine).values(holder="", expires_at=FREE))
         if self._fence is not None and (self._fence.name, self._fence.holder) == (name, holder):
             self._lost = self._lost or "the store's lease was released"
 
@@ -461,23 +404,81 @@ class Store:
             return body
 
     async def _runs(self, where: Any, limit: int | None = None) -> list[Run]:  # noqa: ANN401  # a SQL clause
-        query = select(runs.c.snapshot).order_by(runs.c.started_at.desc())
+        query = select(runs.c.run_id, runs.c.snapshot).order_by(runs.c.started_at.desc())
         if where is not None:
             query = query.where(where)
         if limit is not None:
             query = query.limit(limit)
         async with self._connect() as conn:
-            return [Run.model_validate_json(s) for (s,) in await conn.execute(query)]
+            rows = [(run_id, snapshot) for run_id, snapshot in await conn.execute(query)]
+        return await self._loaded(rows)
+
+    async def _loaded(self, rows: Sequence[tuple[str, str]]) -> list[Run]:
+        """These snapshots' runs; one unreadable rebuilt from its events, or else left out."""
+        loaded = []
+        for run_id, snapshot in rows:
+            try:
+                loaded.append(Run.model_validate_json(snapshot))
+            except ValueError as bad:
+                try:
+                    loaded.append(replay(await self.events(run_id)))
+                except ValueError as worse:
+                    why = f"its snapshot ({bad.__class__.__name__}) nor its events ({worse})"
+                    self.unreadable[run_id] = f"neither {why} can be read"
+        return loaded
 
 
-async def _upsert(
-    conn: AsyncConnection, table: Table, key: dict[str, Any], values: dict[str, Any]
-) -> None:
+async def _upsert(conn: AsyncConnection, table: Table, key: dict[str, Any], values: Any) -> None:  # noqa: ANN401  # columns' values
     """Replace the row of ``table`` at ``key`` by ``values``, or insert it."""
     where = [table.c[column] == value for column, value in key.items()]
     result = await conn.execute(update(table).where(*where).values(**values))
     if result.rowcount == 0:
         await conn.execute(insert(table).values(**key, **values))
+
+
+def _shown(url: str) -> str:
+    """The store as people know it: a SQLite file's path, or the URL without its password."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return repr(url.rsplit("@", maxsplit=1)[-1])  # unparseable: never the part a password is in
+    if parsed.drivername == "sqlite+aiosqlite" and parsed.database:
+        return parsed.database
+    return parsed.render_as_string(hide_password=True)
+
+
+def _engine(url: str, shown: str) -> AsyncEngine:
+    """An engine for ``url``: SQLite's pragmas, a server's timeouts and reconnection."""
+    engine = create_async_engine(url, **engine_options(make_url(url).get_backend_name()))
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:":
+            path = Path(database)
+            if not path.parent.is_dir():
+                raise StoreError(f"the store {shown} cannot be made: directory {path.parent} "
+                                 "does not exist")  # fmt: skip
+            if path.exists() and not path.stat().st_mode & 0o222:  # even for root: meant so
+                raise unopenable(shown, PermissionError("readonly: no write permission"))
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
+    return engine
+
+
+def _migrate(conn: Connection, shown: str) -> None:
+    """Create what is missing; refuse a newer schema; upgrade an older one (see the docs)."""
+    tables = set(inspect(conn).get_table_names())
+    found = conn.scalar(select(store_schema.c.version)) if "store_schema" in tables else None
+    version = found or (1 if "runs" in tables else SCHEMA_VERSION)
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store {shown} was written by a newer upgrade-bot (schema {version}; this one "
+            f"knows up to {SCHEMA_VERSION}): run the newer bot, or give another --db"
+        )
+    metadata.create_all(conn)
+    for step in _MIGRATIONS[version - 1 : SCHEMA_VERSION - 1]:
+        step(conn)
+    if found != SCHEMA_VERSION:
+        conn.execute(delete(store_schema))
+        conn.execute(insert(store_schema).values(version=SCHEMA_VERSION))
 
 
 def _add_missing_columns(conn: Connection) -> None:
@@ -493,3 +494,7 @@ def _add_missing_columns(conn: Connection) -> None:
             if column.server_default is not None:
                 ddl += f" NOT NULL DEFAULT {column.server_default.arg}"  # type: ignore[attr-defined]  # a DefaultClause
             conn.execute(text(ddl))
+
+
+_MIGRATIONS = (_add_missing_columns,)
+"""The upgrade from version ``i + 1`` to ``i + 2`` at index ``i``."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from state.store import DEFAULT_URL, sqlite_url
+from state.stored import DEFAULT_URL, REHEARSAL_URL, store_url
 
 
 class Settings(BaseSettings):
@@ -23,7 +23,19 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(
         default=None,
-        description="SQLAlchemy async URL of the store (default: upgrade-bot.db here, SQLite).",
+        description="SQLAlchemy async URL of the store (default: upgrade-bot.db here, SQLite; "
+        "PostgreSQL: postgresql+asyncpg://USER:PASSWORD@HOST/DB, the [postgres] extra).",
+    )
+    rehearsal_database_url: str | None = Field(
+        default=None,
+        description="The store of rehearsals (run --simulate), never that of real runs "
+        "(default: upgrade-bot-rehearsal.db here, SQLite).",
+    )
+
+    rehearsal_audiences: bool = Field(
+        default=False,
+        description="A rehearsal (run --simulate) announces to the audiences beyond the site "
+        "channel too (the camera team...), mentioning their groups; by default it does not.",
     )
 
     config: Path | None = Field(
@@ -71,8 +83,14 @@ class Settings(BaseSettings):
         description="The Slack Web API's base URL (a test points it at a local fake).",
     )
 
-    def store_url(self, db: Path | None = None) -> str:
-        """The store to use: ``--db PATH`` wins, then the environment, then the default."""
+    def store_url(self, db: str | Path | None = None, *, rehearsal: bool = False) -> str:
+        """The store to use: ``--db PATH|URL`` wins, then the environment, then the default.
+
+        A rehearsal has a store of its own unless ``--db`` names one: its runs are never
+        mixed with the real ones by accident.
+        """
         if db is not None:
-            return sqlite_url(str(db))
+            return store_url(str(db))
+        if rehearsal:
+            return self.rehearsal_database_url or REHEARSAL_URL
         return self.database_url or DEFAULT_URL

@@ -8,16 +8,15 @@ the run aborted -> the task is cancelled *and* the integration asked to stop the
 operation; a step awaiting approval -> its preview is computed for the lead.
 
 Time-driven work (timeouts, watch deadlines, what the bot says by itself: see
-:mod:`bot.speaker`) is data in the store (``timeout_at``, ``deadline_at``, the keys of what was
+:mod:`bot.engine.speaker`) is data in the store (``timeout_at``, ``deadline_at``, the keys of what was
 posted) and is done by :meth:`Engine.tick`, which a scheduler wakes and tests call with a chosen
 ``now``. After a crash, :meth:`Engine.start` marks steps found running as interrupted; nothing
 is re-run without the lead, but a watch (it only reads) goes on to its deadline.
 
-Only the bot that holds the store's lease acts: before a step's runner starts its outside
-action, the engine confirms the lease with the store (a bot that lost it starts nothing, and
-its writes are refused anyway). On a graceful stop (:meth:`Engine.stop`) the steps under way
-get a moment to record their outcome; those still running are recorded as interrupted by
-this bot itself, so the record is whole when the next one takes over.
+Only the bot holding the store's lease acts: before a runner starts its outside action, the
+engine confirms the lease (a bot that lost it starts nothing; its writes are refused anyway).
+On a graceful stop (:meth:`Engine.stop`) the steps under way get a moment to record their
+outcome; those still running are recorded as interrupted by this bot, for the next one.
 """
 
 from __future__ import annotations
@@ -71,7 +70,7 @@ from state.events import (
 )
 from state.machine import decide
 from state.run import Run, StepState, StepStatus
-from state.stored import StoreError
+from state.stored import LeaseLost, StoreError
 
 if TYPE_CHECKING:
     from bot.config.sites import SiteConfig
@@ -122,8 +121,11 @@ class Engine:
         systems: Mapping[Site, SiteSystems],
         clock: Clock,
         admins: frozenset[str] = frozenset(),
+        rehearsal: bool = False,
     ) -> None:
         """Keep the process-lifetime parts; no work starts until :meth:`start`.
+
+        ``rehearsal``: the runs it opens are rehearsals (the simulated observatory).
 
         Refuses (``ValueError``) a site configuration that does not fit the procedure: watch
         deadlines that name no watch step, applications its project does not have.
@@ -132,11 +134,13 @@ class Engine:
         if unfit:
             raise ValueError("; ".join(unfit))
         self._store = store
+        self._told_unreadable: set[str] = set()
         self._procedure = procedure
         self._sites = sites
         self._systems = systems
         self._clock = clock
         self._admins = admins
+        self._rehearsal = rehearsal
         self._listeners: list[Listener] = []
         self._work = Work()
         self._stopping = False
@@ -263,6 +267,7 @@ class Engine:
             cycle=cycle,
             phalanx_branch=phalanx_branch,
             waived=(*self._procedure.waived.items(), *nothing_to_do(self._sites[site], steps)),
+            rehearsal=self._rehearsal,
         )
         with self._work.command():
             run, events = await self._store.start(command, now)
@@ -285,15 +290,26 @@ class Engine:
         """
         now = now or self._clock.now()
         for run in await self._store.open_runs():
-            step = run.running
-            if step is not None and step.deadline_at is not None and now >= step.deadline_at:
-                await self._deadline(run, step)
-            elif step is not None and (end := step.expected_end()) is not None and now >= end:
-                await self._overdue(run, step)
-            elif step is not None and step.timeout_at is not None and now >= step.timeout_at:
-                await self._timeout(run, step)
-            await self.speaker.speak(run, now)
+            try:
+                await self._due(run, now)
+            except LeaseLost:
+                raise
+            except Exception:  # noqa: BLE001  # one run's trouble never stops the others
+                self._log.exception("Tick of a run failed", run=run.run_id)
+        for run_id in self._store.unreadable.keys() - self._told_unreadable:
+            self._told_unreadable.add(run_id)
+            self._log.error("Run cannot be read", run=run_id, why=self._store.unreadable[run_id])
         await self.speaker.after_the_end(now)
+
+    async def _due(self, run: Run, now: datetime) -> None:
+        step = run.running
+        if step is not None and step.deadline_at is not None and now >= step.deadline_at:
+            await self._deadline(run, step)
+        elif step is not None and (end := step.expected_end()) is not None and now >= end:
+            await self._overdue(run, step)
+        elif step is not None and step.timeout_at is not None and now >= step.timeout_at:
+            await self._timeout(run, step)
+        await self.speaker.speak(run, now)
 
     async def next_due(self) -> datetime | None:
         """The earliest moment :meth:`tick` has something to do, if anything is pending.

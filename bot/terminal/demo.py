@@ -2,10 +2,10 @@
 
 The real procedure, the real state machine, store and engine; only the observatory is
 simulated, on simulated time (:class:`integrations.clock.VirtualClock`): the outcome is the
-same on an idle and on a loaded machine, only the wall time differs. With ``--db PATH``
-everything (the run, the observatory, the clock) is kept in that file, so a demo killed at any
-moment resumes where it was: the step that was running shows as interrupted and the lead
-decides.
+same on an idle and on a loaded machine, only the wall time differs. With ``--db PATH`` (or a
+PostgreSQL URL) everything (the run, the observatory, the clock) is kept in that store, so a
+demo killed at any moment resumes where it was: the step that was running shows as
+interrupted and the lead decides.
 
 A demo takes the store's lease as ``upgrade-bot run`` does (:func:`holding`): a second demo on
 the same file is refused while the first runs, and one started again after a kill takes over
@@ -46,7 +46,8 @@ from integrations.clock import VirtualClock
 from integrations.sim import Release, SimObservatory, parse_fault
 from state.events import StepStarted
 from state.run import Run, RunStatus
-from state.store import Store, sqlite_url
+from state.store import Store
+from state.stored import other_mode, store_url
 
 if TYPE_CHECKING:
     from state.names import RunKind, Site
@@ -75,7 +76,8 @@ class DemoOptions:
     interactive: bool = False
     faults: tuple[str, ...] = ()
     procedure: Path | None = None
-    db: Path | None = None
+    db: str | Path | None = None
+    """``--db``: a SQLite file or a URL (none: a scratch file, gone when the demo ends)."""
     cycle: str = "c0040"
     phalanx_branch: str = "tickets/DM-48000"
     new: bool = False
@@ -129,8 +131,10 @@ async def run_demo(options: DemoOptions) -> int:
     clock = VirtualClock(speed=options.speed)
     with tempfile.TemporaryDirectory(prefix="upgrade-bot-demo-") as scratch:
         db = options.db or Path(scratch) / "demo.db"
-        store = await Store.open(sqlite_url(str(db)), busy=clock.busy)
+        store = await Store.open(store_url(str(db)), busy=clock.busy)
         try:
+            if (refused := other_mode(await store.open_runs(), rehearsal=True)) is not None:
+                raise refused
             async with holding(store, options):
                 code = await ended(store, options)
                 if code is not None:
@@ -202,7 +206,12 @@ async def _run(
     elif faults:
         out.write("(resuming: the faults given when this run began still apply)\n")
     engine = Engine(
-        store=store, procedure=procedure, sites=sites, systems={site.name: systems}, clock=clock
+        store=store,
+        procedure=procedure,
+        sites=sites,
+        systems={site.name: systems},
+        clock=clock,
+        rehearsal=True,
     )
     lead_type = TerminalLead if options.interactive else SimulatedLead
     lead = lead_type(engine=engine, clock=clock, user=LEAD)

@@ -50,11 +50,18 @@ run never sees them (it does those steps by hand until the configuration sets th
 """
 
 
-def rehearsal_sites(sites: Mapping[Site, SiteConfig]) -> dict[Site, SiteConfig]:
-    """The sites as a rehearsal has them: the stand-ins where a field is unset."""
+def rehearsal_sites(
+    sites: Mapping[Site, SiteConfig], *, audiences: bool = True
+) -> dict[Site, SiteConfig]:
+    """The sites as a rehearsal has them: the stand-ins where a field is unset.
+
+    ``audiences=False``: without the audiences beyond the site channel (the camera team...),
+    whom a rehearsal in the real workspace must not call unless configured to.
+    """
     return {
         name: site.model_copy(
             update={key: value for key, value in STAND_INS.items() if getattr(site, key) is None}
+            | ({} if audiences else {"audiences": {}})
         )
         for name, site in sites.items()
     }

@@ -236,6 +236,7 @@ async def test_a_whole_summit_run_by_clicks(
         "sites: {summit: {audiences: {camera: {channels: ['#summit-camera'], "
         "groups: [camera-team]}}}}\n"
     )
+    monkeypatch.setenv("UPGRADE_BOT_REHEARSAL_AUDIENCES", "true")  # else only the site channel
     async with slack_and_bot(tmp_path, monkeypatch, speed=3000, config=config) as slack:
         await started(slack)
         clicks = timed_out = 0

@@ -1,4 +1,4 @@
-"""The durable store on a real SQLite file: replay, races between connections, recovery."""
+"""The durable store on a SQLite file and a real PostgreSQL: replay, races, recovery, versions."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from state.errors import RunAlreadyActive, RunError, StaleCommand
 from state.events import StepStarted
 from state.evolve import replay
 from state.run import RunStatus, StepStatus
-from state.store import Store, sqlite_url
-from state.stored import StoreError, VersionConflict
+from state.store import Store
+from state.stored import StoreError, VersionConflict, sqlite_url
 from tests.support.runs import LEAD, T0, at, start_command
 
 
 @pytest_asyncio.fixture
-async def db(tmp_path: Path) -> str:
-    """The URL of a fresh SQLite file."""
-    return sqlite_url(str(tmp_path / "runs.db"))
+async def db(database_url: str) -> str:
+    """The URL of a fresh store (each test runs on SQLite and on PostgreSQL)."""
+    return database_url
 
 
 @pytest_asyncio.fixture
@@ -205,7 +205,7 @@ async def test_unknown_run_is_a_clear_error(store: Store) -> None:
 @pytest.mark.asyncio
 async def test_unopenable_database_is_a_clear_error(tmp_path: Path) -> None:
     """A path that cannot hold a database gives a StoreError naming it."""
-    with pytest.raises(StoreError, match="cannot open the store"):
+    with pytest.raises(StoreError, match="cannot be made: directory"):
         await Store.open(sqlite_url(str(tmp_path / "missing-dir" / "runs.db")))
 
 
@@ -223,10 +223,9 @@ async def test_blobs_are_kept_and_replaced(db: str, store: Store) -> None:
 
 
 @pytest.mark.asyncio
-async def test_one_process_holds_the_lease(tmp_path: Path) -> None:
-    """Two stores on one file: one holds the lease, the other is told who; expiry frees it."""
-    url = sqlite_url(str(tmp_path / "lease.db"))
-    first, second = await Store.open(url), await Store.open(url)
+async def test_one_process_holds_the_lease(db: str) -> None:
+    """Two stores on one database: one holds the lease, the other is told who; expiry frees it."""
+    first, second = await Store.open(db), await Store.open(db)
     ttl = timedelta(seconds=30)
     try:
         assert await first.take_lease("run", "host-a pid 1", T0, ttl) is None

@@ -1,8 +1,9 @@
 """The store's lease fences its writes: a store whose lease was taken over writes nothing.
 
-Two stores on one SQLite file stand for two bot processes: the first took the lease, then
-froze; the second took it over after it expired. Every write of the first is refused, in the
-same transaction that would have made it, and nothing of the file changes.
+On SQLite and on a real PostgreSQL. Two stores on one database stand for two bot processes:
+the first took the lease, then froze; the second took it over after it expired. Every write of
+the first is refused, in the same transaction that would have made it, and nothing of the
+database changes.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from state.commands import ActionInterrupted, ActionSucceeded
 from state.events import StepInterrupted
 from state.evolve import replay
 from state.run import StepStatus
-from state.store import Store, sqlite_url
-from state.stored import LeaseInfo, LeaseLost
+from state.store import Store
+from state.stored import LeaseInfo, LeaseLost, sqlite_url
+from tests.support.databases import rows
 from tests.support.runs import T0, at, start_command
 from tests.support.waiting import until
 
@@ -35,26 +37,24 @@ def sec(seconds: float) -> datetime:
 
 
 @pytest_asyncio.fixture
-async def pair(tmp_path: Path) -> AsyncIterator[tuple[Store, Store, Path]]:
-    """Two stores on one file (two processes), and the file."""
-    path = tmp_path / "runs.db"
-    first, second = await Store.open(sqlite_url(str(path))), await Store.open(sqlite_url(str(path)))
-    yield first, second, path
+async def pair(database_url: str) -> AsyncIterator[tuple[Store, Store, str]]:
+    """Two stores on one database (two processes), and its URL."""
+    first, second = await Store.open(database_url), await Store.open(database_url)
+    yield first, second, database_url
     await first.aclose()
     await second.aclose()
 
 
-def dump(path: Path) -> list[tuple[object, ...]]:
+async def dump(url: str) -> list[tuple[object, ...]]:
     """Every row of the runs, events, progress and blobs (what a write could change)."""
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        rows: list[tuple[object, ...]] = []
-        for table in ("runs", "events", "progress", "blobs"):
-            rows += [(table, *row) for row in conn.execute(f"SELECT * FROM {table}")]  # noqa: S608  # our own table names
-        return rows
+    found: list[tuple[object, ...]] = []
+    for table in ("runs", "events", "progress", "blobs"):
+        found += [(table, *row) for row in await rows(url, f"SELECT * FROM {table} ORDER BY 1, 2")]  # noqa: S608  # our own table names
+    return found
 
 
 @pytest.mark.asyncio
-async def test_a_store_that_lost_its_lease_writes_nothing(pair: tuple[Store, Store, Path]) -> None:
+async def test_a_store_that_lost_its_lease_writes_nothing(pair: tuple[Store, Store, str]) -> None:
     """After a takeover every kind of write of the old holder is refused; the file is as was."""
     first, second, path = pair
     assert await first.take_lease("run", "host-a pid 1 [a]", datetime.now(UTC), SHORT) is None
@@ -69,7 +69,7 @@ async def test_a_store_that_lost_its_lease_writes_nothing(pair: tuple[Store, Sto
 
     await until(taken_over, limit=10)
     assert second.lease_epoch == 2
-    before = dump(path)
+    before = await dump(path)
 
     writes = [
         first.apply("run-1", ActionSucceeded("check", 1), at(40)),
@@ -84,7 +84,7 @@ async def test_a_store_that_lost_its_lease_writes_nothing(pair: tuple[Store, Sto
             await write
     assert first.lease_lost.is_set()
     assert first.lease_epoch is None
-    assert dump(path) == before
+    assert await dump(path) == before
 
     run, _ = await second.apply("run-1", ActionSucceeded("check", 1), at(43))  # the new holder
     check = run.step("check")
@@ -94,7 +94,7 @@ async def test_a_store_that_lost_its_lease_writes_nothing(pair: tuple[Store, Sto
 
 @pytest.mark.asyncio
 async def test_the_rows_carry_the_epoch_they_were_written_under(
-    pair: tuple[Store, Store, Path],
+    pair: tuple[Store, Store, str],
 ) -> None:
     """Events and snapshots name the lease they were written under; replay equals snapshot."""
     first, second, path = pair
@@ -103,9 +103,8 @@ async def test_the_rows_carry_the_epoch_they_were_written_under(
     await first.release_lease("run", "host-a pid 1 [a]")  # a graceful stop: free at once
     assert await second.take_lease("run", "host-b pid 2 [b]", at(1), TTL) is None
     await second.apply("run-1", ActionSucceeded("check", 1), at(2))
-    with sqlite3.connect(path) as conn:
-        epochs = conn.execute("SELECT type, epoch FROM events ORDER BY seq").fetchall()
-        (snapshot_epoch,) = conn.execute("SELECT epoch FROM runs").fetchone()
+    epochs = await rows(path, "SELECT type, epoch FROM events ORDER BY seq")
+    [(snapshot_epoch,)] = await rows(path, "SELECT epoch FROM runs")
     first_events = 2  # run.started, and the check step started (it needs no approval)
     assert {epoch for _, epoch in epochs[:first_events]} == {1}
     assert ("step.succeeded", 2) in epochs[first_events:]
@@ -116,7 +115,7 @@ async def test_the_rows_carry_the_epoch_they_were_written_under(
 
 @pytest.mark.asyncio
 async def test_the_epoch_grows_each_time_the_lease_changes_hands(
-    pair: tuple[Store, Store, Path],
+    pair: tuple[Store, Store, str],
 ) -> None:
     """Renewing keeps the epoch; release, expiry and a takeover from a gone holder raise it."""
     first, second, _ = pair
@@ -141,7 +140,7 @@ async def test_the_epoch_grows_each_time_the_lease_changes_hands(
 
 
 @pytest.mark.asyncio
-async def test_a_stopping_bot_records_the_step_it_cut_off(pair: tuple[Store, Store, Path]) -> None:
+async def test_a_stopping_bot_records_the_step_it_cut_off(pair: tuple[Store, Store, str]) -> None:
     """``ActionInterrupted``: the running attempt becomes interrupted, once (then a no-op)."""
     store, _, _ = pair
     await store.start(start_command(), T0)

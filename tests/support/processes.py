@@ -70,7 +70,7 @@ class BotProcess:
         cls,
         name: str,
         *args: str,
-        db: Path,
+        db: Path | str,
         api_root: str,
         env: dict[str, str] | None = None,
         http: int | None = None,

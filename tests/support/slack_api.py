@@ -30,6 +30,8 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.rehearsal import MARK, MARKED
+
 TOKEN = "xoxb-test-token"  # noqa: S105  # a test value, not a secret
 APP_TOKEN = "xapp-test-token"  # noqa: S105  # the app-level token, for Socket Mode
 
@@ -101,6 +103,11 @@ class FakeSlack:
     acks: list[dict[str, Any]] = field(default_factory=list)
     """What the bot sent back over the Socket Mode websocket (acks of envelopes)."""
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    rehearsal: bool = False
+    """The bot rehearses: each message it posts or edits must carry the REHEARSAL marker. It is
+    recorded without it (tests read messages as the bot built them); one lacking it is kept in
+    :attr:`unmarked`."""
+    unmarked: list[dict[str, Any]] = field(default_factory=list)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -208,12 +215,30 @@ class FakeSlack:
         if auth != f"Bearer {TOKEN}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         params = await self._params(request)
+        if self.rehearsal and method in MARKED:
+            params = self._unmark(params)
         faulty = self._fault(method, params, request)
         if faulty is not None:
             return faulty
         answer = self._answer(method, params)
         self.calls.append(Call(method, params, answer))
         return web.json_response(answer)
+
+    def _unmark(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The message without its REHEARSAL marker (kept in :attr:`unmarked` if it has none)."""
+        text, blocks = str(params.get("text", "")), params.get("blocks")
+        marked_text = text == MARK or text.startswith(f"{MARK} · ")
+        first = blocks[0] if blocks else {}
+        marked_blocks = not blocks or (
+            first.get("type") == "context" and MARK in first["elements"][0]["text"]
+        )
+        if not (marked_text and marked_blocks):
+            self.unmarked.append(params)
+            return params
+        out = {**params, "text": text.removeprefix(MARK).removeprefix(" · ")}
+        if blocks:
+            out["blocks"] = blocks[1:]
+        return out
 
     def _fault(
         self, method: str, params: dict[str, Any], request: web.Request

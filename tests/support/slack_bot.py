@@ -286,6 +286,7 @@ async def slack_and_bot(
 ) -> AsyncIterator[Slack]:
     """The fake Slack API and the bot over HTTP, both on loopback (``config``: its file)."""
     fake = fake or FakeSlack(channels=dict(CHANNELS))
+    fake.rehearsal = True  # every message must carry the marker (checked at the end)
     api = TestServer(fake.app(), host="127.0.0.1")
     await api.start_server()
     root = f"http://127.0.0.1:{api.port}"
@@ -318,6 +319,7 @@ async def slack_and_bot(
                     yield Slack(
                         session, f"http://127.0.0.1:{server.port}/slack/events", fake, root, bot
                     )
+                assert fake.unmarked == [], "rehearsal messages without the REHEARSAL marker"
             finally:
                 await server.close()
                 await requests_done()

@@ -1,7 +1,8 @@
 """The store's lease as the running bot and the demo take it: refuse, replace, wait, keep, guard.
 
-Two stores on one SQLite file stand for two processes. A holder "on this host" with this
-test's own pid is alive; one with the pid of a process that has exited is gone.
+Two stores on one database (a SQLite file, a real PostgreSQL) stand for two processes. A
+holder "on this host" with this test's own pid is alive; one with the pid of a process that
+has exited is gone.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from bot.service.lease import NAME, Holder, Lease, LeaseHeld
-from state.store import Store, sqlite_url
+from state.store import Store
 from state.stored import LeaseLost
 from tests.support.waiting import until
 
@@ -26,10 +26,9 @@ HOST = socket.gethostname()
 
 
 @pytest_asyncio.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[tuple[Store, Store]]:
-    """Two stores on one file."""
-    url = sqlite_url(str(tmp_path / "bot.db"))
-    first, second = await Store.open(url), await Store.open(url)
+async def stores(database_url: str) -> AsyncIterator[tuple[Store, Store]]:
+    """Two stores on one database."""
+    first, second = await Store.open(database_url), await Store.open(database_url)
     yield first, second
     await first.aclose()
     await second.aclose()

@@ -1,13 +1,14 @@
-"""A real ``upgrade-bot demo`` killed with SIGKILL mid-step, then started again on its file.
+"""A real ``upgrade-bot demo`` killed with SIGKILL mid-step, then started again on its store.
 
-Nothing but the SQLite file survives the kill, so this proves the run, the simulated
-observatory and the clock are all kept there, and that the step found running comes back as
-interrupted, for the lead to decide (never re-run alone). The demo started again takes the
-store's lease over at once: the process that held it is gone.
+On a SQLite file and on a real PostgreSQL. Nothing but the store survives the kill, so this
+proves the run, the simulated observatory and the clock are all kept there, and that the step
+found running comes back as interrupted, for the lead to decide (never re-run alone). The demo
+started again takes the store's lease over at once: the process that held it is gone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -17,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import postgres
 from tests.support.processes import BOT, read_until
 
 
 @pytest.mark.slow
-def test_killed_demo_resumes_the_same_run(tmp_path: Path) -> None:
+def test_killed_demo_resumes_the_same_run(database_url: str) -> None:
     """Killed (SIGKILL) while the shutdown script runs; restarted, the retry follows it."""
-    db = tmp_path / "demo.db"
+    db = database_url
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     first = subprocess.Popen(  # noqa: S603  # our own console script
         [str(BOT), "demo", "--db", str(db), "--speed", "100"],
@@ -70,3 +72,33 @@ def test_killed_demo_resumes_the_same_run(tmp_path: Path) -> None:
     assert "system_wide_shutdown.py ended DONE (script 100001 on ScriptQueue 1)" in out
     assert "system_wide_shutdown.py (script 100002)" not in out
     assert "verify-offline: 145/145 OFFLINE" in out
+
+
+@pytest.mark.slow
+def test_a_demo_goes_on_through_a_database_restart(tmp_path: Path) -> None:
+    """PostgreSQL restarted (fast shutdown: every connection cut) mid-step: the run completes.
+
+    The step whose progress could not be written is recorded as crashed and retried; the
+    retry follows the script the first attempt queued (the store lost nothing committed).
+    """
+    with postgres() as server, (tmp_path / "demo.log").open("w") as log:
+        url = server.url(asyncio.run(server.create_database()))
+        demo = subprocess.Popen(  # noqa: S603  # our own console script
+            [str(BOT), "demo", "--db", url, "--speed", "100"],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            read_until(demo, r"system_wide_shutdown.py \(script \d+\) RUNNING")
+            server.stop()
+            server.start()
+            out, _ = demo.communicate(timeout=300)
+        finally:
+            if demo.poll() is None:
+                demo.kill()
+                demo.wait()
+    assert demo.returncode == 0, out[-3000:] + (tmp_path / "demo.log").read_text()[-3000:]
+    assert "Run completed." in out
+    assert "system_wide_shutdown.py (script 100002)" not in out

@@ -1,0 +1,34 @@
+"""A rehearsal's messages: every one the bot posts or edits starts with a visible marker.
+
+In a rehearsal (``run --simulate``) the bot posts into the real workspace, often the real site
+channels, so nobody may take one of its messages for a real run's: the marker is put on at the
+one place every message passes, the Web API client (:class:`bot.app`'s ``api_call``), so that
+no message can be forgotten: run headers, steps, notices, announcements, direct messages and
+answers alike. The text (what notifications and screen readers show) starts with it, and a
+context block above the others says it where the blocks are shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.slack.blocks import MAX_BLOCKS, context
+
+MARK = ":test_tube: REHEARSAL"
+"""The marker (an emoji shortcode Slack renders, and a word that reads without it)."""
+
+MARKED = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
+"""The Web API methods that post or edit a message (https://api.slack.com/methods)."""
+
+
+def marked(method: str, payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The call's JSON body with the marker on its message; other calls as they are."""
+    if method not in MARKED or payload is None or "channel" not in payload:
+        return payload
+    text = str(payload.get("text") or "")
+    out = {**payload, "text": f"{MARK} · {text}" if text else MARK}
+    blocks = payload.get("blocks")
+    if isinstance(blocks, list) and blocks:
+        line = context(f"{MARK} · the simulated observatory: nothing real is touched")
+        out["blocks"] = [line, *blocks[: MAX_BLOCKS - 1]]
+    return out

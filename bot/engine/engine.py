@@ -10,8 +10,8 @@ operation; a step awaiting approval -> its preview is computed for the lead.
 Time-driven work (timeouts, watch deadlines, what the bot says by itself: see
 :mod:`bot.engine.speaker`) is data in the store (``timeout_at``, ``deadline_at``, the keys of
 what was posted) done by :meth:`Engine.tick`, which a scheduler wakes and tests call with a
-chosen ``now``. After a crash, :meth:`Engine.start` marks steps found running as interrupted; nothing
-is re-run without the lead, but a watch (it only reads) goes on to its deadline.
+chosen ``now``. After a crash, :meth:`Engine.start` marks steps found running as interrupted;
+nothing is re-run without the lead, but a watch (it only reads) goes on to its deadline.
 
 Only the bot holding the store's lease acts: before a runner starts its outside action, the
 engine confirms the lease (a bot that lost it starts nothing; its writes are refused anyway).

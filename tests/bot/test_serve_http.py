@@ -100,17 +100,18 @@ async def approve_button(slack: Slack, step_id: str) -> dict[str, Any]:
 
 
 async def step_button(slack: Slack, step_id: str, action_id: str) -> dict[str, Any]:
-    """A button of a step, once its message shows it."""
-    for _ in range(200):
-        await slack.settled()
-        found = [
+    """A button of a step, once its message shows it (60 s: a hang guard, not a timing)."""
+
+    def found() -> list[dict[str, Any]]:
+        return [
             b
             for b in slack.buttons(lambda b: b["action_id"] == action_id)
             if json.loads(b["value"]).get("step") == step_id
         ]
-        if found:
-            return found[-1]
-    pytest.fail(f"no {action_id} button for {step_id}")
+
+    await until(found, 60)
+    await slack.settled()
+    return found()[-1]
 
 
 @pytest.mark.asyncio
@@ -212,13 +213,49 @@ async def press(slack: Slack, button: dict[str, Any]) -> None:
         await slack.click(button)
 
 
-async def took_effect(slack: Slack, run: Run) -> None:
-    """Wait until a click on ``run`` took effect (it is acked first, then applied)."""
+async def took_effect(slack: Slack, run: Run, limit: float = 20.0) -> None:
+    """Wait until ``run`` changed: a click took effect (acked first, then applied), a step ran.
+
+    ``limit`` real seconds guard against a hang; they time nothing.
+    """
 
     async def moved() -> bool:
         return (await slack.bot.store.get(run.run_id)).version > run.version
 
-    await until(moved)
+    await until(moved, limit)
+
+
+async def click_to_the_end(slack: Slack) -> tuple[Run, int, int]:
+    """Press the current step's primary button until the run ends: (run, clicks, timed out).
+
+    At 3000 times real speed a 2-minute timeout is 40 ms: on a loaded machine a step may time
+    out; the lead then marks it done too, one click more (counted as timed out).
+    """
+    clicks = timed_out = 0
+    run = await slack.bot.store.open_run("summit")
+    assert run is not None
+    while True:
+        await slack.settled()
+        run = await slack.bot.store.get(run.run_id)
+        if not run.status.open:
+            return run, clicks, timed_out
+        current = run.current
+        assert current is not None
+        shown = [
+            b
+            for b in slack.buttons(
+                lambda b: b["action_id"] in PRIMARY and b.get("style") == "primary"
+            )
+            if json.loads(b["value"]).get("step") == current.id
+            and json.loads(b["value"]).get("rev") == current.revision
+        ]
+        if shown:  # the last: Mark done beside Approve (the lead did it by hand)
+            await press(slack, shown[-1])
+            clicks += 1
+            timed_out += current.status is StepStatus.FAILED
+            await took_effect(slack, run)
+        else:  # a step runs, on simulated time: wait for it to move on
+            await took_effect(slack, run, limit=120)
 
 
 @pytest.mark.slow
@@ -239,32 +276,8 @@ async def test_a_whole_summit_run_by_clicks(
     monkeypatch.setenv("UPGRADE_BOT_REHEARSAL_AUDIENCES", "true")  # else only the site channel
     async with slack_and_bot(tmp_path, monkeypatch, speed=3000, config=config) as slack:
         await started(slack)
-        clicks = timed_out = 0
-        run = await slack.bot.store.open_run("summit")
-        assert run is not None
+        run, clicks, timed_out = await click_to_the_end(slack)
         run_id = run.run_id
-        for _ in range(3000):
-            await slack.settled()
-            run = await slack.bot.store.get(run_id)
-            if not run.status.open:
-                break
-            current = run.current
-            assert current is not None
-            shown = [
-                b
-                for b in slack.buttons(
-                    lambda b: b["action_id"] in PRIMARY and b.get("style") == "primary"
-                )
-                if json.loads(b["value"]).get("step") == current.id
-                and json.loads(b["value"]).get("rev") == current.revision
-            ]
-            if shown:  # the last: Mark done beside Approve (the lead did it by hand)
-                await press(slack, shown[-1])
-                clicks += 1
-                # At 3000 times real speed a 2-minute timeout is 40 ms: on a loaded machine a
-                # step may time out; the lead then marks it done too, one click more.
-                timed_out += current.status is StepStatus.FAILED
-                await took_effect(slack, run)
         assert run.status is RunStatus.COMPLETED, [(s.id, s.status) for s in run.steps]
         assert all(s.status.ended for s in run.steps)
         # The approvals and the 3 manual steps marked done (the first in ``started``);

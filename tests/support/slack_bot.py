@@ -42,6 +42,15 @@ LEAD = "U0LEAD"
 OTHER = "U0OTHER"
 
 
+def _listener_tasks() -> set[asyncio.Task[Any]]:
+    """Bolt's tasks running a listener after its ack, in this event loop."""
+    return {
+        task
+        for task in asyncio.all_tasks()
+        if "run_ack_function_asynchronously" in getattr(task.get_coro(), "__qualname__", "")
+    }
+
+
 def who(user: str) -> dict[str, str]:
     """An interaction's ``user``, as Slack sends it (the name is the user's handle)."""
     return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0RUBIN"}
@@ -228,9 +237,17 @@ class Slack(SlackSide):
     bot: Bot
 
     async def settled(self) -> None:
-        """Wait until the bot has shown every change (posts and edits), 30 s at most."""
-        await asyncio.sleep(0.05)  # let acked listeners finish their work
-        await asyncio.wait_for(self.bot.front.drained(), 30)
+        """Wait until the bot has handled every request and shown every change (30 s at most).
+
+        Bolt acks a request, then runs its listener as a task of its own
+        (``AsyncioListenerRunner``: ``run_ack_function_asynchronously``): those tasks are
+        waited for by name, not by a guess of how long they take, then the bot's posts and
+        edits.
+        """
+        async with asyncio.timeout(30):
+            while listeners := _listener_tasks():
+                await asyncio.wait(listeners)
+            await self.bot.front.drained()
 
     async def start_summit(self, text: str = "start summit cycle-upgrade", **kw: Any) -> Run:
         """A summit run started by slash command, its first manual step (M2) marked done.

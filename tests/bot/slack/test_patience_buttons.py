@@ -51,7 +51,11 @@ async def test_the_lead_keeps_waiting_then_marks_it_done_with_a_note(
         await slack.slash("start summit cycle-upgrade cycle=c0040 branch=tickets/DM-48000")
         await when(slack, StepStatus.OVERDUE, 1)
 
-        [notice] = [p for p in slack.fake.of("chat.postMessage") if "longer than" in p["text"]]
+        def notices() -> list[dict[str, Any]]:
+            return [p for p in slack.fake.of("chat.postMessage") if "longer than" in p["text"]]
+
+        await until(notices)  # posted by the tick that found it overdue, after the store knew
+        [notice] = notices()
         assert notice["thread_ts"]
         assert notice["text"].startswith(
             ":hourglass_flowing_sand: <@U0LEAD> *Phalanx pull request merged* (Summit) is "

@@ -34,7 +34,8 @@ from state.commands import (
     StartRun,
 )
 from state.run import Run, StepStatus
-from state.store import Store, sqlite_url
+from state.store import Store
+from state.store_url import sqlite_url
 
 LEAD = Actor("U_LEAD")
 

@@ -34,7 +34,8 @@ from bot.logs import configure_logging
 from bot.terminal.demo import DemoOptions, run_demo
 from state.events import Event
 from state.run import Run
-from state.store import Store, sqlite_url
+from state.store import Store
+from state.store_url import sqlite_url
 
 
 def serial_procedure(path: Path) -> Path:

@@ -47,6 +47,7 @@ from state.events import EVENT_ADAPTER, Event
 from state.evolve import fold
 from state.machine import decide, interrupt_running, start
 from state.run import Run
+from state.store_url import DEFAULT_URL
 from state.stored import (
     FIXED,
     FREE,
@@ -69,9 +70,6 @@ if TYPE_CHECKING:
 
     from state.commands import Command, StartRun
     from state.names import Site
-
-DEFAULT_URL = "sqlite+aiosqlite:///upgrade-bot.db"
-"""Where runs are kept unless ``UPGRADE_BOT_DATABASE_URL`` or ``--db`` say otherwise."""
 
 metadata = MetaData()
 
@@ -130,11 +128,6 @@ leases = Table(
 )
 """Who drives the store (``holder`` empty once released). The ``epoch`` of other tables is that
 of the lease a row was written under (empty: by a store that took none, or an older bot)."""
-
-
-def sqlite_url(path: str) -> str:
-    """The URL of a SQLite file (``--db PATH``)."""
-    return f"sqlite+aiosqlite:///{path}"
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

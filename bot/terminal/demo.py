@@ -46,7 +46,8 @@ from integrations.clock import VirtualClock
 from integrations.sim import Release, SimObservatory, parse_fault
 from state.events import StepStarted
 from state.run import Run, RunStatus
-from state.store import Store, sqlite_url
+from state.store import Store
+from state.store_url import sqlite_url
 
 if TYPE_CHECKING:
     from state.names import RunKind, Site

@@ -19,7 +19,8 @@ from state.commands import ActionInterrupted, ActionSucceeded
 from state.events import StepInterrupted
 from state.evolve import replay
 from state.run import StepStatus
-from state.store import Store, sqlite_url
+from state.store import Store
+from state.store_url import sqlite_url
 from state.stored import LeaseInfo, LeaseLost
 from tests.support.runs import T0, at, start_command
 from tests.support.waiting import until

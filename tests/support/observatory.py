@@ -16,7 +16,8 @@ from integrations.sim import Release, SimObservatory
 from state.events import Event
 from state.names import Site
 from state.procedure import Procedure
-from state.store import Store, sqlite_url
+from state.store import Store
+from state.store_url import sqlite_url
 from tests.support.waiting import until
 
 RELEASE = Release(cycle="c0040", phalanx_branch="tickets/DM-48000")

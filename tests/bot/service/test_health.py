@@ -22,7 +22,8 @@ from aiohttp.test_utils import TestServer
 from bot.service.health import Health, health_app
 from bot.service.lease import NAME
 from bot.service.supervisor import WorkerDied
-from state.store import Store, sqlite_url
+from state.store import Store
+from state.store_url import sqlite_url
 from tests.support.slack_bot import Slack, slack_and_bot
 
 

@@ -18,7 +18,8 @@ import pytest
 import pytest_asyncio
 
 from bot.service.lease import NAME, Holder, Lease, LeaseHeld
-from state.store import Store, sqlite_url
+from state.store import Store
+from state.store_url import sqlite_url
 from state.stored import LeaseLost
 from tests.support.waiting import until
 

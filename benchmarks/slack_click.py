@@ -1,8 +1,9 @@
 """Click to screen: a lead's click to the step's message edited in Slack, three sites at once.
 
 What the lead perceives: from sending a signed click on a real run's current step (the button
-the bot suggests: Approve, Mark done for a step done by hand, Retry...) to the moment the fake Slack Web API answers the
-``chat.update`` that changes that message (the button gone, the step moving on). The click goes
+the bot suggests: Approve, Mark done for a step done by hand, Retry...) to the moment the fake
+Slack Web API answers the ``chat.update`` that changes that message (the button gone, the step
+moving on). The click goes
 through Bolt, the handler, the state machine and the store, then the front and the edit budget
 with Slack's real tier (50 ``chat.update`` a minute, Tier 3, per app: the bot's own progress
 edits keep two tokens for a click, see ``bot/slack/updates.py``). Runs go on all three sites at

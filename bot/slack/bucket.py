@@ -5,9 +5,9 @@ Slack's ``chat.update`` is a Tier 3 method, about 50 calls a minute per app
 bursts are welcome"): a bucket refilled at that rate lets a few edits out at once (a click
 shows at once) and then paces the rest, instead of sleeping a fixed gap after every call. A
 caller may keep tokens in ``reserve`` for what cannot wait (:meth:`TokenBucket.wait`): the
-bot's own progress edits leave the last token to the next click, so that a click never waits
-behind them for the refill (1.2 s at 50 a minute). On HTTP 429 Slack says how long to wait (``Retry-After``): :meth:`TokenBucket.hold`
-empties the bucket until then.
+bot's own progress edits leave the last tokens to the next click, so that a click never waits
+behind them for the refill (1.2 s a token at 50 a minute). On HTTP 429 Slack says how long to
+wait (``Retry-After``): :meth:`TokenBucket.hold` empties the bucket until then.
 """
 
 from __future__ import annotations

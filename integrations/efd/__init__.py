@@ -34,8 +34,8 @@ and keep up to date; ``cscs`` narrows the regex to the named CSCs):
    million points, in ``benchmarks/efd_poll.py``), so the age is exact for every non-indexed
    CSC however long its silence, and the newest of all says whether the EFD is *fresh*.
 2. ``SELECT salIndex ... heartbeat WHERE time > now() - heartbeat_window``: every heartbeat
-   of the last minute (a later poll: since the previous one). Only indexed CSCs have ``salIndex``, so only their rows come back
-   (60 per instance), reduced here to the newest per index.
+   of the last minute (a later poll: since the previous one). Only indexed CSCs have
+   ``salIndex``, so only their rows come back, reduced here to the newest per index.
 3. ``SELECT summaryState, salIndex ... summaryState WHERE time > now() - since``: summary
    states are events (a few per CSC a day), so reading *every* row is cheap and the newest
    row per index is the answer. The first poll of a client reads ``lookback`` of them (60

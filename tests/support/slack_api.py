@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import base64
 import itertools
-import time
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field

@@ -57,11 +57,11 @@ def pull_seconds(name: str) -> float:
     return 90.0 + random.Random(name).uniform(0, 150)
 
 
-async def one(parallel: int, nodes: int | None) -> float:
+async def one(parallel: int, nodes: int | None, scale: float = SCALE) -> float:
     """Model seconds to sync every telescope app with this bound."""
-    fake = FakeArgoCD(run_seconds=SYNC_S / SCALE, settle_seconds=SETTLE_S / SCALE, nodes=nodes)
+    fake = FakeArgoCD(run_seconds=SYNC_S / scale, settle_seconds=SETTLE_S / scale, nodes=nodes)
     for name in TELESCOPE_APPS:
-        fake.add(name, pull_seconds=pull_seconds(name) / SCALE)
+        fake.add(name, pull_seconds=pull_seconds(name) / scale)
     server = TestServer(fake.app(), host="127.0.0.1")
     await server.start_server()
     client = ArgoCDClient(url=f"http://127.0.0.1:{server.port}/argo-cd", token=SecretStr(TOKEN))
@@ -70,7 +70,7 @@ async def one(parallel: int, nodes: int | None) -> float:
         return None
 
     ctx: Any = SimpleNamespace(
-        systems=SimpleNamespace(argocd=client), clock=ShortSleeps(SCALE), report=report
+        systems=SimpleNamespace(argocd=client), clock=ShortSleeps(scale), report=report
     )
     action = ArgocdSync.model_validate({
         "type": "argocd.sync", "project": "telescope", "first": ["control-system-test", "love"],
@@ -82,7 +82,7 @@ async def one(parallel: int, nodes: int | None) -> float:
     finally:
         await client.aclose()
         await server.close()
-    return (time.perf_counter() - began) * SCALE
+    return (time.perf_counter() - began) * scale
 
 
 def bot_with_prepull() -> float | None:
@@ -93,11 +93,11 @@ def bot_with_prepull() -> float | None:
     return None
 
 
-async def measure(repeat: int, nodes: int) -> list[str]:
+async def measure(repeat: int, nodes: int, scale: float = SCALE) -> list[str]:
     """The three orders, ``repeat`` times each; the Markdown table."""
-    bot = statistics.median([await one(4, nodes) for _ in range(repeat)])
-    free = statistics.median([await one(4, None) for _ in range(repeat)])
-    serial = statistics.median([await one(1, None) for _ in range(repeat)])
+    bot = statistics.median([await one(4, nodes, scale) for _ in range(repeat)])
+    free = statistics.median([await one(4, None, scale) for _ in range(repeat)])
+    serial = statistics.median([await one(1, None, scale) for _ in range(repeat)])
     by_hand = serial + len(TELESCOPE_APPS) * CLICKS_S
     rows = [
         (f"bot: 2 first, then 4 at a time; pulls contend on {nodes} nodes", bot),
@@ -115,9 +115,9 @@ async def measure(repeat: int, nodes: int) -> list[str]:
     return lines
 
 
-def table(repeat: int, nodes: int) -> list[str]:
-    """The Markdown table."""
-    return asyncio.run(measure(repeat, nodes))
+def table(repeat: int, nodes: int, scale: float = SCALE) -> list[str]:
+    """The Markdown table (``scale``: model seconds per real second)."""
+    return asyncio.run(measure(repeat, nodes, scale))
 
 
 if __name__ == "__main__":

@@ -189,12 +189,19 @@ async def lead(
             done.add(button["value"])
 
 
-async def measure(rounds: int, think: tuple[float, float], seed: int = 19) -> Clicks:
-    """``rounds`` of three runs at once (one per site), each click measured."""
+async def measure(
+    rounds: int,
+    think: tuple[float, float],
+    *,
+    sites: tuple[Site, ...] = get_args(Site),
+    edits_per_minute: float = 50.0,
+    seed: int = 19,
+) -> Clicks:
+    """``rounds`` of a run per site at once, each click measured (smoke tests: fewer, faster)."""
     configure_logging()
     clicks = Clicks()
     rng = random.Random(seed)
-    async with served_bot(SPEED) as served:
+    async with served_bot(SPEED, edits_per_minute) as served:
         bare_server = TestServer(
             bare_app(served.api).web_app(path="/slack/events"), host="127.0.0.1"
         )
@@ -203,16 +210,21 @@ async def measure(rounds: int, think: tuple[float, float], seed: int = 19) -> Cl
         try:
             for _ in range(rounds):
                 await asyncio.gather(
-                    *(lead(served, site, bare, think, clicks, rng) for site in get_args(Site))
+                    *(lead(served, site, bare, think, clicks, rng) for site in sites)
                 )
         finally:
             await bare_server.close()
     return clicks
 
 
-def table(rounds: int, think: tuple[float, float]) -> list[str]:
-    """The Markdown table."""
-    clicks = asyncio.run(measure(rounds, think))
+def table(
+    rounds: int,
+    think: tuple[float, float],
+    sites: tuple[Site, ...] = get_args(Site),
+    edits_per_minute: float = 50.0,
+) -> list[str]:
+    """The Markdown table (smoke tests: fewer sites, a faster Slack)."""
+    clicks = asyncio.run(measure(rounds, think, sites=sites, edits_per_minute=edits_per_minute))
     head = f"click on a real run's current step, 3 sites at once ({rounds} rounds)"
     return [
         f"| {head} | n | p50 ms | p99 ms | max ms |",

@@ -37,8 +37,11 @@ class Served:
 
 
 @asynccontextmanager
-async def served_bot(speed: float) -> AsyncIterator[Served]:
-    """A rehearsal bot (simulated observatory at ``speed``) served over HTTP, and its Slack."""
+async def served_bot(speed: float, edits_per_minute: float = 50.0) -> AsyncIterator[Served]:
+    """A rehearsal bot (simulated observatory at ``speed``) served over HTTP, and its Slack.
+
+    ``edits_per_minute``: Slack's tier, unless a smoke test wants it over sooner.
+    """
     fake = FakeSlack(channels=dict(CHANNELS))
     api_server = TestServer(fake.app(), host="127.0.0.1")
     await api_server.start_server()
@@ -51,7 +54,7 @@ async def served_bot(speed: float) -> AsyncIterator[Served]:
             options = RunOptions(
                 simulate=True, speed=speed, http=("127.0.0.1", 0), db=Path(tmp) / "bench.db"
             )
-            async with running_bot(Settings(), options) as bot:
+            async with running_bot(Settings(), options, edits_per_minute=edits_per_minute) as bot:
                 server = TestServer(bot.app.web_app(path="/slack/events"), host="127.0.0.1")
                 await server.start_server()
                 try:

@@ -135,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name}: {bench.command}", file=sys.stderr, flush=True)
         tables[name] = bench.smoke() if args.smoke else bench.full()
         print("\n".join(tables[name]), flush=True)
-    if not args.smoke:
-        write(tables)
+        if not args.smoke:  # each as soon as measured: a later failure loses no table
+            write({name: tables[name]})
     return 0
 
 

@@ -179,4 +179,5 @@ async def test_a_pull_that_ends_between_two_reads_is_no_failure(
     async def say() -> None:
         pass
 
-    assert await runner._sync_one(step(racy), "love", LOVE, set(), say) is None
+    ctx = step(racy)  # type: ignore[arg-type]  # the client, its pods read late
+    assert await runner._sync_one(ctx, "love", LOVE, set(), say) is None

@@ -1,19 +1,32 @@
-"""The ``telescope`` sync against the ArgoCD fake: bounded-parallel (the bot) vs sequential.
+"""The ``telescope`` sync against the ArgoCD fake whose image pulls contend: the bot vs by hand.
 
-The real ``ArgoCDClient`` and the real runner (``bot/runners/argocd.py``) drive the fake
-ArgoCD server on loopback, whose applications take ``--run`` seconds to sync and ``--settle``
-more to turn Healthy (the real ones take minutes: image pulls; the ratio is what counts).
-The same twelve applications of the summit's ``telescope`` project, twice in the same run:
-the procedure's order (control-system-test, then LOVE, then the rest four at a time) and one
-by one. Opt-in, not in CI:
+The real ``ArgoCDClient`` and the real runner (``bot/engine/runners/argocd.py``) drive the fake
+ArgoCD server on loopback. The twelve applications of the summit's ``telescope`` project each
+need a new image after their sync (1.5 to 4 minutes, as the simulated observatory's pulls),
+and the pulls contend as on the real cluster: the apps' pods spread over ``--nodes`` nodes and
+each node pulls one image at a time (the kubelet's default ``serializeImagePulls: true``). The
+ArgoCD API itself does not rate-limit authenticated calls (only failed logins; throttling, if
+any, is the ingress's), and the runner asks once per app every 10 s: no API limit is modelled.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/argocd_deploy.py [--repeat 3]
+Three orders, in the same run, on the same fake:
+
+- the bot: the procedure's order (control-system-test, then LOVE, then the rest four at a
+  time), its pulls contending;
+- the bot on a fake without contention (every pull at once): what the old table measured;
+- by hand, as the page reads in the ArgoCD UI: one app at a time (no contention), plus a
+  minute of a person's clicks per app (open it, Sync, Synchronize: the model's assumption).
+
+Times are the fake's, scaled: one real second is ``SCALE`` seconds of the model (the runner's
+10 s polls take 0.1 s), and the table gives them back in model minutes.
+
+    .venv/bin/python -m benchmarks.argocd_deploy [--repeat 3] [--nodes 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import statistics
 import time
 from types import SimpleNamespace
@@ -32,15 +45,23 @@ from tests.support.fakes.argocd import TOKEN, FakeArgoCD
 TELESCOPE_APPS = default_sites()["summit"].argocd_projects["telescope"]
 """The summit's telescope project, as the bot's site defaults list it (from Phalanx)."""
 
-POLL_SPEED = 100.0
-"""The runner polls every 10 s of its clock: 0.1 s of real time here."""
+SCALE = 100.0
+"""Model seconds per real second: the runner's clock, and the fake's durations."""
+
+SYNC_S, SETTLE_S, CLICKS_S = 20.0, 30.0, 60.0
+"""Model seconds: a sync operation, the pods turning Healthy after the pull, a person's clicks."""
 
 
-async def one(parallel: int, run: float, settle: float) -> float:
-    """Seconds to sync every telescope app with this bound."""
-    fake = FakeArgoCD(run_seconds=run, settle_seconds=settle)
+def pull_seconds(name: str) -> float:
+    """The app's image pull in model seconds: 1.5 to 4 minutes, fixed per app."""
+    return 90.0 + random.Random(name).uniform(0, 150)
+
+
+async def one(parallel: int, nodes: int | None, scale: float = SCALE) -> float:
+    """Model seconds to sync every telescope app with this bound."""
+    fake = FakeArgoCD(run_seconds=SYNC_S / scale, settle_seconds=SETTLE_S / scale, nodes=nodes)
     for name in TELESCOPE_APPS:
-        fake.add(name)
+        fake.add(name, pull_seconds=pull_seconds(name) / scale)
     server = TestServer(fake.app(), host="127.0.0.1")
     await server.start_server()
     client = ArgoCDClient(url=f"http://127.0.0.1:{server.port}/argo-cd", token=SecretStr(TOKEN))
@@ -49,11 +70,11 @@ async def one(parallel: int, run: float, settle: float) -> float:
         return None
 
     ctx: Any = SimpleNamespace(
-        systems=SimpleNamespace(argocd=client), clock=ShortSleeps(POLL_SPEED), report=report
+        systems=SimpleNamespace(argocd=client), clock=ShortSleeps(scale), report=report
     )
     action = ArgocdSync.model_validate({
         "type": "argocd.sync", "project": "telescope", "first": ["control-system-test", "love"],
-        "parallel": parallel, "expected": "2h",
+        "parallel": parallel, "expected": "3h",
     })  # fmt: skip
     began = time.perf_counter()
     try:
@@ -61,26 +82,47 @@ async def one(parallel: int, run: float, settle: float) -> float:
     finally:
         await client.aclose()
         await server.close()
-    return time.perf_counter() - began
+    return (time.perf_counter() - began) * scale
 
 
-async def main(repeat: int, run: float, settle: float) -> None:
-    """Both orders, ``repeat`` times, and the table."""
-    bot = [await one(4, run, settle) for _ in range(repeat)]
-    serial = [await one(1, run, settle) for _ in range(repeat)]
-    b, s = statistics.median(bot), statistics.median(serial)
-    apps = len(TELESCOPE_APPS)
-    print(f"# {apps} telescope apps, sync {run:g} s + settle {settle:g} s each, median of {repeat}")
-    print("| order                                        | seconds | ratio |")
-    print("|----------------------------------------------|---------|-------|")
-    print(f"| bot: 2 first, then 4 at a time               | {b:7.2f} |  1.00 |")
-    print(f"| page by hand: one by one                     | {s:7.2f} | {s / b:5.2f} |")
+def bot_with_prepull() -> float | None:
+    """Hook for issue 20: the bot with its images pulled before the sync (model seconds).
+
+    ``None`` until the pre-pull exists; then this row measures it on the same fake.
+    """
+    return None
+
+
+async def measure(repeat: int, nodes: int, scale: float = SCALE) -> list[str]:
+    """The three orders, ``repeat`` times each; the Markdown table."""
+    bot = statistics.median([await one(4, nodes, scale) for _ in range(repeat)])
+    free = statistics.median([await one(4, None, scale) for _ in range(repeat)])
+    serial = statistics.median([await one(1, None, scale) for _ in range(repeat)])
+    by_hand = serial + len(TELESCOPE_APPS) * CLICKS_S
+    rows = [
+        (f"bot: 2 first, then 4 at a time; pulls contend on {nodes} nodes", bot),
+        ("bot, same order, every pull at once (no contention: the old fake)", free),
+        ("by hand in the ArgoCD UI: one app at a time, +1 min of clicks each", by_hand),
+    ]
+    prepull = bot_with_prepull()
+    if prepull is not None:
+        rows.insert(1, ("bot with image pre-pull (issue 20)", prepull))
+    lines = [
+        f"| {len(TELESCOPE_APPS)} telescope apps (median of {repeat}) | model minutes | x bot |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {label} | {seconds / 60:.1f} | {seconds / bot:.2f} |" for label, seconds in rows]
+    return lines
+
+
+def table(repeat: int, nodes: int, scale: float = SCALE) -> list[str]:
+    """The Markdown table (``scale``: model seconds per real second)."""
+    return asyncio.run(measure(repeat, nodes, scale))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--run", type=float, default=0.6, help="seconds a sync runs")
-    parser.add_argument("--settle", type=float, default=0.4, help="seconds to turn Healthy")
+    parser.add_argument("--nodes", type=int, default=3, help="nodes the apps' pods spread over")
     args = parser.parse_args()
-    asyncio.run(main(args.repeat, args.run, args.settle))
+    print("\n".join(table(args.repeat, args.nodes)))

@@ -1,24 +1,25 @@
-"""EFD poll: every CSC instance of a summit-sized site, one request vs one query per instance.
+"""EFD poll: every CSC instance of a summit-sized site, the bot's one request vs one per instance.
 
-Loads a real ``influxd`` (Debian's 1.6, on loopback, in a temporary directory) with the
-summit's CSC instances as the simulated observatory lists them (about 150, most of them ESS
-indices): ``--hours`` of 1 Hz heartbeats for every instance (a few of them exited an hour
-ago) and ``--days`` of summaryState events, a few a day each, shaped as the EFD's Telegraf
-connectors write them (no tags; ``salIndex`` only on indexed CSCs). The cache is flushed to
-TSM files before measuring, as the EFD's older data is.
+Loads a real ``influxd`` (Debian's 1.6, on loopback, in a temporary directory, as the tests
+start it) with the summit's CSC instances as the simulated observatory lists them (about 150,
+most of them ESS indices): ``--hours`` of 1 Hz heartbeats for every instance (a few of them
+exited an hour ago) and ``--days`` of summaryState events, a few a day each, shaped as the EFD's
+Telegraf connectors write them (no tags; ``salIndex`` only on indexed CSCs). The cache is
+flushed to TSM files before measuring, as the EFD's older data is; then every running instance
+keeps beating live, once a second.
 
-Then, on the same server and in the same run:
+The question every row answers: each instance's last heartbeat and summary state.
 
-- ``EfdClient.states()`` as the bot polls: one GET carrying three statements (the first poll
-  of a client reads 60 days of summaryState rows, the later ones only what is new);
-- each of its three statements alone;
-- the baseline: one request per CSC instance, lsst-efd-client style (``last()`` of the
-  heartbeat and of the summaryState topic, ``WHERE salIndex = N``), one after the other and
-  ten at a time.
+- ``EfdClient.states()``, the first poll of a new client (60 days of states, every beat of the
+  last minute), then in the steady state: a poll every ``--interval`` seconds reading only what
+  changed since the previous poll began, less the late-arrival margin (10 s of beats);
+- the baseline: one request per instance, lsst-efd-client style (``last()`` of the heartbeat
+  and of the summaryState topic, ``WHERE salIndex = N``): its first poll over 60 days, and its
+  steady poll over the same window as the client's (fair: it too knows when it last asked).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/efd_poll.py [--hours 6] [--days 30] [--polls 50]
+    .venv/bin/python -m benchmarks.efd_poll [--hours 24] [--days 30] [--polls 100]
 
-Not run in CI: loading a day of heartbeats (13 million points) takes about a minute.
+Loading a day of heartbeats (13 million points) takes a minute or two.
 """
 
 from __future__ import annotations
@@ -26,14 +27,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import platform
 import random
-import statistics
 import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from benchmarks.stats import summary_row
 from integrations.efd import EfdClient
 from integrations.sim.catalog import CscSpec, cscs
 from tests.support.influxdb import Influxd, heartbeat_line, summary_state_line
@@ -115,29 +115,22 @@ async def timed(call: Callable[[], Awaitable[object]], n: int, *, warmup: int = 
     return samples
 
 
-HEADER = (
-    "| measure                                              |    n |  p50 ms  |  p99 ms  "
-    "|  max ms  | requests |  KB/poll |\n"
-    "|------------------------------------------------------|------|----------|----------"
-    "|----------|----------|----------|"
-)
+HEADER = [
+    "| poll of every instance (150) | n | p50 ms | p99 ms | max ms | requests | kB/poll |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+]
 
 
 def row(name: str, samples: list[float], requests: int, size: int) -> str:
     """One line of the table."""
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return (
-        f"| {name:<52} | {len(samples):>4} | {statistics.median(samples):>8.1f} | {p99:>8.1f} "
-        f"| {max(samples):>8.1f} | {requests:>8} | {size / 1024:>8.0f} |"
-    )
+    return f"{summary_row(name, samples)} {requests} | {size / 1024:.0f} |"
 
 
-def per_instance(spec: CscSpec) -> str:
+def per_instance(spec: CscSpec, since_ms: int) -> str:
     """The baseline's query for one instance, as lsst-efd-client builds them."""
     where = f" AND salIndex = {spec.index}" if spec.index else ""
     source = f'"efd"."autogen"."lsst.sal.{spec.name}.logevent_'
-    since = f"time > now() - {LOOKBACK_MS}ms"
+    since = f"time > now() - {since_ms}ms"
     return (
         f'SELECT last(private_origin) FROM {source}heartbeat" WHERE {since}{where};'  # noqa: S608
         f'SELECT last(summaryState) FROM {source}summaryState" WHERE {since}{where}'
@@ -147,9 +140,11 @@ def per_instance(spec: CscSpec) -> str:
 class Bench:
     """The measures, against one loaded server."""
 
-    def __init__(self, db: Influxd, http: aiohttp.ClientSession, polls: int) -> None:
-        self.db, self.http, self.polls = db, http, polls
-        self.few = max(5, polls // 5)
+    def __init__(
+        self, db: Influxd, http: aiohttp.ClientSession, polls: int, interval: float
+    ) -> None:
+        self.db, self.http, self.polls, self.interval = db, http, polls, interval
+        self.few = max(5, polls // 10)
 
     async def query(self, q: str) -> int:
         """One raw GET /query; the size of the answer."""
@@ -160,80 +155,72 @@ class Bench:
                 raise RuntimeError(body[:300])
             return len(body)
 
-    async def cold_poll(self) -> None:
-        """A new client's first poll."""
-        fresh = EfdClient(url=self.db.url)
-        try:
-            await fresh.states()
-        finally:
-            await fresh.aclose()
+    async def paced(self, call: Callable[[], Awaitable[object]], n: int) -> list[float]:
+        """``n`` timings of ``call`` (ms), one every ``interval`` seconds, as the bot polls."""
+        samples = []
+        for _ in range(n):
+            began = time.perf_counter()
+            await call()
+            took = time.perf_counter() - began
+            samples.append(took * 1000)
+            await asyncio.sleep(max(0.0, self.interval - took))
+        return samples
+
+    async def first_poll(self) -> list[float]:
+        """A new client's first poll, ``few`` times."""
+        samples = []
+        for _ in range(self.few):
+            fresh = EfdClient(url=self.db.url)
+            try:
+                began = time.perf_counter()
+                await fresh.states()
+                samples.append((time.perf_counter() - began) * 1000)
+            finally:
+                await fresh.aclose()
+        return samples
 
     async def client_rows(self) -> list[str]:
-        """states(), first and later polls, and each of its statements alone."""
+        """states(): the first poll, then the steady state."""
         client = EfdClient(url=self.db.url)
-        size_cold = await self.query(";".join(client.statements()))
+        size_first = await self.query(";".join(client.statements()))
+        first = await self.first_poll()
         await client.states()
-        statements = client.statements()
-        lines = [
-            row(
-                "states(): first poll of a client (60 days of states)",
-                await timed(self.cold_poll, self.few),
-                1,
-                size_cold,
-            ),
-            row(
-                "states(): later polls (new states only)",
-                await timed(client.states, self.polls),
-                1,
-                await self.query(";".join(statements)),
-            ),
-        ]
-        names = ("last() heartbeat per CSC", "heartbeats of the last 60 s", "new summaryStates")
-        for name, statement in zip(names, statements, strict=True):
-
-            async def alone(statement: str = statement) -> int:
-                return await self.query(statement)
-
-            samples = await timed(alone, self.polls)
-            lines.append(row(f"  statement alone: {name}", samples, 1, await alone()))
+        steady = await self.paced(client.states, self.polls)
+        size_steady = await self.query(";".join(client.statements()))
         await client.aclose()
-        return lines
+        return [
+            row("bot: states(), first poll of a client", first, 1, size_first),
+            row(f"bot: states(), steady (every {self.interval:g} s)", steady, 1, size_steady),
+        ]
 
     async def baseline_rows(self, specs: list[CscSpec]) -> list[str]:
-        """One request per instance, sequential and ten at a time."""
-        queries = [per_instance(spec) for spec in specs]
-        gate = asyncio.Semaphore(10)
+        """One request per instance, one after another: first over 60 days, then steady."""
+        window_ms = round((self.interval + 10.0) * 1000)  # the client's: interval + late margin
 
-        async def one_by_one() -> None:
-            for q in queries:
-                await self.query(q)
+        async def poll(since_ms: int) -> int:
+            return sum([await self.query(per_instance(spec, since_ms)) for spec in specs])
 
-        async def gated(q: str) -> None:
-            async with gate:
-                await self.query(q)
-
-        async def ten_at_a_time() -> None:
-            await asyncio.gather(*(gated(q) for q in queries))
-
-        size = sum([await self.query(q) for q in queries])
+        first = await timed(lambda: poll(LOOKBACK_MS), self.few, warmup=1)
+        first_size = await poll(LOOKBACK_MS)
+        steady = await self.paced(lambda: poll(window_ms), max(self.few, self.polls // 4))
         return [
             row(
-                "baseline: one query per instance, one after another",
-                await timed(one_by_one, self.few, warmup=1),
-                len(queries),
-                size,
+                "baseline: one query per instance, first",
+                first,
+                len(specs),
+                first_size,
             ),
             row(
-                "baseline: one query per instance, 10 at a time",
-                await timed(ten_at_a_time, self.few, warmup=1),
-                len(queries),
-                size,
+                f"baseline: one query per instance, steady (every {self.interval:g} s)",
+                steady,
+                len(specs),
+                await poll(window_ms),
             ),
         ]
 
 
-async def main(hours: float, days: float, polls: int) -> None:
-    """Load, measure, print the table."""
+async def measure(hours: float, days: float, polls: int, interval: float) -> list[str]:
+    """Load, measure; the table with the setting it was measured in."""
     specs = site()
     cold = 'cache-snapshot-write-cold-duration = "2s"\n  compact-full-write-cold-duration = "2s"'
     async with Influxd(data_options=cold) as db:
@@ -245,32 +232,32 @@ async def main(hours: float, days: float, polls: int) -> None:
         beating = asyncio.create_task(beat(db, specs, since=loading))
         try:
             await asyncio.sleep(2)
-            client = EfdClient(url=db.url)
-            first = await client.states()
-            await client.aclose()
             async with aiohttp.ClientSession() as http:
-                bench = Bench(db, http, polls)
+                bench = Bench(db, http, polls, interval)
                 lines = [*await bench.client_rows(), *await bench.baseline_rows(specs)]
         finally:
             beating.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beating
-    print(f"InfluxDB 1.6 (Debian), Python {platform.python_version()}, {platform.machine()}")
-    print(
-        f"{len(specs)} CSC instances ({sum(s.index != 0 for s in specs)} indexed), "
-        f"{hours:g} h of 1 Hz heartbeats, {days:g} days of summaryState: {points:,} points "
-        f"loaded in {loaded:.0f} s, then {len(specs) - EXITED} beating live; a poll reads "
-        f"{len(first.cscs)} instances, {sum(c.alive for c in first.cscs.values())} alive, "
-        f"fresh={first.fresh}\n"
+    setting = (
+        f"InfluxDB 1.6 (Debian) on loopback; {len(specs)} CSC instances "
+        f"({sum(s.index != 0 for s in specs)} indexed), {hours:g} h of 1 Hz heartbeats and "
+        f"{days:g} days of summaryState: {points:,} points, loaded in {loaded:.0f} s; "
+        f"{len(specs) - EXITED} beating live during the measures."
     )
-    print(HEADER)
-    print("\n".join(lines))
+    return [setting, "", *HEADER, *lines]
+
+
+def table(hours: float, days: float, polls: int, interval: float) -> list[str]:
+    """The setting and the Markdown table."""
+    return asyncio.run(measure(hours, days, polls, interval))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hours", type=float, default=6.0, help="hours of heartbeats")
+    parser.add_argument("--hours", type=float, default=24.0, help="hours of heartbeats")
     parser.add_argument("--days", type=float, default=30.0, help="days of summaryState events")
-    parser.add_argument("--polls", type=int, default=50, help="timed polls per measure")
+    parser.add_argument("--polls", type=int, default=100, help="steady polls timed")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
     args = parser.parse_args()
-    asyncio.run(main(args.hours, args.days, args.polls))
+    print("\n".join(table(args.hours, args.days, args.polls, args.interval)))

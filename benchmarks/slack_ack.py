@@ -1,41 +1,39 @@
-"""Slack ack latency: the bot vs a bare Bolt app that only acks, over HTTP on loopback.
+"""Slack ack latency of ``/upgrade status``: the bot vs a bare Bolt app, and a run's Web API calls.
 
-Both apps get the same signed requests, in the same run, from the same client: a
-``/upgrade status`` and a button click (a stale one: refused, so it can be repeated; it goes
-through the same parse, store read and state machine as any click). Measured from sending the
-request to having Slack's HTTP response: what Slack's 3-second limit counts. Then again while
-a whole summit upgrade runs on the bot (a simulated lead approving, steps streaming progress,
-messages being edited). Last, the Slack Web API calls that whole run made, against a fake of
-the Web API on loopback with the real edit budget (50 edits a minute).
+Both apps get the same signed ``/upgrade status`` requests, in the same run, from the same
+client, measured from sending the request to Slack's HTTP response (what Slack's 3-second limit
+counts): idle, then while a whole summit upgrade runs on the bot (a simulated lead approving,
+steps streaming progress, messages being edited). The bare app's listener only acks: the floor
+of any Bolt app, and fair because both parse and check the signature the same way. Last, the
+Slack Web API calls that whole run made, against the fake Web API on loopback with the real
+edit budget (50 edits a minute). Clicks are timed on real runs by ``benchmarks/slack_click.py``
+(a click on a stale button, as this script once sent, stops before the state machine).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/slack_ack.py [--requests 300]
+    .venv/bin/python -m benchmarks.slack_ack [--requests 300]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import statistics
-import tempfile
 import time
 import urllib.parse
 from collections import Counter
-from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestServer
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config.settings import Settings
+from benchmarks.slack_setup import served_bot
+from benchmarks.stats import summary_row
 from bot.logs import configure_logging
-from bot.serve import Bot, RunOptions, running_bot
+from bot.serve import Bot
 from bot.terminal.leads import SimulatedLead
 from integrations.clock import Clock
 from tests.support.slack_api import TOKEN, FakeSlack
-from tests.support.slack_bot import CHANNELS, LEAD, SECRET, sign
+from tests.support.slack_bot import LEAD, SECRET, sign
 
 SPEED = 2000.0
 
@@ -51,18 +49,6 @@ def slash(text: str) -> bytes:
         "channel_name": "summit-announce", "team_id": "T0RUBIN", "api_app_id": "A0UPGRADE",
         "response_url": RESPONSE_URL, "trigger_id": "t",
     }).encode()  # fmt: skip
-
-
-def click(value: str) -> bytes:
-    """A ``block_actions`` request body pressing a step button."""
-    payload = {
-        "type": "block_actions", "user": {"id": LEAD}, "team": {"id": "T0RUBIN"},
-        "api_app_id": "A0UPGRADE", "trigger_id": "t", "response_url": RESPONSE_URL,
-        "container": {"type": "message"}, "channel": {"id": "C0SUMMIT"},
-        "actions": [{"type": "button", "action_id": "step.approve", "value": value,
-                     "block_id": "b", "action_ts": "1"}],
-    }  # fmt: skip
-    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
 
 
 async def latencies(session: aiohttp.ClientSession, url: str, body: bytes, n: int) -> list[float]:
@@ -92,53 +78,37 @@ def bare_app(api: str) -> AsyncApp:
     async def command(ack: AsyncAck) -> None:
         await ack()
 
-    @app.action("step.approve")
-    async def action(ack: AsyncAck) -> None:
-        await ack()
-
     return app
 
 
-def p(values: list[float], q: float) -> float:
-    """The ``q`` quantile."""
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1]
-
-
-async def main(n: int) -> None:
-    """Measure and print the tables."""
-    configure_logging()
-    fake = FakeSlack(channels=dict(CHANNELS))
-    api_server = TestServer(fake.app(), host="127.0.0.1")
-    await api_server.start_server()
-    api = f"http://127.0.0.1:{api_server.port}/api/"
-    global RESPONSE_URL  # noqa: PLW0603  # the request builders read it
-    RESPONSE_URL = RESPONSE_URL.format(port=api_server.port)
-    os.environ.update(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=api,
-                      UPGRADE_BOT_HEALTH_PORT="0")  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp:
-        options = RunOptions(
-            simulate=True, speed=SPEED, http=("127.0.0.1", 0), db=Path(tmp) / "bench.db"
-        )
-        async with running_bot(Settings(), options) as bot:
-            rows, calls = await measure(bot, fake, api, n, bot.clock)
-    await api_server.close()
-    print(f"# {n} requests each, HTTP on loopback, signed; ms")
-    print("| request                          | app  |   p50 |   p99 |   max | p50 ratio |")
-    print("|----------------------------------|------|-------|-------|-------|-----------|")
+def table(n: int, edits_per_minute: float = 50.0) -> list[str]:
+    """The Markdown tables (``edits_per_minute``: Slack's tier unless a smoke test's)."""
+    rows, calls = asyncio.run(_measure_all(n, edits_per_minute))
+    lines = [
+        f"| request ({n} each, HTTP on loopback, signed) | app | n | p50 ms | p99 ms | max ms |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for label, bare, ours in rows:
-        for name, values in (("bare", bare), ("bot", ours)):
-            ratio = (
-                f"{statistics.median(ours) / statistics.median(bare):9.2f}"
-                if name == "bot"
-                else " " * 9
-            )
-            median, p99, top = statistics.median(values), p(values, 0.99), max(values)
-            print(f"| {label:32} | {name:4} | {median:5.2f} | {p99:5.2f} | {top:5.2f} | {ratio} |")
-    print()
-    print("| Slack Web API calls, whole summit run (simulated lead, x2000 clock) | count |")
-    print("|---------------------------------------------------------------------|-------|")
-    for method, count in sorted(calls.items()):
-        print(f"| {method:67} | {count:5} |")
+        lines.append(summary_row(f"{label} | bare", bare))
+        ratio = statistics.median(ours) / statistics.median(bare)
+        lines.append(summary_row(f"{label} | bot (p50 {ratio:.2f}x bare)", ours))
+    lines += [
+        "",
+        f"| Slack Web API calls, whole summit run (simulated lead, x{SPEED:g}) | count |",
+        "|---|---:|",
+    ]
+    lines += [f"| {method} | {count} |" for method, count in sorted(calls.items())]
+    return lines
+
+
+async def _measure_all(
+    n: int, edits_per_minute: float
+) -> tuple[list[tuple[str, list[float], list[float]]], Counter[str]]:
+    configure_logging()
+    async with served_bot(SPEED, edits_per_minute) as served:
+        global RESPONSE_URL  # noqa: PLW0603  # the request builders read it
+        RESPONSE_URL = f"{served.root}/response/1"
+        return await measure(served.bot, served.fake, served.api, n, served.bot.clock)
 
 
 async def measure(
@@ -151,21 +121,19 @@ async def measure(
     await ours.start_server()
     bare_url = f"http://127.0.0.1:{bare.port}/slack/events"
     our_url = f"http://127.0.0.1:{ours.port}/slack/events"
-    stale = json.dumps({"run": "summit-00000000-000000", "step": "preflight", "rev": 0})
     rows = []
     async with aiohttp.ClientSession() as session:
-        for label, body in (("/upgrade status", slash("status")), ("button click", click(stale))):
-            await latencies(session, our_url, body, 20)  # warm up (auth.test, caches)
-            await latencies(session, bare_url, body, 20)
-            rows.append((f"{label}, idle", await latencies(session, bare_url, body, n),
-                         await latencies(session, our_url, body, n)))  # fmt: skip
+        body = slash("status")
+        await latencies(session, our_url, body, 20)  # warm up (auth.test, caches)
+        await latencies(session, bare_url, body, 20)
+        rows.append(("/upgrade status, idle", await latencies(session, bare_url, body, n),
+                     await latencies(session, our_url, body, n)))  # fmt: skip
         lead = SimulatedLead(engine=bot.engine, clock=clock, user=LEAD)
         bot.engine.subscribe(lead)
         await bot.engine.open_run(LEAD, "summit", "cycle-upgrade", cycle="c0040",
                                   phalanx_branch="tickets/DM-1")  # fmt: skip
-        for label, body in (("/upgrade status", slash("status")), ("button click", click(stale))):
-            rows.append((f"{label}, during a run", await latencies(session, bare_url, body, n),
-                         await latencies(session, our_url, body, n)))  # fmt: skip
+        rows.append(("/upgrade status, during a run", await latencies(session, bare_url, body, n),
+                     await latencies(session, our_url, body, n)))  # fmt: skip
         await lead.finished
         await bot.front.drained()
     await bare.close()
@@ -177,4 +145,4 @@ async def measure(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
-    asyncio.run(main(parser.parse_args().requests))
+    print("\n".join(table(parser.parse_args().requests)))

@@ -7,15 +7,13 @@ in the same run and on the same disk, is the floor any design pays: one raw INSE
 the same size plus COMMIT through aiosqlite, with the same pragmas. The same runs again on a
 store that holds the lease measure what fencing costs (every write checks the lease first).
 
-    .venv/bin/python benchmarks/store_latency.py [--runs 20]
+    .venv/bin/python -m benchmarks.store_latency [--runs 20]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import platform
-import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,6 +21,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from benchmarks.stats import summary_row
 from bot.config.procedures import load_procedure
 from state.commands import (
     ActionSucceeded,
@@ -31,11 +30,12 @@ from state.commands import (
     Command,
     DeadlineReached,
     MarkDone,
+    ProposeTargets,
     StartRun,
 )
 from state.run import Run, StepStatus
 from state.store import Store
-from state.stored import sqlite_url
+from state.store_url import sqlite_url
 
 LEAD = Actor("U_LEAD")
 
@@ -45,6 +45,8 @@ def next_command(run: Run) -> Command | None:
     step = run.current
     if step is None:
         return None
+    if step.unproposed():
+        return ProposeTargets(step.id, ("MTDome:0",))  # the bot read one straggler
     if step.status is StepStatus.AWAITING_APPROVAL:
         return Approve(LEAD, step.id, step.revision)
     if step.step.action.type == "manual":
@@ -92,61 +94,51 @@ async def baseline(path: Path, rows: int, size: int) -> list[float]:
     return samples
 
 
-def row(name: str, samples: list[float], seconds: float | None = None) -> str:
-    """One line of the table."""
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    rate = f"{len(samples) / seconds:9.0f}" if seconds else " " * 9
-    return (
-        f"| {name:<44} | {len(samples):6} | {statistics.median(samples):7.2f} | {p99:7.2f} | "
-        f"{max(samples):7.2f} | {rate} |"
-    )
-
-
-async def main(runs: int) -> None:
-    """Measure and print the table."""
+async def measure(runs: int) -> list[str]:
+    """Drive the runs; the Markdown table."""
     with tempfile.TemporaryDirectory() as tmp:
         store = await Store.open(sqlite_url(f"{tmp}/bench.db"))
         now = datetime(2026, 11, 25, tzinfo=UTC)
         sequential: list[float] = []
-        began = time.perf_counter()
         for i in range(runs):
             await drive(store, f"seq-{i}", "summit", now, sequential)
-        seq_seconds = time.perf_counter() - began
-
         parallel: list[float] = []
-        began = time.perf_counter()
         for i in range(runs // 3 or 1):
             await asyncio.gather(
                 *(drive(store, f"par-{i}-{s}", s, now, parallel) for s in ("summit", "tts", "bts"))
             )
-        par_seconds = time.perf_counter() - began
         snapshot_size = len((await store.get("seq-0")).model_dump_json())
         await store.aclose()
 
         fenced_store = await Store.open(sqlite_url(f"{tmp}/fenced.db"))  # as fresh as the first
         await fenced_store.take_lease("run", "benchmark", datetime.now(UTC), timedelta(hours=1))
         fenced: list[float] = []
-        began = time.perf_counter()
         for i in range(runs):
             await drive(fenced_store, f"fenced-{i}", "summit", now, fenced)
-        fenced_seconds = time.perf_counter() - began
         await fenced_store.aclose()
         raw = await baseline(Path(tmp) / "raw.db", len(sequential), snapshot_size)
-
-    print(f"# {platform.node()} {platform.machine()} Python {platform.python_version()}")
-    print(f"# summit snapshot: {snapshot_size} bytes; {runs} sequential runs")
-    print(f"| {'measure':<44} |      n | p50 ms  | p99 ms  | max ms  |  ops/s    |")
-    print(
-        "|----------------------------------------------|--------|---------|---------|---------|-----------|"
+    setting = (
+        f"Summit snapshot {snapshot_size} bytes; {runs} whole summit runs one after another, "
+        f"{runs // 3 or 1} times three sites at once, {runs} on a fenced store."
     )
-    print(row("baseline: raw INSERT+COMMIT, same row size", raw, sum(raw) / 1000))
-    print(row("command -> events stored (one site)", sequential, seq_seconds))
-    print(row("command -> events stored (3 sites at once)", parallel, par_seconds))
-    print(row("command -> events stored (one site, fenced)", fenced, fenced_seconds))
+    return [
+        setting,
+        "",
+        "| measure | n | p50 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|",
+        summary_row("baseline: raw INSERT+COMMIT, same row size", raw),
+        summary_row("command -> events stored (one site)", sequential),
+        summary_row("command -> events stored (3 sites at once)", parallel),
+        summary_row("command -> events stored (one site, fenced)", fenced),
+    ]
+
+
+def table(runs: int) -> list[str]:
+    """The Markdown table."""
+    return asyncio.run(measure(runs))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="whole summit runs to drive")
-    asyncio.run(main(parser.parse_args().runs))
+    print("\n".join(table(parser.parse_args().runs)))

@@ -1,17 +1,17 @@
-"""The whole summit upgrade, simulated with realistic durations: the bot vs. the page by hand.
+"""The whole summit upgrade, simulated with realistic durations: the bot vs the page by hand.
 
-Both runs use the same simulated observatory (durations of scripts, image pulls, start-ups,
-the camera team, the Phalanx PR), the same simulated lead (30 s to read and approve a step,
-the manual steps' real work) and the same procedure, with one difference: the bot syncs the
-``telescope`` applications a few at a time after the first ones, as the page allows, and the
-baseline syncs them one by one, as a person following the page in the ArgoCD UI does. The
-durations are clock time of the simulated run (what the summary reports).
+The bot: a whole summit cycle upgrade against the simulated observatory (durations of scripts,
+image pulls, start-ups, the camera team, the Phalanx PR) with the simulated lead (30 s to read
+and approve a step, the manual steps' real work), measured on the run's own clock (simulated
+time: the same on any machine). The baseline is not the bot: it is the model of a person
+doing the page by hand (``benchmarks/manual_model.py``, each action's time and its assumption
+in ``docs/benchmarks.md``), whole run and per phase, printed beside the same run.
 
 The engine's own overhead is the CPU time the process spends on a whole run (the engine, the
 store's transactions, the runners, the simulator, the terminal printer: everything but the
 simulated waits), per run and per stored event, against the run's real-time length.
 
-    .venv/bin/python benchmarks/upgrade_duration.py [--repeat 3]
+    .venv/bin/python -m benchmarks.upgrade_duration [--repeat 3]
 """
 
 from __future__ import annotations
@@ -19,39 +19,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import platform
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
+from functools import partial
 from pathlib import Path
 
-import yaml
-
+from benchmarks import manual_model
 from bot.logs import configure_logging
 from bot.terminal.demo import DemoOptions, run_demo
 from state.events import Event
+from state.names import PHASES
 from state.run import Run
 from state.store import Store
-from state.stored import sqlite_url
+from state.store_url import sqlite_url
 
 
-def serial_procedure(path: Path) -> Path:
-    """The shipped procedure with the telescope apps synced one at a time.
+def variants() -> dict[str, Path | None]:
+    """The bot's rows: a label and the procedure file it runs (``None``: the shipped one).
 
-    Its expected time is raised too: one by one, the apps take longer than the step's 45
-    minutes, and an overdue step would wait for the simulated lead's choice.
+    The hook for issue 20: a "bot with pre-pull" row is one more entry here.
     """
-    text = resources.files("bot.config").joinpath("data", "procedure.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)
-    for step in raw["steps"]:
-        if step["action"]["type"] == "argocd.sync" and "project" in step["action"]:
-            step["action"]["parallel"] = 1
-            step["action"]["expected"] = "3h"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return path
+    return {"bot": None}
 
 
 async def one_run(scratch: Path, name: str, procedure: Path | None) -> Result:
@@ -97,7 +88,7 @@ def step_minutes(run: Run, step_id: str) -> float:
     return (state.ended_at - state.started_at).total_seconds() / 60
 
 
-def phase(run: Run, name: str) -> float:
+def phase(run: Run, *, name: str) -> float:
     """Clock minutes from the phase's first step start to its last step end."""
     steps = [s for s in run.steps if s.step.phase == name]
     start = min(s.started_at for s in steps if s.started_at)
@@ -105,62 +96,70 @@ def phase(run: Run, name: str) -> float:
     return (end - start).total_seconds() / 60
 
 
-def row(label: str, measure: Callable[[Run], float], bot: list[Result], page: list[Result]) -> str:
-    """A table row: the median of ``measure`` over the bot's runs and over the page's."""
-    a = statistics.median(measure(r) for r, _, _ in bot)
-    b = statistics.median(measure(r) for r, _, _ in page)
-    return f"| {label:44} | {a:14.2f} | {b:21.2f} | {b - a:+8.2f} |"
+def check_model(run: Run) -> None:
+    """The model names the run's steps, no more and no fewer: else the comparison would lie."""
+    steps = {s.step.id for s in run.steps}
+    modelled = {a.step for a in manual_model.MODEL}
+    if steps != modelled:
+        raise RuntimeError(f"model and run differ: {sorted(steps ^ modelled)}")
 
 
-async def main(repeat: int) -> None:
-    """Run both, ``repeat`` times each, and print the tables."""
+async def measure(repeat: int) -> list[str]:
+    """Run the bot's variants ``repeat`` times each; the tables."""
     configure_logging()
+    runs: dict[str, list[Result]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        serial = serial_procedure(scratch / "serial.yaml")
-        bot: list[Result] = []
-        page: list[Result] = []
-        for i in range(repeat):
-            bot.append(await one_run(scratch, f"bot{i}", None))
-            page.append(await one_run(scratch, f"page{i}", serial))
-    for run, _, _ in bot + page:
-        if run.status.value != "completed" or any(s.attempt > 1 for s in run.steps):
-            raise RuntimeError(f"{run.run_id} did not run cleanly: the comparison would lie")
-    print(
-        f"# {platform.machine()}, Python {platform.python_version()}, simulated time, "
-        f"median of {repeat}"
-    )
-    print(
-        f"| {'summit cycle upgrade (simulated clock)':44} | bot (parallel) "
-        f"| page by hand (serial) | {'saved':>8} |"
-    )
-    print(f"|{'-' * 46}|{'-' * 16}|{'-' * 23}|{'-' * 10}|")
-    print(row("whole run, hours", hours, bot, page))
-    print(row("deployment phase, minutes", lambda r: phase(r, "deployment"), bot, page))
-    print(
-        row(
-            "sync-telescope (12 apps), minutes",
-            lambda r: step_minutes(r, "sync-telescope"),
-            bot,
-            page,
-        )
-    )
-    print()
+        for label, procedure in variants().items():
+            runs[label] = [await one_run(scratch, f"{label}{i}", procedure) for i in range(repeat)]
+    for results in runs.values():
+        for run, _, _ in results:
+            if run.status.value != "completed" or any(s.attempt > 1 for s in run.steps):
+                raise RuntimeError(f"{run.run_id} did not run cleanly: the comparison would lie")
+            check_model(run)
+    labels = list(runs)
+    lines = [
+        f"| summit cycle upgrade, simulated clock (median of {repeat}) | "
+        + " | ".join(labels)
+        + " | by hand (model) | saved |",
+        "|---|" + "---:|" * (len(labels) + 2),
+    ]
+    measures: list[tuple[str, Callable[[Run], float], float]] = [
+        ("whole run, hours", hours, manual_model.total_hours()),
+        *[
+            (f"{name} phase, minutes", partial(phase, name=name), manual_model.phase_minutes(name))
+            for name in PHASES
+        ],
+    ]
+    for label, measure_of, model in measures:
+        values = [statistics.median(measure_of(r) for r, _, _ in runs[v]) for v in labels]
+        cells = " | ".join(f"{v:.2f}" for v in values)
+        lines.append(f"| {label} | {cells} | {model:.2f} | {model - values[0]:+.2f} |")
+    bot = runs["bot"]
     cpu = [c.cpu for _, _, c in bot]
     wall = [c.wall for _, _, c in bot]
     events = [len(e) for _, e, _ in bot]
     real = statistics.median(hours(r) for r, _, _ in bot) * 3600
-    print(f"| {'engine cost (bot runs, as fast as it goes)':44} | {'value':>14} |")
-    print(f"|{'-' * 46}|{'-' * 16}|")
-    print(f"| {'wall seconds for a whole summit run':44} | {statistics.median(wall):14.2f} |")
-    print(f"| {'CPU seconds for a whole summit run':44} | {statistics.median(cpu):14.2f} |")
-    print(f"| {'events stored per run':44} | {statistics.median(events):14.0f} |")
     per_event = statistics.median(1000 * c / n for c, n in zip(cpu, events, strict=True))
-    print(f"| {'CPU ms per stored event':44} | {per_event:14.2f} |")
-    print(f"| {'CPU share of the run in real time':44} | {statistics.median(cpu) / real:14.6%} |")
+    lines += [
+        "",
+        "| engine cost (bot runs, as fast as it goes) | value |",
+        "|---|---:|",
+        f"| wall seconds for a whole summit run | {statistics.median(wall):.2f} |",
+        f"| CPU seconds for a whole summit run | {statistics.median(cpu):.2f} |",
+        f"| events stored per run | {statistics.median(events):.0f} |",
+        f"| CPU ms per stored event | {per_event:.2f} |",
+        f"| CPU share of the run in real time | {statistics.median(cpu) / real:.6%} |",
+    ]
+    return lines
+
+
+def table(repeat: int) -> list[str]:
+    """The Markdown tables."""
+    return asyncio.run(measure(repeat))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    asyncio.run(main(parser.parse_args().repeat))
+    print("\n".join(table(parser.parse_args().repeat)))

@@ -30,11 +30,10 @@ from state.events import EVENT_ADAPTER, Event
 from state.evolve import fold, replay
 from state.machine import decide, interrupt_running, start
 from state.run import Run
+from state.store_url import DEFAULT_URL, OPEN_LIMIT, engine_options
 from state.stored import (
-    DEFAULT_URL,
     FIXED,
     FREE,
-    OPEN_LIMIT,
     Busy,
     LeaseInfo,
     LeaseLost,
@@ -42,7 +41,6 @@ from state.stored import (
     StoreError,
     VersionConflict,
     cause_of,
-    engine_options,
     event_rows,
     run_row,
     sqlite_pragmas,

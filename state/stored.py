@@ -1,8 +1,8 @@
 """What the store hands back besides runs (progress lines, who holds a lease), its errors, rows.
 
 Pure data, apart from the store that reads and writes them, so that what uses them
-(the engine, the lease of the running bot) need not know SQL; and the store's URLs, with what
-to say when one cannot be opened (:func:`unopenable`).
+(the engine, the lease of the running bot) need not know SQL; and what to say when a store
+cannot be opened (:func:`unopenable`). Its URLs are in :mod:`state.store_url`.
 """
 
 from __future__ import annotations
@@ -13,41 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from state.store_url import USE
+
 if TYPE_CHECKING:
     from state.events import Event
     from state.run import Run
-
-DEFAULT_URL = "sqlite+aiosqlite:///upgrade-bot.db"
-"""Where runs are kept unless ``UPGRADE_BOT_DATABASE_URL`` or ``--db`` say otherwise."""
-
-REHEARSAL_URL = "sqlite+aiosqlite:///upgrade-bot-rehearsal.db"
-"""Where rehearsals (``run --simulate``) are kept unless told otherwise: apart from real runs."""
-
-OPEN_LIMIT = 20.0
-"""Seconds the database has to answer when the store is opened (then: unreachable)."""
-
-USE = "give --db PATH|URL or UPGRADE_BOT_DATABASE_URL"
-"""How to name another store (the end of the advice of :func:`unopenable`)."""
-
-
-def sqlite_url(path: str) -> str:
-    """The URL of a SQLite file (``--db PATH``)."""
-    return f"sqlite+aiosqlite:///{path}"
-
-
-def store_url(db: str) -> str:
-    """``--db``: a URL (``postgresql+asyncpg://...``) as given, else the path of a SQLite file."""
-    return db if "://" in db else sqlite_url(db)
-
-
-def engine_options(backend: str) -> dict[str, Any]:
-    """How the store connects to a server: in bounded time, each connection checked first.
-
-    A restarted server's connections are gone: ``pool_pre_ping`` replaces them before use.
-    """
-    if backend != "postgresql":
-        return {}
-    return {"pool_pre_ping": True, "connect_args": {"timeout": 10, "command_timeout": 30}}
 
 
 class _Cursor(Protocol):

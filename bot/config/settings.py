@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from state.stored import DEFAULT_URL, REHEARSAL_URL, store_url
+from state.store_url import DEFAULT_URL, REHEARSAL_URL, store_url
 
 
 class Settings(BaseSettings):

@@ -7,8 +7,10 @@ https://api.slack.com/apis/rate-limits), shared by every site. So:
   it) is not sent; pending edits of one message are merged, the latest wins;
 - calls are paced by a token bucket (:mod:`bot.slack.bucket`): a small burst at once, then
   the steady rate;
-- the message a person just acted on goes first (``urgent``); the others take turns by
-  channel, so one site's live progress never starves another site's messages;
+- the message a person just acted on goes first (``urgent``), at once after a quiet moment:
+  the bot's own edits leave :data:`RESERVED` tokens in the bucket for it, so a click does not
+  wait for the refill behind live progress (``benchmarks/slack_click.py`` times it); the
+  others take turns by channel, so one site's live progress never starves another site's;
 - what Slack could not take (out of reach, 5xx, 429 after the SDK's own retries, see
   :mod:`bot.slack.client`) stays pending, the budget paused for a while, so the messages
   catch up when Slack is back; an edit Slack refuses as made (the message is gone) is dropped,
@@ -18,6 +20,7 @@ https://api.slack.com/apis/rate-limits), shared by every site. So:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from dataclasses import dataclass
@@ -36,6 +39,10 @@ log = structlog.get_logger("upgrade_bot.slack")
 
 BURST = 4
 """Edits that may go at once before the pacing starts (a click and what it moved)."""
+
+RESERVED = 2
+"""Tokens the bot's own edits leave for a person's: a click moves two messages (its step's and
+the run's header, both ``urgent``), and both go at once."""
 
 OUT_OF_REACH = 10.0
 """Seconds the budget waits when Slack could not be reached even after the SDK's retries."""
@@ -103,6 +110,8 @@ class Updates(Worker):
             self.merged += 1
             pending.text, pending.blocks, pending.shows = text, blocks, shows
             pending.urgent = pending.urgent or urgent
+            if urgent:  # the worker may be waiting to send its own: this one goes first
+                self._wake.set()
             return
         self._pending[key] = _Edit(ref, text, blocks, shows, urgent, next(self._order))
         if ref.channel not in self._turns:
@@ -126,7 +135,14 @@ class Updates(Worker):
                 await self._wake.wait()
                 self._wake.clear()
                 continue
-            await self._bucket.take()
+            reserve = 0 if any(e.urgent for e in self._pending.values()) else RESERVED
+            delay = self._bucket.wait(reserve)
+            if delay > 0:  # a click may come meanwhile: its edit need not wait as long
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                continue
+            self._bucket.spend()
             edit = self._next()
             if edit is not None:
                 await self._send(edit)

@@ -47,7 +47,8 @@ from integrations.sim import Release, SimObservatory, parse_fault
 from state.events import StepStarted
 from state.run import Run, RunStatus
 from state.store import Store
-from state.stored import other_mode, store_url
+from state.store_url import store_url
+from state.stored import other_mode
 
 if TYPE_CHECKING:
     from state.names import RunKind, Site

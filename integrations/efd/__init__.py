@@ -34,8 +34,8 @@ and keep up to date; ``cscs`` narrows the regex to the named CSCs):
    million points, in ``benchmarks/efd_poll.py``), so the age is exact for every non-indexed
    CSC however long its silence, and the newest of all says whether the EFD is *fresh*.
 2. ``SELECT salIndex ... heartbeat WHERE time > now() - heartbeat_window``: every heartbeat
-   of the last minute. Only indexed CSCs have ``salIndex``, so only their rows come back
-   (60 per instance), reduced here to the newest per index.
+   of the last minute (a later poll: since the previous one). Only indexed CSCs have
+   ``salIndex``, so only their rows come back, reduced here to the newest per index.
 3. ``SELECT summaryState, salIndex ... summaryState WHERE time > now() - since``: summary
    states are events (a few per CSC a day), so reading *every* row is cheap and the newest
    row per index is the answer. The first poll of a client reads ``lookback`` of them (60
@@ -43,9 +43,19 @@ and keep up to date; ``cscs`` narrows the regex to the named CSCs):
    later polls read only what came since the previous poll, plus ``state_margin`` for rows
    that reach the EFD late, and keep the rest from before (an instance's newest row wins).
 
-Summit-sized (150 instances, 112 of them indexed; ``benchmarks/efd_poll.py``, InfluxDB 1.6 on
-2 vCPUs): a later poll takes 25 ms (p50) for 140 kB, the first poll of a client 97 ms for
-0.8 MB; one query per instance, as lsst-efd-client would do it, takes 150 requests and 460 ms.
+A later poll reads only what changed: statements 1 and 2 from the previous poll's start less
+``late_margin`` (10 s), statement 3 less ``state_margin``. A point's time is the message's own
+(the connectors' ``timestamp_field`` is ``private_efdStamp``, the UTC of the writer's
+``private_sndStamp``: phalanx ``applications/sasquatch/charts/telegraf-kafka-consumer``), and it
+reaches InfluxDB after Kafka and Telegraf's flush (``flush_interval`` 1 s there): a point may
+land a few seconds after its own time, so a poll reads back far enough to see it. One later
+than the margin is missed only if no later beat of its instance came since, which the next
+beat (a second later) puts right. What a poll does not read again, the client remembers.
+
+Summit-sized (150 instances, 112 of them indexed, a day of 1 Hz heartbeats;
+``benchmarks/efd_poll.py``, figures in ``docs/benchmarks.md``): a later poll reads ~11 s of
+beats instead of 60 s of them and the heartbeats' ``last()`` over 11 s instead of 60 days; one
+query per instance, as lsst-efd-client would do it, takes 150 requests.
 The answer is asked for with ``chunked=true``: InfluxDB's ``max-row-limit`` only truncates
 answers that are not chunked (and 1.6 marks a merged, complete series ``partial`` there).
 

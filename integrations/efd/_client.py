@@ -86,6 +86,7 @@ class EfdClient:
         heartbeat_window: float = 60.0,
         lookback: timedelta = timedelta(days=60),
         state_margin: float = 600.0,
+        late_margin: float = 10.0,
         fresh_within: float = 5.0,
     ) -> None:
         """Say where the EFD is; nothing is sent before the first call.
@@ -96,7 +97,8 @@ class EfdClient:
         ``lsst.sal.*`` CSC in the EFD). ``timeout``: seconds for each HTTP request, whole.
         ``retries``: further attempts after a failed connection or a 502/503/504, never after
         a timeout (the next poll comes anyway). ``heartbeat_window``, ``lookback``,
-        ``state_margin``: what each poll reads (package docstring). ``fresh_within``: how
+        ``state_margin``, ``late_margin``: what each poll reads (package docstring).
+        ``fresh_within``: how
         recent the newest heartbeat must be for the EFD to count as receiving data; under
         :data:`HEARTBEAT_SILENCE`, so that a beating CSC never looks silent while fresh.
         """
@@ -109,8 +111,8 @@ class EfdClient:
             raise ValueError("an EFD password needs a username")
         if cscs is not None and (not cscs or not all(_NAME.fullmatch(name) for name in cscs)):
             raise ValueError(f"cscs must be SAL component names, got {list(cscs)}")
-        if timeout <= 0 or retry_delay < 0 or state_margin < 0:
-            raise ValueError("timeout must be positive, retry_delay and state_margin not negative")
+        if timeout <= 0 or retry_delay < 0 or state_margin < 0 or late_margin < 0:
+            raise ValueError("timeout must be positive, retry_delay and the margins not negative")
         if not 0 < fresh_within < HEARTBEAT_SILENCE:
             raise ValueError(f"fresh_within must be between 0 and {HEARTBEAT_SILENCE}s")
         if not HEARTBEAT_SILENCE <= heartbeat_window <= lookback.total_seconds():
@@ -127,6 +129,7 @@ class EfdClient:
         self._heartbeat_window = heartbeat_window
         self._lookback = lookback.total_seconds()
         self._state_margin = state_margin
+        self._late_margin = late_margin
         self._fresh_within = fresh_within
         self._source = f"{_identifier(database)}.{_identifier(retention_policy)}"
         self._session: aiohttp.ClientSession | None = None
@@ -147,17 +150,25 @@ class EfdClient:
         return f"{self._source}./^lsst\\.sal\\.{names}\\.logevent_{topic}$/"
 
     def statements(self, now: float | None = None) -> list[str]:
-        """The InfluxQL of the next poll (public so the benchmark and the tests can show it)."""
+        """The InfluxQL of the next poll (public so the benchmark and the tests can show it).
+
+        The first poll of a client reads ``lookback`` (the heartbeats' ``last()`` and the
+        summary states) and ``heartbeat_window`` (every heartbeat); a later poll reads only
+        the heartbeats since the previous poll began, less ``late_margin``, and the states
+        since then less ``state_margin``: what it knew before it keeps.
+        """
         now = time.time() if now is None else now
-        since = self._lookback
+        newest, window, since = self._lookback, self._heartbeat_window, self._lookback
         if self._read_until is not None:
+            beats = now - self._read_until + self._late_margin
+            newest, window = min(newest, beats), min(window, beats)
             since = min(since, now - self._read_until + self._state_margin)
         beat, state = self._from("heartbeat"), self._from("summaryState")
         # Safe to build as text: the CSC names were checked in __init__, the rest are numbers.
-        last, window, events = _ms(self._lookback), _ms(self._heartbeat_window), _ms(since)
+        last, window_ms, events = _ms(newest), _ms(window), _ms(since)
         return [
             f"SELECT last(private_origin), salIndex FROM {beat} WHERE time > now() - {last}",  # noqa: S608
-            f"SELECT salIndex FROM {beat} WHERE time > now() - {window}",  # noqa: S608
+            f"SELECT salIndex FROM {beat} WHERE time > now() - {window_ms}",  # noqa: S608
             f"SELECT summaryState, salIndex FROM {state} WHERE time > now() - {events}",  # noqa: S608
         ]
 

@@ -40,7 +40,7 @@ from state.names import RunKind, Site
 from state.procedure import Procedure, parse_procedure
 from state.run import Run, RunStatus, StepStatus
 from state.store import Store
-from state.stored import sqlite_url
+from state.store_url import sqlite_url
 from tests.support.clocks import ShortSleeps
 from tests.support.coupling import USER_JOB, CameraTeam, SiteAnnouncements, World
 from tests.support.fakes import argocd, github, kube

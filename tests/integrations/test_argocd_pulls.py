@@ -134,3 +134,50 @@ async def test_live_state_names_the_pods_not_ready(client: ArgoCDClient, fake: F
     )
     assert lines[3] == "auxtel: OutOfSync, Healthy"  # its old release runs: its pods are fine
     assert len(lines) == 4
+
+
+class PullEndsBetweenReads:
+    """The real client, whose pods are read only once the pull is over: the race, every time.
+
+    The runner reads an app's status (Degraded: its pod backs off the pull), then its pods;
+    a pull that ends between the two leaves no pod backing off, and the app is no longer
+    Degraded either.
+    """
+
+    def __init__(self, client: ArgoCDClient) -> None:
+        self.client = client
+
+    async def sync(self, app: str, *, prune: bool) -> bool:
+        """Sync, as the client does."""
+        return await self.client.sync(app, prune=prune)
+
+    async def status(self, app: str) -> object:
+        """The status, as the client reads it."""
+        return await self.client.status(app)
+
+    async def pods(self, app: str) -> list[Pod]:
+        """The pods, once none backs off its pull (polled: the fake's clock is its own)."""
+        async with asyncio.timeout(30):  # a hang guard
+            pods = await self.client.pods(app)
+            while any(pod.pulling for pod in pods):
+                await asyncio.sleep(0.01)  # the fake's time passing
+                pods = await self.client.pods(app)
+        return pods
+
+
+@pytest.mark.asyncio
+async def test_a_pull_that_ends_between_two_reads_is_no_failure(
+    client: ArgoCDClient, fake: FakeArgoCD
+) -> None:
+    """The pull over between the status read and the pods read: the app is not failed.
+
+    The runner reads the status again (no longer Degraded) and goes on following the app.
+    """
+    fake.apps["love"].pull_seconds = 0.6
+    racy = PullEndsBetweenReads(client)
+
+    async def say() -> None:
+        pass
+
+    ctx = step(racy)  # type: ignore[arg-type]  # the client, its pods read late
+    assert await runner._sync_one(ctx, "love", LOVE, runner.Progress(total=1), say) is None

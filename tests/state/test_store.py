@@ -16,7 +16,8 @@ from state.events import StepStarted
 from state.evolve import replay
 from state.run import RunStatus, StepStatus
 from state.store import Store
-from state.stored import StoreError, VersionConflict, sqlite_url
+from state.store_url import sqlite_url
+from state.stored import StoreError, VersionConflict
 from tests.support.runs import LEAD, T0, at, start_command
 
 

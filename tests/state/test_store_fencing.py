@@ -21,7 +21,8 @@ from state.events import StepInterrupted
 from state.evolve import replay
 from state.run import StepStatus
 from state.store import Store
-from state.stored import LeaseInfo, LeaseLost, sqlite_url
+from state.store_url import sqlite_url
+from state.stored import LeaseInfo, LeaseLost
 from tests.support.databases import rows
 from tests.support.runs import T0, at, start_command
 from tests.support.waiting import until

@@ -16,7 +16,7 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from state.stored import sqlite_url
+from state.store_url import sqlite_url
 from tests.support.postgres import Postgres, postgres
 
 DATABASES = ["sqlite", "postgresql"]

@@ -17,7 +17,7 @@ from state.events import Event
 from state.names import Site
 from state.procedure import Procedure
 from state.store import Store
-from state.stored import sqlite_url
+from state.store_url import sqlite_url
 from tests.support.waiting import until
 
 RELEASE = Release(cycle="c0040", phalanx_branch="tickets/DM-48000")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class Call:
     method: str
     params: dict[str, Any]
     answer: dict[str, Any]
+    at: float = field(default_factory=time.perf_counter)
+    """When the fake answered (``time.perf_counter``): what a benchmark times a click to."""
 
 
 @dataclass

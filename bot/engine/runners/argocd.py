@@ -143,6 +143,11 @@ async def _sync_one(
         # Degraded by pods backing off their image pulls only: the kubelet goes on pulling.
         on_pulls = problem is not None and status.health == "Degraded"
         on_pulls = on_pulls and bool(await _pulling(ctx, app))
+        if problem is not None and status.health == "Degraded" and not on_pulls:
+            # The pull may have ended between the two reads (its pods no longer back off):
+            # the status read after the pods says whether the app is still Degraded.
+            status = await argocd.status(app)
+            problem = _problem(app, status)
         if on_pulls != (app in progress.pulling):
             (progress.pulling.add if on_pulls else progress.pulling.discard)(app)
             await say()

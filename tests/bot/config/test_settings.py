@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config.settings import Settings
-from state.stored import DEFAULT_URL
+from state.store_url import DEFAULT_URL
 
 
 def test_default_store_is_sqlite_here(monkeypatch: pytest.MonkeyPatch) -> None:

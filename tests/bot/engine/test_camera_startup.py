@@ -31,7 +31,7 @@ from state.commands import Approve
 from state.procedure import parse_procedure
 from state.run import Run, StepState, StepStatus
 from state.store import Store
-from state.stored import sqlite_url
+from state.store_url import sqlite_url
 from tests.support.fakes.love import FakeLove
 from tests.support.influxdb import (
     Influxd,

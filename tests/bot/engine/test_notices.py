@@ -37,7 +37,7 @@ from state.commands import Approve, Hold
 from state.procedure import parse_procedure
 from state.run import Run, RunStatus, StepStatus
 from state.store import Store
-from state.stored import sqlite_url
+from state.store_url import sqlite_url
 from tests.support.influxdb import Influxd, heartbeat_line, module_influxd, summary_state_line
 from tests.support.observatory import RELEASE
 from tests.support.procedures import WAIVED

@@ -22,7 +22,8 @@ from state.events import Event, StepInterrupted, StepStarted, StepSucceeded
 from state.procedure import parse_procedure
 from state.run import StepStatus
 from state.store import Store
-from state.stored import LeaseLost, sqlite_url
+from state.store_url import sqlite_url
+from state.stored import LeaseLost
 from tests.support.observatory import Harness, harness
 from tests.support.procedures import WAIVED
 

@@ -23,7 +23,7 @@ from bot.service.health import Health, health_app
 from bot.service.lease import NAME
 from bot.service.supervisor import WorkerDied
 from state.store import Store
-from state.stored import sqlite_url
+from state.store_url import sqlite_url
 from tests.support.slack_bot import Slack, slack_and_bot
 
 

@@ -54,3 +54,17 @@ def test_a_bucket_needs_a_rate_and_a_burst() -> None:
         TokenBucket(rate=0, burst=1)
     with pytest.raises(ValueError, match="burst of at least 1"):
         TokenBucket(rate=1, burst=0)
+
+
+def test_a_reserve_is_kept_for_what_cannot_wait() -> None:
+    """With one token kept in reserve, three of four go; the fourth only without a reserve."""
+    clock = Clock()
+    bucket = TokenBucket(rate=50 / 60, burst=4, clock=clock)
+    for _ in range(3):
+        assert bucket.wait(reserve=1) == 0
+        bucket.spend()
+    assert bucket.wait(reserve=1) == pytest.approx(1.2)
+    assert bucket.wait() == 0
+    bucket.spend()
+    assert bucket.wait() == pytest.approx(1.2)
+    assert bucket.wait(reserve=1) == pytest.approx(2.4)

@@ -30,7 +30,8 @@ from bot.wiring.simulated import rehearsal_sites
 from state.names import Site
 from state.run import Run
 from state.store import Store
-from state.stored import StoreError, sqlite_url
+from state.store_url import sqlite_url
+from state.stored import StoreError
 from tests.support.runs import T0, start_command
 from tests.support.slack_api import TOKEN, FakeSlack
 from tests.support.slack_bot import CHANNELS

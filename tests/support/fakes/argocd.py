@@ -198,6 +198,12 @@ class FakeArgoCD:
     """Resource health kept in ``status.resources`` (Argo CD v2) rather than the tree (v3)."""
     on_operation_end: Callable[[FakeApp], Awaitable[None]] = _nothing
     """Awaited with the app when one of its operations ends (Succeeded or Failed)."""
+    nodes: int | None = None
+    """Contention of image pulls: the apps' pods spread over this many nodes (in turn, as
+    added), and each node pulls one image at a time, as the kubelet does by default
+    (``serializeImagePulls: true``, kubernetes.io "Images": "the kubelet sends only one image
+    pull request to the image service at a time"). ``None``: every pull runs at once."""
+    _pulls_free: dict[int, float] = field(default_factory=dict)
 
     def add(self, name: str, project: str = "telescope", **kwargs: Any) -> FakeApp:
         """An app (one Deployment out of sync unless ``resources`` are given)."""
@@ -400,7 +406,8 @@ class FakeArgoCD:
             app.timeline = [(start, running), (ended, end)]
             if app.pull_seconds:  # ContainerCreating, then backing off, then pulled
                 end["pod"] = "ContainerCreating"
-                half, pulled = ended + app.pull_seconds / 2, ended + app.pull_seconds
+                begins = self._pull_slot(app, ended)
+                half, pulled = begins + app.pull_seconds / 2, begins + app.pull_seconds
                 app.timeline += [
                     (half, {"pod": "ImagePullBackOff", "health": "Degraded"}),
                     (pulled, {"pod": None, "health": "Progressing"}),
@@ -408,6 +415,15 @@ class FakeArgoCD:
                 ended = pulled
             app.timeline.append((ended + self.settle_seconds, settled))
         return web.json_response(self._application(app))
+
+    def _pull_slot(self, app: FakeApp, ready: float) -> float:
+        """When the app's image pull begins: at once, or after the pulls queued on its node."""
+        if self.nodes is None:
+            return ready
+        node = list(self.apps).index(app.name) % self.nodes
+        begins = max(ready, self._pulls_free.get(node, ready))
+        self._pulls_free[node] = begins + app.pull_seconds
+        return begins
 
     async def _terminate(self, request: web.Request) -> web.Response:
         found = self._find(request, _project(request))

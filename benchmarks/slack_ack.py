@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import time
 import urllib.parse
 from collections import Counter
 
@@ -26,14 +25,14 @@ from aiohttp.test_utils import TestServer
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from benchmarks.slack_setup import served_bot
+from benchmarks.slack_setup import served_bot, signed_post
 from benchmarks.stats import summary_row
 from bot.logs import configure_logging
 from bot.serve import Bot
 from bot.terminal.leads import SimulatedLead
 from integrations.clock import Clock
 from tests.support.slack_api import TOKEN, FakeSlack
-from tests.support.slack_bot import LEAD, SECRET, sign
+from tests.support.slack_bot import LEAD, SECRET
 
 SPEED = 2000.0
 
@@ -53,21 +52,7 @@ def slash(text: str) -> bytes:
 
 async def latencies(session: aiohttp.ClientSession, url: str, body: bytes, n: int) -> list[float]:
     """Milliseconds from sending each request to its response."""
-    out = []
-    for _ in range(n):
-        ts = int(time.time())
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": str(ts),
-            "X-Slack-Signature": sign(body, ts),
-        }
-        began = time.perf_counter()
-        async with session.post(url, data=body, headers=headers) as response:
-            await response.read()
-            if response.status != 200:
-                raise RuntimeError(f"HTTP {response.status}")
-        out.append(1000 * (time.perf_counter() - began))
-    return out
+    return [await signed_post(session, url, body) for _ in range(n)]
 
 
 def bare_app(api: str) -> AsyncApp:

@@ -36,12 +36,12 @@ from aiohttp.test_utils import TestServer
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from benchmarks.slack_setup import Served, served_bot
+from benchmarks.slack_setup import Served, served_bot, signed_post
 from benchmarks.stats import summary_row
 from bot.logs import configure_logging
 from state.names import Site
 from tests.support.slack_api import TOKEN
-from tests.support.slack_bot import LEAD, SECRET, sign, who
+from tests.support.slack_bot import LEAD, SECRET, who
 
 SPEED = 1000.0
 """Simulated time at x1000: the observatory's minutes pass in tenths of a second."""
@@ -130,22 +130,6 @@ def _body(button: dict[str, Any], channel: str, name: str, response_url: str) ->
     return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
 
 
-async def _post(session: aiohttp.ClientSession, url: str, body: bytes) -> float:
-    """Send a signed request; milliseconds to its response (the ack)."""
-    ts = int(time.time())
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": str(ts),
-        "X-Slack-Signature": sign(body, ts),
-    }
-    began = time.perf_counter()
-    async with session.post(url, data=body, headers=headers) as response:
-        await response.read()
-        if response.status != 200:
-            raise RuntimeError(f"{url}: HTTP {response.status}")
-    return 1000 * (time.perf_counter() - began)
-
-
 async def _edited(served: Served, channel: str, ts: str, value: str, since: float) -> float:
     """When the message was first edited without the pressed button (perf_counter seconds)."""
     while True:
@@ -181,11 +165,11 @@ async def lead(
             await asyncio.sleep(rng.uniform(*think))  # the lead reads the message
             body = _body(button, channel, name, f"{served.root}/response/1")
             since = time.perf_counter()
-            clicks.ack_bot.append(await _post(session, served.events, body))
+            clicks.ack_bot.append(await signed_post(session, served.events, body))
             clicks.screen.append(
                 1000 * (await _edited(served, channel, ts, button["value"], since) - since)
             )
-            clicks.ack_bare.append(await _post(session, bare, body))
+            clicks.ack_bare.append(await signed_post(session, bare, body))
             done.add(button["value"])
 
 

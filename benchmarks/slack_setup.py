@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 from aiohttp.test_utils import TestServer
 
 from bot.config.settings import Settings
 from bot.serve import Bot, RunOptions, running_bot
 from tests.support.slack_api import TOKEN, FakeSlack
-from tests.support.slack_bot import CHANNELS, SECRET
+from tests.support.slack_bot import CHANNELS, SECRET, sign
 
 
 @dataclass(frozen=True)
@@ -64,3 +66,19 @@ async def served_bot(speed: float, edits_per_minute: float = 50.0) -> AsyncItera
                     await server.close()
     finally:
         await api_server.close()
+
+
+async def signed_post(session: aiohttp.ClientSession, url: str, body: bytes) -> float:
+    """Send a signed request; milliseconds to its response (the ack)."""
+    ts = int(time.time())
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(ts),
+        "X-Slack-Signature": sign(body, ts),
+    }
+    began = time.perf_counter()
+    async with session.post(url, data=body, headers=headers) as response:
+        await response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{url}: HTTP {response.status}")
+    return 1000 * (time.perf_counter() - began)

@@ -50,7 +50,7 @@ def next_command(run: Run) -> Command | None:
     if step.status is StepStatus.AWAITING_APPROVAL:
         return Approve(LEAD, step.id, step.revision)
     if step.step.action.type == "manual":
-        return MarkDone(LEAD, step.id, step.revision)
+        return MarkDone(LEAD, step.id, step.revision, note="done by hand (benchmark lead)")
     if step.step.action.type == "efd.wait_for_states":
         return DeadlineReached(step.id, step.attempt, ())
     return ActionSucceeded(step.id, step.attempt, "ok")

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from integrations.base import Integration
 from integrations.errors import IntegrationError
 from integrations.http import Answer, BearerApi, body_message, items, obj, segment, string
+from integrations.images import AppImages, images_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,10 @@ class ArgoCD(Integration, Protocol):
         """The application's pods, live, from its resource tree (why it is not Healthy yet)."""
         ...
 
+    async def images(self, app: str, revision: str | None) -> AppImages:
+        """The images the app's manifests run at ``revision`` (``None``: its target revision)."""
+        ...
+
     async def sync(self, app: str, *, prune: bool) -> None:
         """Start a sync operation (returns once ArgoCD accepted it)."""
         ...
@@ -138,6 +143,9 @@ class ArgoCDClient:
       that records the operation's end (``controller/appcontroller.go`` ``setOperationState``);
     - ``GET /api/v1/applications/{name}/managed-resources``: ``ResourceDiff`` items;
     - ``GET /api/v1/applications/{name}/resource-tree``: ``ApplicationTree`` (the pods);
+    - ``GET /api/v1/applications/{name}/manifests?revision=R``: ``GetManifests``
+      (``ApplicationManifestQuery`` -> ``repository.ManifestResponse``), the app's manifests
+      rendered at a revision, ``manifests`` a list of JSON texts;
     - ``POST /api/v1/applications/{name}/sync`` ``{"name", "prune", "dryRun"}``: answers the
       Application once the operation is recorded (the controller runs it afterwards);
     - ``DELETE /api/v1/applications/{name}/operation``: the phase becomes ``Terminating``, then
@@ -305,6 +313,32 @@ class ArgoCDClient:
                 )
             )
         return sorted(pods, key=lambda pod: (pod.namespace, pod.name))
+
+    async def images(self, app: str, revision: str | None) -> AppImages:
+        """The images of the app's manifests rendered at ``revision`` (``GetManifests``).
+
+        ``ManifestResponse.manifests`` is ``repeated string`` upstream (each a JSON text); a
+        fork of the repo-server proto carries ``{"compiledManifest": text}`` items instead, so
+        both are read. A manifest that is not a JSON object is a malformed answer, not skipped:
+        an image left out silently would just not be pre-pulled, but a server answering garbage
+        should be said.
+        """
+        path = f"/api/v1/applications/{segment(app)}/manifests"
+        params = {"revision": revision} if revision else None
+        doc = await self._api.get_object(path, params=params)
+        manifests: list[dict[str, object]] = []
+        for raw in items(doc.get("manifests")):
+            text = raw if isinstance(raw, str) else string(obj(raw).get("compiledManifest"))
+            try:
+                manifest = json.loads(text)
+            except ValueError:
+                manifest = None
+            if not isinstance(manifest, dict):
+                raise self._api.malformed(
+                    f"GET {path}", 200, text[:200], "a manifest is not a JSON object"
+                )
+            manifests.append(manifest)
+        return AppImages(app, images_of(manifests))
 
     async def sync(self, app: str, *, prune: bool) -> None:
         """Ask for a sync; return once ArgoCD recorded the operation (it runs afterwards)."""

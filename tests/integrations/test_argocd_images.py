@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -97,8 +98,14 @@ async def test_a_manifest_that_is_not_json_is_malformed(
 
 
 def test_images_of_reads_every_pod_template_once() -> None:
-    bare_pod = {"kind": "Pod", "spec": {"containers": [{"name": "a", "image": "x:1"}]}}
-    odd = [{"kind": "Deployment", "spec": None}, {"kind": "Job", "spec": {"template": 3}}]
+    bare_pod: dict[str, Any] = {
+        "kind": "Pod",
+        "spec": {"containers": [{"name": "a", "image": "x:1"}]},
+    }
+    odd: list[dict[str, Any]] = [
+        {"kind": "Deployment", "spec": None},
+        {"kind": "Job", "spec": {"template": 3}},
+    ]
     manifests = [bare_pod, *odd, workload("Deployment", "d", ["x:1", "y:2"])]
     assert images_of(manifests) == ("x:1", "y:2")
     apps = [AppImages("a", ("x:1", "y:2")), AppImages("b", ("y:2", "z:3"))]

@@ -157,7 +157,7 @@ class FakeDaemons:
         verb, resource = attributes["verb"], attributes["resource"]
         read_only = request.headers.get("Authorization") == f"Bearer {self._read_only}"
         allowed = (verb in {"get", "list"} or not read_only) and (verb, resource) not in self.denied
-        said = {"allowed": allowed}
+        said: dict[str, Any] = {"allowed": allowed}
         if not allowed:
             said["reason"] = ""
         answer = {**body, "status": said}

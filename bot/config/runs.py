@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from bot.config.sites import SiteConfig
 from bot.config.unset import unset_for
-from state.actions import ArgocdSync, EfdWaitForStates, Manual
+from state.actions import ArgocdSync, EfdWaitForStates, KubePrepull, Manual
 from state.problems import Problem, did_you_mean
 from state.procedure import Procedure, Step
 
@@ -19,10 +19,17 @@ from state.procedure import Procedure, Step
 def run_steps(site: SiteConfig, steps: Sequence[Step]) -> tuple[Step, ...]:
     """The run's steps: this site's watch deadlines, and by hand where it is unconfigured.
 
+    A pre-pull the site does not enable is not in the run at all.
+
     A step whose automation needs what the site leaves unset is done by hand: the bot never
     acts on a guess.
     """
-    return tuple(_by_hand(site, _deadline(site, step)) for step in steps)
+    return tuple(_by_hand(site, _deadline(site, step)) for step in steps if _enabled(site, step))
+
+
+def _enabled(site: SiteConfig, step: Step) -> bool:
+    """A pre-pull is left out of the runs of a site that does not enable it (the default)."""
+    return not isinstance(step.action, KubePrepull) or site.prepull.enabled
 
 
 def _deadline(site: SiteConfig, step: Step) -> Step:

@@ -23,7 +23,7 @@ this bot itself, so the record is whole when the next one takes over.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -60,6 +60,8 @@ from state.duration import format_duration
 from state.errors import RunError
 from state.events import (
     Event,
+    RunAborted,
+    RunCompleted,
     StepAwaitingApproval,
     StepDoneByHand,
     StepDoneWithIssues,
@@ -225,6 +227,10 @@ class Engine:
             except StoreError as e:
                 self._log.warning("Could not record the interruption", run=run_id, error=str(e))
 
+    async def end_background(self, run_id: str) -> bool:
+        """The lead's word: end the run's background work (a pre-pull); whether there was any."""
+        return await self._work.end_background(run_id)
+
     def following(self) -> list[tuple[str, str]]:
         """The (run, step) the engine has a task under way for: running, or a look."""
         return self._work.following()
@@ -342,6 +348,8 @@ class Engine:
             event, StepSucceeded | StepFailed | StepDoneWithIssues | StepDoneByHand | StepSkipped
         ):
             await self._store.clear_progress(run.run_id, event.step_id)
+        if isinstance(event, RunCompleted | RunAborted):  # the pre-pull ends with its run
+            await self._work.end_background(run.run_id)
 
     async def _start_step(self, run: Run, state: StepState) -> None:
         """Run the step's action, if this bot still drives the store (else: LeaseLost)."""
@@ -363,6 +371,9 @@ class Engine:
         async def once(key: str, post: Post) -> datetime | None:
             return await self._once(run.run_id, key, state.id, post)
 
+        def background(work: Coroutine[object, object, None]) -> None:
+            self._work.background(run.run_id, state.id, work)
+
         return StepContext(
             run=run,
             state=state,
@@ -371,6 +382,7 @@ class Engine:
             clock=self._clock,
             report=report,
             once=once,
+            background=background,
         )
 
     async def _run_step(self, run: Run, state: StepState) -> None:

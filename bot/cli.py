@@ -86,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
         help="start another run even if the --db file's last run has ended",
     )
     d.add_argument(
+        "--prepull",
+        action="store_true",
+        help="enable the pre-pull of the new images for the site (kube.prepull, off by default)",
+    )
+    d.add_argument(
         "--log-level",
         choices=["debug", "info", "warning", "error"],
         default="warning",
@@ -284,6 +289,7 @@ def _demo_command(args: argparse.Namespace, out: TextIO) -> int:
         procedure=args.procedure,
         db=args.db,
         new=args.new,
+        prepull=args.prepull,
         out=out,
     )
     try:

@@ -313,7 +313,7 @@ class KubePrepull(Automated):
     )
     poll: Duration = Field(default="30s", validate_default=True, description="How often.")
     give_up: Duration = Field(
-        default="10m",
+        default="2m",
         validate_default=True,
         description="An image failing this long is left to the deployment: the DaemonSet is "
         "replaced without it (it holds the images after it on the node).",

@@ -21,7 +21,8 @@ FAULTS: dict[str, str] = {
     "bridge-stuck": "camera (ATCamera, MTCamera, CCCamera) whose OCS bridge will not stop",
     "app-degraded": "ArgoCD application whose sync ends Degraded",
     "slow-pull": "ArgoCD application whose images take 55 minutes to pull (ImagePullBackOff)",
-    "prepull-fail": "ArgoCD application whose images the pre-pull cannot pull (ErrImagePull)",
+    "prepull-fail": "ArgoCD application whose first image the pre-pull cannot pull (its tag "
+    "was not pushed: ErrImagePull)",
     "love-down": "LOVE unreachable (no target: write love-down)",
     "love-timeout": "the first script added through LOVE is queued, but no answer comes back "
     "(no target)",

@@ -6,7 +6,7 @@
    ``S = THROUGHPUT x spread(app + "/pull", 90, 240)``: 1.2 to 3.1 GB. Rubin's CSC images (a
    conda environment with the ts packages on a common base) are in that range; layers shared
    between images are not modelled (each app pays its full size), which favours neither side.
-   An app with several images (one per CSC Job, per LOVE Deployment) splits ``S`` evenly.
+   An app with several images (one per CSC, per LOVE Deployment) splits ``S`` evenly.
 2. *Throughput.* Every node pulls at ``THROUGHPUT`` = 13 MB/s from the site's registry,
    during the deployment and during the pre-pull alike: in both every node pulls at once, so
    the pre-pull gets no faster registry than the sync. This gives the 1.5 to 4 minutes per
@@ -53,9 +53,10 @@ def pull_seconds(app: str) -> float:
 
 
 def app_images(world: World, app: str, tag: str) -> tuple[str, ...]:
-    """The images ``app``'s manifests run: one per CSC Job, per LOVE Deployment, or its own."""
-    jobs = sorted({spec.job for spec in world.specs.values() if spec.where == app})
-    names = jobs or (list(LOVE_DEPLOYMENTS) if app == "love" else [app])
+    """The images ``app``'s manifests run: one per CSC (its instances' Jobs share it), per LOVE
+    Deployment, or its own."""
+    cscs = sorted({spec.name.lower() for spec in world.specs.values() if spec.where == app})
+    names = cscs or (list(LOVE_DEPLOYMENTS) if app == "love" else [app])
     return tuple(f"{REGISTRY}/{name}:{tag}" for name in names)
 
 
@@ -80,7 +81,7 @@ def schedule(world: World, images: tuple[str, ...], now: float) -> dict[str, Any
     Images the nodes already have (an earlier pre-pull of this run) keep their time.
     """
     known = sizes(world, tag_of(world))
-    failing = world.faults("prepull-fail")
+    failing = {app_images(world, app, tag_of(world))[0] for app in world.faults("prepull-fail")}
     before = world.doc.get("prepull") or {}
     cached = {i: t for i, t in before.get("ready", {}).items() if t is not None and t <= now}
     ready: dict[str, float | None] = {}
@@ -93,7 +94,7 @@ def schedule(world: World, images: tuple[str, ...], now: float) -> dict[str, Any
         app, size = known.get(image, ("", UNKNOWN_MB))
         if blocked:
             ready[image] = None
-        elif app in failing:
+        elif image in failing:
             failed[image] = at + FAIL_AFTER
             ready[image], blocked = None, True
         else:

@@ -53,8 +53,10 @@ def pull_seconds(app: str) -> float:
 
 
 def app_images(world: World, app: str, tag: str) -> tuple[str, ...]:
-    """The images ``app``'s manifests run: one per CSC (its instances' Jobs share it), per LOVE
-    Deployment, or its own."""
+    """The images ``app``'s manifests run: one per CSC, per LOVE Deployment, or its own.
+
+    A CSC's instances (ESS:1, ESS:2...) are Jobs of the same image.
+    """
     cscs = sorted({spec.name.lower() for spec in world.specs.values() if spec.where == app})
     names = cscs or (list(LOVE_DEPLOYMENTS) if app == "love" else [app])
     return tuple(f"{REGISTRY}/{name}:{tag}" for name in names)
@@ -91,7 +93,7 @@ def schedule(world: World, images: tuple[str, ...], now: float) -> dict[str, Any
         if image in cached:
             ready[image] = cached[image]
             continue
-        app, size = known.get(image, ("", UNKNOWN_MB))
+        size = known.get(image, ("", UNKNOWN_MB))[1]
         if blocked:
             ready[image] = None
         elif image in failing:

@@ -1,0 +1,231 @@
+"""The pre-pull step with the real clients: ArgoCD's manifests in, a DaemonSet out, followed.
+
+The Kubernetes API fake runs the DaemonSet's pods (one per node, images pulled or failing as
+the test says) and the ArgoCD fake renders the apps' manifests at the run's branch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestServer
+from pydantic import SecretStr
+
+from bot.config.sites import Prepull, default_sites
+from bot.engine.runners import prepull as runner
+from bot.engine.runners.context import StepContext
+from integrations.announce import Notice
+from integrations.argocd import ArgoCDClient
+from integrations.errors import IntegrationError
+from integrations.kube import KubeCluster
+from state.actions import ArgocdSync, KubePrepull
+from tests.support.fakes.argocd import IMAGE, FakeArgoCD
+from tests.support.fakes.argocd import TOKEN as ARGO_TOKEN
+from tests.support.fakes.kube import LABEL, TOKEN, FakeKube
+
+NS = "upgrade-bot"
+BRANCH = "tickets/DM-48000"
+ACTION = KubePrepull(type="kube.prepull", poll="30s", give_up="2m", follow="3h")
+LOVE = f"{IMAGE}/love:{BRANCH}"
+
+
+class SteppedClock:
+    """Virtual time that moves by what is slept (the fakes answer in real time meanwhile)."""
+
+    def __init__(self) -> None:
+        self._now = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+        await asyncio.sleep(0)
+
+
+@dataclass
+class Told:
+    """The thread's notices (each key once, as the store's once would), progress, background."""
+
+    notices: list[Notice] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    work: list[Coroutine[object, object, None]] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+
+    async def tell(self, *, site: str, notice: Notice) -> None:
+        del site
+        self.notices.append(notice)
+
+    async def once(self, key: str, post: Callable[[], Awaitable[None]]) -> datetime | None:
+        if key not in self.keys:
+            self.keys.add(key)
+            await post()
+        return None
+
+    async def report(self, line: str) -> None:
+        self.lines.append(line)
+
+    def texts(self) -> str:
+        return "\n".join(n.text for n in self.notices)
+
+
+@pytest_asyncio.fixture
+async def kube() -> AsyncIterator[tuple[FakeKube, KubeCluster]]:
+    fake = FakeKube()
+    fake.add_namespace(NS)
+    server = TestServer(fake.app(), host="127.0.0.1")
+    await server.start_server()
+    cluster = KubeCluster(
+        api_url=f"http://127.0.0.1:{server.port}",
+        cluster="yagan",
+        token=SecretStr(TOKEN),
+        identity_label=LABEL,
+        timeout=2.0,
+    )
+    yield fake, cluster
+    await cluster.aclose()
+    fake.release()
+    await server.close()
+
+
+@pytest_asyncio.fixture
+async def argocd() -> AsyncIterator[ArgoCDClient]:
+    fake = FakeArgoCD()
+    for app in ("control-system-test", "love", "auxtel"):
+        fake.add(app)
+    fake.add("nublado", project="science-platform")
+    server = TestServer(fake.app(), host="127.0.0.1")
+    await server.start_server()
+    client = ArgoCDClient(
+        url=f"http://127.0.0.1:{server.port}/argo-cd", token=SecretStr(ARGO_TOKEN), timeout=2.0
+    )
+    yield client
+    await client.aclose()
+    await server.close()
+
+
+def context(cluster: KubeCluster, argocd: ArgoCDClient, told: Told) -> StepContext:
+    """What the runner uses of a StepContext: a run syncing nublado, then the telescope apps."""
+    syncs = [
+        ArgocdSync(type="argocd.sync", apps=("nublado",), expected="20m"),
+        ArgocdSync(type="argocd.sync", project="telescope", first=("love",), expected="45m"),
+    ]
+    steps = [SimpleNamespace(step=SimpleNamespace(action=a)) for a in (ACTION, *syncs)]
+    run = SimpleNamespace(run_id="summit-1", site="summit", phalanx_branch=BRANCH, steps=steps)
+    site = default_sites()["summit"].model_copy(
+        update={"prepull": Prepull(enabled=True, namespace=NS)}
+    )
+    systems = SimpleNamespace(cluster=cluster, argocd=argocd, announcer=told)
+    return cast(
+        "StepContext",
+        SimpleNamespace(
+            run=run,
+            site=site,
+            systems=systems,
+            clock=SteppedClock(),
+            report=told.report,
+            once=told.once,
+            background=told.work.append,
+        ),
+    )
+
+
+@pytest.mark.asyncio
+async def test_the_lead_sees_the_images_per_app(
+    kube: tuple[FakeKube, KubeCluster], argocd: ArgoCDClient
+) -> None:
+    text = await runner.preview(context(kube[1], argocd, Told()), ACTION)
+    assert text.splitlines() == [
+        f"4 image(s) of 4 application(s) at {BRANCH}:",
+        "  nublado: 1",
+        "  love: 1",
+        "  auxtel: 1",
+        "  control-system-test: 1",
+        f"DaemonSet {NS}/upgrade-bot-prepull on every node of yagan",
+    ]
+
+
+@pytest.mark.asyncio
+async def test_created_the_run_goes_on_a_failing_image_is_left_out_then_removed(
+    kube: tuple[FakeKube, KubeCluster], argocd: ArgoCDClient
+) -> None:
+    fake, cluster = kube
+    fake.daemons.pulls = {LOVE: "ImagePullBackOff"}
+    told = Told()
+    outcome = await runner.prepull(context(cluster, argocd, told), ACTION)
+    assert outcome.summary.startswith("pre-pulling 4 image(s) of 4 application(s)")
+    assert fake.names("daemonsets", NS) == ["upgrade-bot-prepull"]  # the step has ended
+    assert len(told.work) == 1  # the follower, left to the engine
+
+    await told.work[0]
+    texts = told.texts()
+    assert f'`{LOVE}: ImagePullBackOff (Back-off pulling image "{LOVE}")`' in texts
+    assert f"`{LOVE}` left to the deployment" in texts
+    assert told.notices[-1].text == (
+        f"Pre-pull done: every node has the 3 image(s); left to the deployment: {LOVE}. "
+        "The DaemonSet is removed."
+    )
+    assert [c.method for c in fake.calls if "daemonsets" in c.path][-1] == "DELETE"
+    assert any(c.method == "PUT" for c in fake.calls)  # replaced without love's image
+    assert fake.names("daemonsets", NS) == []
+    assert "Pre-pull: 0/3 nodes have all 4 images; 1 failing" in told.lines
+
+
+@pytest.mark.asyncio
+async def test_the_lead_s_word_removes_it(
+    kube: tuple[FakeKube, KubeCluster], argocd: ArgoCDClient
+) -> None:
+    fake, cluster = kube
+    fake.daemons.pulls = {LOVE: "pulling"}  # never ends by itself
+    told = Told()
+    await runner.prepull(context(cluster, argocd, told), ACTION)
+    follower = asyncio.ensure_future(told.work[0])
+
+    async def read() -> bool:
+        return bool(told.lines)
+
+    while not await read():
+        await asyncio.sleep(0.01)
+    follower.cancel()  # what the engine does at the lead's word or the run's end
+    await asyncio.gather(follower, return_exceptions=True)
+    assert fake.names("daemonsets", NS) == []
+
+
+@pytest.mark.asyncio
+async def test_another_cluster_is_refused(argocd: ArgoCDClient) -> None:
+    fake = FakeKube(name="pillan")
+    fake.add_namespace(NS)
+    server = TestServer(fake.app(), host="127.0.0.1")
+    await server.start_server()
+    cluster = KubeCluster(
+        api_url=f"http://127.0.0.1:{server.port}",
+        cluster="yagan",
+        token=SecretStr(TOKEN),
+        identity_label=LABEL,
+        timeout=2.0,
+    )
+    try:
+        with pytest.raises(IntegrationError, match="refusing to pre-pull"):
+            await runner.prepull(context(cluster, argocd, Told()), ACTION)
+        assert not [c for c in fake.calls if c.method == "POST"]
+    finally:
+        await cluster.aclose()
+        await server.close()
+
+
+def test_progress_line() -> None:
+    state: Any = SimpleNamespace(
+        nodes=[SimpleNamespace(done=True), SimpleNamespace(done=False)],
+        desired=2,
+        failures=dict,
+    )
+    assert runner.progress(state, 5, 1) == (
+        "Pre-pull: 1/2 nodes have all 5 images, 1 left to the deployment"
+    )

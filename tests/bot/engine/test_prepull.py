@@ -32,7 +32,9 @@ from tests.support.fakes.kube import LABEL, TOKEN, FakeKube
 
 NS = "upgrade-bot"
 BRANCH = "tickets/DM-48000"
-ACTION = KubePrepull(type="kube.prepull", poll="30s", give_up="2m", follow="3h")
+ACTION = KubePrepull.model_validate(
+    {"type": "kube.prepull", "poll": "30s", "give_up": "2m", "follow": "3h"}
+)
 LOVE = f"{IMAGE}/love:{BRANCH}"
 
 
@@ -43,9 +45,11 @@ class SteppedClock:
         self._now = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
 
     def now(self) -> datetime:
+        """The virtual time."""
         return self._now
 
     async def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass at once, then give the other tasks a turn."""
         self._now += timedelta(seconds=seconds)
         await asyncio.sleep(0)
 
@@ -58,21 +62,27 @@ class Told:
     lines: list[str] = field(default_factory=list)
     work: list[Coroutine[object, object, None]] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
+    reported: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def tell(self, *, site: str, notice: Notice) -> None:
+        """The announcer's: a notice in the thread."""
         del site
         self.notices.append(notice)
 
     async def once(self, key: str, post: Callable[[], Awaitable[None]]) -> datetime | None:
+        """Post once per key."""
         if key not in self.keys:
             self.keys.add(key)
             await post()
         return None
 
     async def report(self, line: str) -> None:
+        """A progress line."""
         self.lines.append(line)
+        self.reported.set()
 
     def texts(self) -> str:
+        """Every notice's text."""
         return "\n".join(n.text for n in self.notices)
 
 
@@ -114,8 +124,10 @@ async def argocd() -> AsyncIterator[ArgoCDClient]:
 def context(cluster: KubeCluster, argocd: ArgoCDClient, told: Told) -> StepContext:
     """What the runner uses of a StepContext: a run syncing nublado, then the telescope apps."""
     syncs = [
-        ArgocdSync(type="argocd.sync", apps=("nublado",), expected="20m"),
-        ArgocdSync(type="argocd.sync", project="telescope", first=("love",), expected="45m"),
+        ArgocdSync.model_validate({"type": "argocd.sync", "apps": ["nublado"], "expected": "20m"}),
+        ArgocdSync.model_validate(
+            {"type": "argocd.sync", "project": "telescope", "first": ["love"], "expected": "45m"}
+        ),
     ]
     steps = [SimpleNamespace(step=SimpleNamespace(action=a)) for a in (ACTION, *syncs)]
     run = SimpleNamespace(run_id="summit-1", site="summit", phalanx_branch=BRANCH, steps=steps)
@@ -188,11 +200,7 @@ async def test_the_lead_s_word_removes_it(
     await runner.prepull(context(cluster, argocd, told), ACTION)
     follower = asyncio.ensure_future(told.work[0])
 
-    async def read() -> bool:
-        return bool(told.lines)
-
-    while not await read():
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(told.reported.wait(), 10)
     follower.cancel()  # what the engine does at the lead's word or the run's end
     await asyncio.gather(follower, return_exceptions=True)
     assert fake.names("daemonsets", NS) == []

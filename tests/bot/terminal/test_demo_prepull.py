@@ -1,5 +1,7 @@
-"""``upgrade-bot demo --prepull``: the run goes on while the images pull, a failed image is
-named and left to the deployment, and the deployment phase is shorter for it."""
+"""``upgrade-bot demo --prepull``: the run goes on while the images pull.
+
+A failed image is named and left to the deployment, and the deployment phase is shorter.
+"""
 
 from __future__ import annotations
 

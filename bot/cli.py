@@ -25,7 +25,7 @@ from bot.config.procedures import load_procedure
 from bot.config.runs import procedure_problems
 from bot.config.settings import Settings
 from bot.config.unset import unset_in_runs
-from bot.engine.runners.preflight import ping_all
+from bot.engine.runners.preflight import ping_all, prepull_rights
 from bot.logs import configure_logging
 from bot.reports.report import report
 from bot.serve import RunOptions, parse_http, serve
@@ -313,6 +313,7 @@ async def _check_command(site: Site, out: TextIO) -> int:
     real = real_site(sites[site], _NoAnnouncements())
     try:
         found = await ping_all(real.systems)
+        found |= await prepull_rights(sites[site], real.systems)
     finally:
         await real.close()
     out.writelines(

@@ -180,7 +180,7 @@ class Prepull(_Model):
     """The pre-pull of the new cycle's images (``kube.prepull``): off unless a site enables it.
 
     The namespace is one the bot owns, with a Role granting it ``create, get, update, delete``
-    on ``daemonsets`` (apps) and ``get, list`` on ``pods`` there (docs/operations.md);
+    on ``daemonsets`` (apps) and ``get, list`` on ``pods`` there (docs/prepull.md);
     ``upgrade-bot check`` asks the API server whether it has them. The images are configuration
     too: the site's nodes must be able to pull them (a mirror, if they cannot reach Docker Hub).
     """

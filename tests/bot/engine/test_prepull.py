@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from bot.config.sites import Prepull, default_sites
 from bot.engine.runners import prepull as runner
 from bot.engine.runners.context import StepContext
+from bot.engine.runners.preflight import prepull_rights
 from integrations.announce import Notice
 from integrations.argocd import ArgoCDClient
 from integrations.errors import IntegrationError
@@ -237,3 +238,20 @@ def test_progress_line() -> None:
     assert runner.progress(state, 5, 1) == (
         "Pre-pull: 1/2 nodes have all 5 images, 1 left to the deployment"
     )
+
+
+@pytest.mark.asyncio
+async def test_check_asks_the_server_for_the_rights(
+    kube: tuple[FakeKube, KubeCluster], argocd: ArgoCDClient
+) -> None:
+    """``upgrade-bot check``'s line for the pre-pull: the rights the account lacks, by name."""
+    fake, cluster = kube
+    ctx = context(cluster, argocd, Told())
+    name = f"Kubernetes pre-pull rights in {NS}"
+    assert await prepull_rights(ctx.site, ctx.systems) == {name: None}
+    fake.daemons.denied = {("update", "daemonsets")}
+    assert await prepull_rights(ctx.site, ctx.systems) == {
+        name: f"{name}: lacking update daemonsets.apps (docs/prepull.md: the Role)"
+    }
+    off = default_sites()["summit"]  # the pre-pull is off by default: nothing to check
+    assert await prepull_rights(off, ctx.systems) == {}

@@ -27,8 +27,10 @@ from integrations.kube import Failure, Prepull, PrepullState
 from integrations.mrkdwn import escape
 from state.actions import ArgocdSync, KubePrepull
 
-REMOVE_TIMEOUT = 30.0
-"""Seconds the follower's last act, removing the DaemonSet, may take (even when cancelled)."""
+REMOVE_TIMEOUT = 5.0
+"""Seconds the follower's last act, removing the DaemonSet, may take (even when cancelled):
+short, so a graceful stop stays quick; a DaemonSet left behind holds only ``pause`` pods, and
+the next pre-pull of the site replaces it (same name)."""
 READS_LOST = 10
 """Reads failing in a row after which the follower gives up (and removes the DaemonSet)."""
 

@@ -22,6 +22,7 @@ from bot.config.sites import Prepull, default_sites
 from bot.engine.runners import prepull as runner
 from bot.engine.runners.context import StepContext
 from bot.engine.runners.preflight import prepull_rights
+from bot.engine.work import Work
 from integrations.announce import Notice
 from integrations.argocd import ArgoCDClient
 from integrations.errors import IntegrationError
@@ -255,3 +256,25 @@ async def test_check_asks_the_server_for_the_rights(
     }
     off = default_sites()["summit"]  # the pre-pull is off by default: nothing to check
     assert await prepull_rights(off, ctx.systems) == {}
+
+
+@pytest.mark.asyncio
+async def test_background_work_ends_at_the_word_or_with_everything() -> None:
+    """The engine's background work: ended for its run only, and by ``cancel_all``."""
+    work = Work()
+    ended: list[str] = []
+
+    async def forever(name: str) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            ended.append(name)
+
+    work.background("run-1", "prepull-images", forever("one"))
+    work.background("run-2", "prepull-images", forever("two"))
+    await asyncio.sleep(0)
+    assert await work.end_background("run-1")
+    assert ended == ["one"]
+    assert not await work.end_background("run-1")  # nothing left for that run
+    await work.cancel_all()
+    assert ended == ["one", "two"]

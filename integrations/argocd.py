@@ -317,11 +317,12 @@ class ArgoCDClient:
     async def images(self, app: str, revision: str | None) -> AppImages:
         """The images of the app's manifests rendered at ``revision`` (``GetManifests``).
 
-        ``ManifestResponse.manifests`` is ``repeated string`` upstream (each a JSON text); a
-        fork of the repo-server proto carries ``{"compiledManifest": text}`` items instead, so
-        both are read. A manifest that is not a JSON object is a malformed answer, not skipped:
-        an image left out silently would just not be pre-pulled, but a server answering garbage
-        should be said.
+        ``ManifestResponse.manifests`` is ``repeated string`` (each a JSON text) in
+        ``reposerver/repository/repository.proto`` as read at argo-cd 5d3af31; another stored
+        version of that file (0091c74) has ``repeated Manifest`` with the text in
+        ``compiledManifest``, so both shapes are read. A manifest that is not a JSON object is
+        a malformed answer, not skipped: an image left out silently would just not be
+        pre-pulled, but a server answering garbage should be said.
         """
         path = f"/api/v1/applications/{segment(app)}/manifests"
         params = {"revision": revision} if revision else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -95,6 +96,15 @@ async def test_a_manifest_that_is_not_json_is_malformed(
     fake.misbehave(path="/manifests", status=200, body='{"manifests": ["{not json"]}')
     with pytest.raises(IntegrationError, match="malformed"):
         await client.images("love", "main")
+
+
+@pytest.mark.asyncio
+async def test_manifests_as_objects_are_read_too(client: ArgoCDClient, fake: FakeArgoCD) -> None:
+    """The ``repeated Manifest`` shape (``compiledManifest``) of another proto version."""
+    text = json.dumps(workload("Job", "atdome", [f"{IMAGE}/atdome:c0041"]))
+    body = json.dumps({"manifests": [{"compiledManifest": text, "path": "x.yaml"}]})
+    fake.misbehave(path="/manifests", status=200, body=body)
+    assert (await client.images("love", "main")).images == (f"{IMAGE}/atdome:c0041",)
 
 
 def test_images_of_reads_every_pod_template_once() -> None:

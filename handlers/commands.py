@@ -60,3 +60,5 @@ async def dispatch(  # noqa: C901, PLR0911  # one case per request
             return await runs.note(who, channel, text)
         case parse.Abort(reason=reason):
             return await runs.abort(who, channel, reason)
+        case parse.PrepullStop():
+            return await runs.stop_prepull(who, channel)

@@ -31,6 +31,7 @@ USAGE = """\
 • `/upgrade takeover <site> <reason>` — an admin takes a run over when its lead is gone
 • `/upgrade pause` · `/upgrade resume` — hold the run before its next step, and go on
 • `/upgrade note <text>` — add a note to the run's record
+• `/upgrade prepull stop` — end the pre-pull of the new images now (its DaemonSet is removed)
 • `/upgrade abort` — end the run (a form asks the reason)
 • `/upgrade help` — this
 Sites: summit, tts, bts."""
@@ -106,11 +107,28 @@ class Abort:
 
 
 @dataclass(frozen=True, slots=True)
+class PrepullStop:
+    """End the run's pre-pull now (the lead's word)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     """Show the usage."""
 
 
-Request = Start | Status | Check | Handover | Takeover | Pause | Resume | Note | Abort | Help
+Request = (
+    Start
+    | Status
+    | Check
+    | Handover
+    | Takeover
+    | Pause
+    | Resume
+    | Note
+    | Abort
+    | PrepullStop
+    | Help
+)
 
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
@@ -195,6 +213,12 @@ def _note(text: str, _args: list[str]) -> Note:
     return Note(note[:MAX_TEXT])
 
 
+def _prepull(_text: str, args: list[str]) -> Request:
+    if [a.lower() for a in args] != ["stop"]:
+        raise UsageError("say `/upgrade prepull stop` to end the pre-pull now")
+    return PrepullStop()
+
+
 def _bare(request: Request) -> Callable[[str, list[str]], Request]:
     def parse(_text: str, args: list[str]) -> Request:
         if args:
@@ -214,6 +238,7 @@ _PARSERS: dict[str, Callable[[str, list[str]], Request]] = {
     "pause": _bare(Pause()),
     "resume": _bare(Resume()),
     "note": _note,
+    "prepull": _prepull,
     "abort": lambda text, _args: Abort(_rest(text, 1)[:MAX_TEXT] or None),
 }
 

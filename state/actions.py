@@ -288,6 +288,40 @@ class KubeCleanup(Automated):
         return ("kubernetes", "nublado") if self.scope == "nublado" else ("kubernetes",)
 
 
+class KubePrepull(Automated):
+    """Pull the new cycle's images onto every node during the shutdown, in the background.
+
+    The step reads the images of every application the run will sync (ArgoCD's manifests at
+    the run's Phalanx branch) and shows them to the lead; approved, it creates a DaemonSet in
+    the site's pre-pull namespace (one init container per image, a ``pause`` container) and
+    ends: the bot follows the pods in the background, names the images that cannot be pulled
+    (and replaces the DaemonSet without them: the deployment pulls those itself), and removes
+    the DaemonSet once every node has every image, after ``follow``, or at the lead's word.
+    Nothing waits on it: the sync steps run whatever the pre-pull does. Runs only at a site
+    whose configuration enables it (``prepull``); elsewhere the step is left out of the run.
+    """
+
+    type: Literal["kube.prepull"]
+    timeout: Duration = Field(
+        default="10m", validate_default=True, description="Reading the images, creating the set."
+    )
+    follow: Duration = Field(
+        default="3h",
+        validate_default=True,
+        description="After this the DaemonSet is removed, whatever it pulled (the deployment "
+        "pulls the rest).",
+    )
+    poll: Duration = Field(default="30s", validate_default=True, description="How often.")
+    give_up: Duration = Field(
+        default="2m",
+        validate_default=True,
+        description="An image failing this long is left to the deployment: the DaemonSet is "
+        "replaced without it (it holds the images after it on the node).",
+    )
+    changes: ClassVar[bool] = True
+    systems: ClassVar[tuple[System, ...]] = ("kubernetes", "argocd")
+
+
 class GithubPullRequest(Patient):
     """The run's Phalanx branch, its pull request and checks; merged (by the bot if opted in).
 
@@ -366,6 +400,7 @@ ACTION_TAGS = {
     "efd.wait_for_states": EfdWaitForStates,
     "ssh.systemctl": SshSystemctl,
     "kube.cleanup": KubeCleanup,
+    "kube.prepull": KubePrepull,
     "github.pull_request": GithubPullRequest,
     "github.branches": GithubBranches,
     "argocd.sync": ArgocdSync,
@@ -397,6 +432,7 @@ Action = Annotated[
     | Annotated[EfdWaitForStates, Tag("efd.wait_for_states")]
     | Annotated[SshSystemctl, Tag("ssh.systemctl")]
     | Annotated[KubeCleanup, Tag("kube.cleanup")]
+    | Annotated[KubePrepull, Tag("kube.prepull")]
     | Annotated[GithubPullRequest, Tag("github.pull_request")]
     | Annotated[GithubBranches, Tag("github.branches")]
     | Annotated[ArgocdSync, Tag("argocd.sync")]

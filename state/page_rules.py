@@ -16,6 +16,7 @@ from state.actions import (
     EfdWaitForStates,
     GithubPullRequest,
     KubeCleanup,
+    KubePrepull,
     RunShutdownScript,
     SshSystemctl,
 )
@@ -68,6 +69,7 @@ def run_problems(steps: Sequence[Step], waived: Mapping[Requirement, str]) -> It
     yield from _cleanups(steps)
     yield from _announcements(steps)
     yield from _syncs(steps)
+    yield from _prepulls(steps)
 
 
 def _first(steps: Sequence[Step], test: Callable[[Action], bool]) -> int | None:
@@ -201,3 +203,18 @@ def _syncs(steps: Sequence[Step]) -> Iterator[Problem]:
                 f"syncs {name} after {later[0]}: the page's order is {', then '.join(SYNC_ORDER)}",
             )
         seen.append(name)
+
+
+def _prepulls(steps: Sequence[Step]) -> Iterator[Problem]:
+    """A pre-pull helps only before the syncs: it belongs to the shutdown or the configuration."""
+    sync = _first(steps, lambda a: isinstance(a, ArgocdSync))
+    for index, step in enumerate(steps):
+        if not isinstance(step.action, KubePrepull):
+            continue
+        if step.phase not in {"shutdown", "configuration"} or (sync is not None and index > sync):
+            yield Problem(
+                step.id,
+                "phase",
+                "a pre-pull comes before the first sync (in the shutdown or the configuration): "
+                "later, the deployment pulls the images itself",
+            )

@@ -10,7 +10,7 @@ from typing import TextIO, get_args
 from bot.commands.exits import guarded
 from bot.config.file import load_config
 from bot.config.settings import Settings
-from bot.engine.runners.preflight import ping_all
+from bot.engine.runners.preflight import ping_all, prepull_rights
 from bot.wiring.real import real_site
 from integrations.announce import Notice
 from state.names import Site
@@ -31,6 +31,7 @@ async def _check(site: Site, out: TextIO) -> int:
     real = real_site(sites[site], _NoAnnouncements())
     try:
         found = await ping_all(real.systems)
+        found |= await prepull_rights(sites[site], real.systems)
     finally:
         await real.close()
     out.writelines(

@@ -64,6 +64,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         help="start another run even if the --db file's last run has ended",
     )
     parser.add_argument(
+        "--prepull",
+        action="store_true",
+        help="enable the pre-pull of the new images for the site (kube.prepull, off by default)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=["debug", "info", "warning", "error"],
         default="warning",
@@ -87,6 +92,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
         procedure=args.procedure,
         db=args.db,
         new=args.new,
+        prepull=args.prepull,
         out=out,
     )
     try:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from bot.config.sites import SiteConfig
 from bot.config.unset import unset_for
-from state.actions import ArgocdSync, EfdWaitForStates, Manual, RunSetSummaryState
+from state.actions import ArgocdSync, EfdWaitForStates, KubePrepull, Manual, RunSetSummaryState
 from state.problems import Problem, did_you_mean
 from state.procedure import Procedure, Step
 
@@ -19,12 +19,18 @@ from state.procedure import Procedure, Step
 def run_steps(site: SiteConfig, steps: Sequence[Step]) -> tuple[Step, ...]:
     """The run's steps: this site's watch deadlines, and by hand where it is unconfigured.
 
+    A pre-pull the site does not enable is not in the run at all.
+
     A step whose automation needs what the site leaves unset is done by hand: the bot never
     acts on a guess. A step with nothing to do at this site (:func:`nothing_to_do`) is left
     out, so that no approval is asked for an empty list.
     """
     left_out = dict(nothing_to_do(site, steps))
-    return tuple(_by_hand(site, _deadline(site, step)) for step in steps if step.id not in left_out)
+    return tuple(
+        _by_hand(site, _deadline(site, step))
+        for step in steps
+        if step.id not in left_out and _enabled(site, step)
+    )
 
 
 def nothing_to_do(site: SiteConfig, steps: Sequence[Step]) -> tuple[tuple[str, str], ...]:
@@ -41,6 +47,11 @@ def nothing_to_do(site: SiteConfig, steps: Sequence[Step]) -> tuple[tuple[str, s
         and step.action.config.targets == "keep-enabled"
         and site.keep_enabled == ()
     )
+
+
+def _enabled(site: SiteConfig, step: Step) -> bool:
+    """A pre-pull is left out of the runs of a site that does not enable it (the default)."""
+    return not isinstance(step.action, KubePrepull) or site.prepull.enabled
 
 
 def _deadline(site: SiteConfig, step: Step) -> Step:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from integrations.ssh import Unit
 from state.duration import Duration
@@ -176,6 +176,41 @@ class Audience(_Model):
     groups: tuple[str, ...] = ()
 
 
+class Prepull(_Model):
+    """The pre-pull of the new cycle's images (``kube.prepull``): off unless a site enables it.
+
+    The namespace is one the bot owns, with a Role granting it ``create, get, update, delete``
+    on ``daemonsets`` (apps) and ``get, list`` on ``pods`` there (docs/prepull.md);
+    ``upgrade-bot check`` asks the API server whether it has them. The images are configuration
+    too: the site's nodes must be able to pull them (a mirror, if they cannot reach Docker Hub).
+    """
+
+    enabled: bool = Field(default=False, description="Run the pre-pull step at this site.")
+    namespace: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="The namespace the bot owns for it (required to enable it).",
+    )
+    name: str = Field(
+        default="upgrade-bot-prepull",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="The DaemonSet's name.",
+    )
+    pause_image: str = Field(
+        default="registry.k8s.io/pause:3.10", description="The main container: does nothing."
+    )
+    noop_image: str = Field(
+        default="docker.io/library/busybox:1.37",
+        description="Lends its static busybox to the init containers (their no-op).",
+    )
+
+    @model_validator(mode="after")
+    def _namespace_when_enabled(self) -> Prepull:
+        if self.enabled and self.namespace is None:
+            raise ValueError("an enabled pre-pull needs its namespace (one the bot owns)")
+        return self
+
+
 class SiteConfig(_Model):
     """One site."""
 
@@ -257,6 +292,7 @@ class SiteConfig(_Model):
         description="How often the EFD is read during the downtime for CSCs beating again.",
     )
     endpoints: Endpoints = Field(default_factory=Endpoints)
+    prepull: Prepull = Field(default_factory=Prepull)
 
     @field_validator("ignore")
     @classmethod

@@ -22,8 +22,7 @@ outcome; those still running are recorded as interrupted by this bot, for the ne
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Coroutine, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -31,6 +30,7 @@ import structlog
 
 from bot.config.runs import nothing_to_do, procedure_problems, run_steps
 from bot.engine import looks, notices
+from bot.engine.changes import Change, Listener, RunChanged, StepProgress
 from bot.engine.looks import Looks
 from bot.engine.once import Post, PostOnce
 from bot.engine.runners import (
@@ -59,6 +59,8 @@ from state.duration import format_duration
 from state.errors import RunError
 from state.events import (
     Event,
+    RunAborted,
+    RunCompleted,
     StepAwaitingApproval,
     StepDoneByHand,
     StepDoneWithIssues,
@@ -85,28 +87,6 @@ CANCEL_TIMEOUT = 30.0
 
 COMMANDS_TIMEOUT = 2.0
 """Seconds a graceful stop waits for the commands under way (a few store writes) to end."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunChanged:
-    """The run changed: these events were stored (the snapshot is ``run``)."""
-
-    run: Run
-    events: tuple[Event, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class StepProgress:
-    """A step reported progress, or its preview is ready (``attempt`` 0 before its first run)."""
-
-    run: Run
-    step_id: str
-    attempt: int
-    text: str
-
-
-Change = RunChanged | StepProgress
-Listener = Callable[[Change], Awaitable[None]]
 
 
 class Engine:
@@ -228,6 +208,10 @@ class Engine:
                 await self.execute(run_id, ActionInterrupted(state.id, state.attempt))
             except StoreError as e:
                 self._log.warning("Could not record the interruption", run=run_id, error=str(e))
+
+    async def end_background(self, run_id: str) -> bool:
+        """The lead's word: end the run's background work (a pre-pull); whether there was any."""
+        return await self._work.end_background(run_id)
 
     def following(self) -> list[tuple[str, str]]:
         """The (run, step) the engine has a task under way for: running, or a look."""
@@ -359,6 +343,8 @@ class Engine:
             event, StepSucceeded | StepFailed | StepDoneWithIssues | StepDoneByHand | StepSkipped
         ):
             await self._store.clear_progress(run.run_id, event.step_id)
+        if isinstance(event, RunCompleted | RunAborted):  # the pre-pull ends with its run
+            await self._work.end_background(run.run_id)
 
     async def _start_step(self, run: Run, state: StepState) -> None:
         """Run the step's action, if this bot still drives the store (else: LeaseLost)."""
@@ -380,6 +366,9 @@ class Engine:
         async def once(key: str, post: Post) -> datetime | None:
             return await self._once(run.run_id, key, state.id, post)
 
+        def background(work: Coroutine[object, object, None]) -> None:
+            self._work.background(run.run_id, state.id, work)
+
         return StepContext(
             run=run,
             state=state,
@@ -388,6 +377,7 @@ class Engine:
             clock=self._clock,
             report=report,
             once=once,
+            background=background,
         )
 
     async def _run_step(self, run: Run, state: StepState) -> None:

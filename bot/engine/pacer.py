@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from bot.engine.engine import Change, RunChanged
+from bot.engine.changes import Change, RunChanged
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine

@@ -24,6 +24,7 @@ class Work:
         """Nothing under way."""
         self._tasks: dict[Key, asyncio.Task[None]] = {}
         self._runners: dict[asyncio.Task[None], tuple[str, StepState]] = {}  # not the looks
+        self._background: dict[Key, asyncio.Task[None]] = {}
         self._commands = 0
         self._quiet = asyncio.Event()
         self._quiet.set()
@@ -45,6 +46,34 @@ class Work:
             self._runners[task] = (run_id, state)
             task.add_done_callback(lambda done: self._runners.pop(done, None))
 
+    def background(self, run_id: str, step_id: str, work: Coroutine[object, object, None]) -> None:
+        """Leave ``work`` running after its step ended (one per step; a new one replaces it).
+
+        Never waited on by a stop (:meth:`cut`): it is cancelled with the rest, or by
+        :meth:`end_background`.
+        """
+        key = (run_id, step_id)
+        old = self._background.pop(key, None)
+        if old is not None:
+            old.cancel()
+        task = asyncio.create_task(work, name=f"background {run_id}/{step_id}")
+        self._background[key] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._background.get(key) is done:
+                del self._background[key]
+
+        task.add_done_callback(forget)
+
+    async def end_background(self, run_id: str, step_id: str | None = None) -> bool:
+        """Cancel the run's background work (one step's, or all) and wait; whether any ran."""
+        keys = [k for k in self._background if k[0] == run_id and step_id in {None, k[1]}]
+        tasks = [self._background.pop(k) for k in keys]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return bool(tasks)
+
     def following(self) -> list[Key]:
         """The steps with a task under way."""
         return sorted(self._tasks)
@@ -64,11 +93,12 @@ class Work:
 
     async def cancel_all(self) -> None:
         """Cancel every task and wait for them."""
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._background.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        self._background.clear()
 
     @contextlib.contextmanager
     def command(self) -> Iterator[None]:

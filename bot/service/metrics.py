@@ -19,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from bot.engine.engine import Change, RunChanged
+from bot.engine.changes import Change, RunChanged
 from bot.slack.updates import Updates
 from state.events import StepDoneByHand, StepDoneWithIssues, StepFailed, StepSkipped, StepSucceeded
 

@@ -26,7 +26,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.sites import SiteConfig
-from bot.engine.engine import Change, StepProgress
+from bot.engine.changes import Change, StepProgress
 from bot.engine.notices import call_for_lead
 from bot.slack.blocks import Block
 from bot.slack.client import TRANSPORT, error_of, fatal

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config.procedures import load_procedure
-from bot.config.sites import default_sites
-from bot.engine.engine import Change, Engine, RunChanged
+from bot.config.sites import Prepull, default_sites
+from bot.engine.changes import Change, RunChanged
+from bot.engine.engine import Engine
 from bot.engine.pacer import Pacer
 from bot.engine.runners import SiteSystems, system_of, uses_system
 from bot.reports.timeline import summary
@@ -62,6 +63,10 @@ DEFAULT_SPEED = 400.0
 slow enough to watch. ``None`` (``--speed max``): as fast as the machine goes."""
 
 
+PREPULL_NAMESPACE = "upgrade-bot"
+"""The simulated cluster's namespace for the pre-pull (a stand-in: real sites configure it)."""
+
+
 def speed_text(speed: float | None) -> str:
     """How fast simulated time may run, for people."""
     return "as fast as the machine goes" if speed is None else f"at most x{speed:g} real time"
@@ -82,6 +87,8 @@ class DemoOptions:
     cycle: str = "c0040"
     phalanx_branch: str = "tickets/DM-48000"
     new: bool = False
+    prepull: bool = False
+    """Enable the site's pre-pull (``kube.prepull``), in the namespace :data:`PREPULL_NAMESPACE`."""
     out: TextIO = field(default_factory=lambda: sys.stdout)
 
 
@@ -191,6 +198,9 @@ async def _run(
 ) -> int:
     out = options.out
     sites = rehearsal_sites(default_sites())
+    if options.prepull:
+        enabled = Prepull(enabled=True, namespace=PREPULL_NAMESPACE)
+        sites[options.site] = sites[options.site].model_copy(update={"prepull": enabled})
     site = sites[options.site]
     hangs = {f.partition(":")[2] for f in options.faults if f.startswith("hang:")}
     faults = [f for f in options.faults if not f.startswith("hang:")]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import structlog
 
-from bot.engine.engine import Change, RunChanged
+from bot.engine.changes import Change, RunChanged
 from state.commands import (
     Abort,
     Actor,

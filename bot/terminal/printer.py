@@ -24,7 +24,7 @@ from rich.live import Live
 from rich.text import Text
 
 from bot.engine.by_hand import by_hand, plain
-from bot.engine.engine import Change, StepProgress
+from bot.engine.changes import Change, StepProgress
 from bot.reports.events import describe, indent
 from bot.reports.timeline import clock_text
 from state.events import StepFailed, StepInterrupted

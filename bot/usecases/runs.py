@@ -141,6 +141,27 @@ class Runs:
             who, channel, command, lambda site: f"aborted the {site} run: {escape(reason)}"
         )
 
+    async def stop_prepull(self, who: Person, channel: Channel) -> Answer:
+        """``/upgrade prepull stop``: the pre-pull ends now; its DaemonSet is removed.
+
+        What the nodes pulled stays in their caches. A note records it in the run.
+        """
+
+        async def work() -> Answer:
+            site = self._here(channel)
+            run = await self._open_run(site)
+            actor = self._engine.actor(who.id, who.name)
+            refused = not_the_lead(run, actor, "stop its pre-pull")
+            if refused is not None:
+                return refused
+            if not await self._engine.end_background(run.run_id):
+                return Reply(f"No pre-pull is running in the {site} run.")
+            said = "stopped the pre-pull: its DaemonSet is removed (what was pulled stays)"
+            await self._engine.execute(run.run_id, commands.AddNote(actor, said))
+            return Reply(f"{mention(who.id)} {said}", public=True)
+
+        return await answered(work())
+
     async def _lead_command(
         self,
         who: Person,

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from bot.config.sites import ServiceUnit, SiteConfig
-from bot.engine.engine import Change, Listener, RunChanged
+from bot.engine.changes import Change, Listener, RunChanged
 from bot.engine.runners import SiteSystems
 from integrations.announce import Announcer, Notice
 from integrations.clock import Clock, VirtualClock

@@ -12,6 +12,8 @@ deleted without a propagation policy orphans its pods) and ``pkg/registry/core/n
 the paths and the ``Status`` error objects.
 
 The package: ``_interface`` holds the :class:`Cluster` interface and :class:`Deletion`;
+``_prepull`` the pre-pull DaemonSet (its manifest, its pods read, its rights), ``_daemonset``
+its calls;
 ``_cleanup`` what the cleanup deletes (k8s-admin's listings, the propagation policy, and each
 kind's list and delete calls); ``_api`` the connection to the API server through the official
 client (configuration, thread pool, failures); ``_client`` :class:`KubeCluster`, which proves
@@ -29,17 +31,33 @@ from integrations.kube._cleanup import (
 )
 from integrations.kube._client import KubeCluster
 from integrations.kube._interface import Cluster, Deletion, Kind
+from integrations.kube._prepull import (
+    RIGHTS,
+    Failure,
+    NodePull,
+    Prepull,
+    PrepullState,
+    container_name,
+    daemonset,
+)
 
 __all__ = [
     "JOB_NAMESPACES",
     "NUBLADO_SELECTOR",
     "OCPS_SELECTOR",
     "PROPAGATION",
+    "RIGHTS",
     "SYSTEM",
     "Cluster",
     "Deletion",
+    "Failure",
     "Kind",
     "KubeCluster",
     "Listing",
+    "NodePull",
+    "Prepull",
+    "PrepullState",
     "cleanup_listings",
+    "container_name",
+    "daemonset",
 ]

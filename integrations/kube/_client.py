@@ -14,9 +14,11 @@ from pydantic import SecretStr
 
 from integrations.base import Report
 from integrations.errors import IntegrationError
+from integrations.kube import _daemonset
 from integrations.kube._api import SYSTEM, KubeApi
 from integrations.kube._cleanup import KINDS, PROPAGATION, Listing, cleanup_listings
 from integrations.kube._interface import Deletion
+from integrations.kube._prepull import Prepull, PrepullState
 
 
 class KubeCluster:
@@ -62,7 +64,9 @@ class KubeCluster:
     given). The account needs (ClusterRole): ``get, list, delete`` on ``namespaces``; ``list,
     delete`` on ``jobs`` (batch), ``deployments`` and ``daemonsets`` (apps),
     ``horizontalpodautoscalers`` (autoscaling). Pods are deleted by the garbage collector, not
-    by the bot, so no rights on pods are needed.
+    by the bot, so no rights on pods are needed. The pre-pull, where a site enables it, needs a
+    Role in its namespace (``_prepull.RIGHTS``: ``create, get, update, delete`` on
+    ``daemonsets``, ``get, list`` on ``pods``), which ``upgrade-bot check`` asks the server about.
     """
 
     system = SYSTEM
@@ -270,6 +274,24 @@ class KubeCluster:
                 f"cancelled after {done}/{total} deleted (deletions already sent still happen)",
                 host=self.host,
             )
+
+    # -- the pre-pull (integrations/kube/_prepull.py) ---------------------------------------
+
+    async def start_prepull(self, prepull: Prepull) -> None:
+        """Create the pre-pull DaemonSet, or replace it with these images."""
+        await _daemonset.start(self._api, prepull)
+
+    async def prepull_state(self, namespace: str, name: str) -> PrepullState:
+        """The pre-pull DaemonSet's nodes and what each pulled."""
+        return await _daemonset.state(self._api, namespace, name)
+
+    async def stop_prepull(self, namespace: str, name: str) -> None:
+        """Delete the pre-pull DaemonSet (its pods go too)."""
+        await _daemonset.stop(self._api, namespace, name)
+
+    async def prepull_rights(self, namespace: str) -> list[str]:
+        """The pre-pull's rights the account lacks in ``namespace`` (SelfSubjectAccessReview)."""
+        return await _daemonset.missing_rights(self._api, namespace)
 
     # -- the calls --------------------------------------------------------------------------
 

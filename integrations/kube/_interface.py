@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from integrations.base import Integration, Report
+from integrations.kube._prepull import Prepull, PrepullState
 
 Kind = Literal["Job", "Deployment", "HorizontalPodAutoscaler", "DaemonSet", "Namespace"]
 """The kinds of object the cleanup deletes."""
@@ -45,4 +46,20 @@ class Cluster(Integration, Protocol):
 
     async def delete(self, deletions: Sequence[Deletion], report: Report) -> None:
         """Delete these objects (Jobs with their pods); objects already gone are fine."""
+        ...
+
+    async def start_prepull(self, prepull: Prepull) -> None:
+        """Create the pre-pull DaemonSet, or replace it (same name) with these images."""
+        ...
+
+    async def prepull_state(self, namespace: str, name: str) -> PrepullState:
+        """The pre-pull DaemonSet's nodes and what each has pulled (gone: ``exists`` False)."""
+        ...
+
+    async def stop_prepull(self, namespace: str, name: str) -> None:
+        """Delete the pre-pull DaemonSet with its pods (already gone is fine)."""
+        ...
+
+    async def prepull_rights(self, namespace: str) -> list[str]:
+        """The rights the pre-pull needs in ``namespace`` that the bot's account lacks."""
         ...

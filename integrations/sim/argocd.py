@@ -15,7 +15,9 @@ from typing import Any
 
 from integrations.argocd import AppStatus, Pod
 from integrations.errors import IntegrationError
+from integrations.images import AppImages
 from integrations.sim.catalog import LOVE_DEPLOYMENTS
+from integrations.sim.images import REGISTRY, app_images, start_delay, tag_of
 from integrations.sim.part import Core, Part
 from integrations.sim.world import World, spread
 
@@ -23,7 +25,6 @@ SLOW_PULL = 55 * 60.0
 """Seconds a ``slow-pull`` app's images take to pull."""
 BACKING_OFF = 600.0
 """Seconds of a slow pull before its pods show the kubelet backing off (ImagePullBackOff)."""
-REGISTRY = "ts-dockerhub.lsst.org"
 
 DIFF = {
     "science-platform": ["Application argocd/nublado", "Application argocd/sasquatch"],
@@ -94,7 +95,7 @@ class SimArgoCD(Part):
             return False
         now = self._core.now()
         tag = f"sync:{app}"
-        pulled = now + spread(app + "/pull", 90, 240)
+        pulled = now + start_delay(world, app, now)  # the pull model: integrations/sim/images
         began = now
         if app in world.faults("slow-pull"):  # an earlier sync's pull goes on: the kubelet's
             earlier = float(str(state.get("pull_until", 0)))
@@ -132,6 +133,13 @@ class SimArgoCD(Part):
             Pod(app, name, reason, containers, health, message.format(pod=name))
             for name in _pod_names(world, app)
         ]
+
+    async def images(self, app: str, revision: str | None) -> AppImages:
+        """The images of the app's manifests at the release (any revision names the release)."""
+        del revision
+        world = await self._enter()
+        self._app(world, app)
+        return AppImages(app, app_images(world, app, tag_of(world)))
 
     async def terminate(self, app: str) -> None:
         """``DELETE .../operation``: the running sync stops where it is."""

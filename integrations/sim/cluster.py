@@ -1,7 +1,8 @@
 """Simulated Kubernetes: what lsst-ts/k8s-admin's cleanup scripts find and delete.
 
 Deleting a CSC's Job (with propagation, so its pod goes too) stops the CSC if it still ran;
-deleting LOVE's Deployments takes LOVE down until ArgoCD syncs it back.
+deleting LOVE's Deployments takes LOVE down until ArgoCD syncs it back. The pre-pull
+DaemonSet fills the nodes' image caches as ``integrations/sim/images.py`` models it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from collections.abc import Sequence
 from typing import Literal
 
 from integrations.base import Report
-from integrations.kube import Deletion
+from integrations.kube import Deletion, Failure, NodePull, Prepull, PrepullState
 from integrations.sim.catalog import CLUSTERS
+from integrations.sim.images import NODES, schedule
 from integrations.sim.part import Part
 from integrations.sim.world import World
 
@@ -81,6 +83,53 @@ class SimCluster(Part):
             if n % 10 == 0 or n == len(deletions):  # saved and reported in batches
                 await self._core.save()
                 await report(f"{n}/{len(deletions)} deleted ({deletion})")
+
+    async def start_prepull(self, prepull: Prepull) -> None:
+        """The DaemonSet's pods pull the images one after another (``sim/images.py``'s model)."""
+        world = await self._enter()
+        world.doc["prepull"] = {
+            **schedule(world, prepull.images, self._core.now()),
+            "name": f"{prepull.namespace}/{prepull.name}",
+        }
+        await self._core.save()
+
+    async def prepull_state(self, namespace: str, name: str) -> PrepullState:
+        """Every node alike: what is pulled by now, what fails."""
+        world = await self._enter()
+        prepull = world.doc.get("prepull")
+        if (
+            not prepull
+            or prepull["removed"] is not None
+            or prepull["name"] != f"{namespace}/{name}"
+        ):
+            return PrepullState(exists=False, desired=0)
+        now = self._core.now()
+        pulled = tuple(i for i in prepull["images"] if (prepull["ready"][i] or now + 1) <= now)
+        failing = tuple(
+            Failure(image, "ErrImagePull" if int(now // 60) % 5 == 0 else "ImagePullBackOff",
+                    f'Back-off pulling image "{image}"')
+            for image, at in prepull["failed"].items() if at <= now
+        )  # fmt: skip
+        done = len(pulled) == len(prepull["images"])
+        nodes = tuple(
+            NodePull(f"{world.site.cluster}{n:02d}", pulled, failing, done)
+            for n in range(1, NODES + 1)
+        )
+        return PrepullState(exists=True, desired=NODES, nodes=nodes)
+
+    async def stop_prepull(self, namespace: str, name: str) -> None:
+        """The DaemonSet goes: what the nodes pulled stays in their caches."""
+        world = await self._enter()
+        prepull = world.doc.get("prepull")
+        if prepull and prepull["name"] == f"{namespace}/{name}" and prepull["removed"] is None:
+            prepull["removed"] = self._core.now()
+            await self._core.save()
+
+    async def prepull_rights(self, namespace: str) -> list[str]:
+        """The simulated account has every right."""
+        del namespace
+        await self._enter()
+        return []
 
     def _remove(self, world: World, deletion: Deletion) -> None:
         ns = deletion.namespace or ""

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 FaultKind = Literal[
-    "csc-fault", "csc-stuck", "bridge-stuck", "app-degraded", "slow-pull", "love-down",
-    "love-timeout",
+    "csc-fault", "csc-stuck", "bridge-stuck", "app-degraded", "slow-pull", "prepull-fail",
+    "love-down", "love-timeout",
     "efd-stale", "wrong-cluster",
 ]  # fmt: skip
 
@@ -21,6 +21,8 @@ FAULTS: dict[str, str] = {
     "bridge-stuck": "camera (ATCamera, MTCamera, CCCamera) whose OCS bridge will not stop",
     "app-degraded": "ArgoCD application whose sync ends Degraded",
     "slow-pull": "ArgoCD application whose images take 55 minutes to pull (ImagePullBackOff)",
+    "prepull-fail": "ArgoCD application whose first image the pre-pull cannot pull (its tag "
+    "was not pushed: ErrImagePull)",
     "love-down": "LOVE unreachable (no target: write love-down)",
     "love-timeout": "the first script added through LOVE is queued, but no answer comes back "
     "(no target)",

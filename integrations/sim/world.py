@@ -164,6 +164,7 @@ class World:
             "merged_at": now + 3000,
             "merged": False,
         }
+        self.doc["cycle"] = release.cycle  # the new images' tag
         branch = self.site.config_branch.format(cycle=release.cycle)
         self.doc["branches"] = {repo: [branch] for repo in self.site.config_repos}
 
@@ -204,7 +205,10 @@ class World:
         if fault.kind == "bridge-stuck" and self.site.bridge_of(target) is None:
             cameras = ", ".join(c for c, _, _ in self.site.camera_bridges)
             raise ValueError(f"{fault}: {self.site.name} has bridges for {cameras} only")
-        if fault.kind in {"app-degraded", "slow-pull"} and target not in self.doc["apps"]:
+        if (
+            fault.kind in {"app-degraded", "slow-pull", "prepull-fail"}
+            and target not in self.doc["apps"]
+        ):
             raise ValueError(f"{fault}: no ArgoCD application {target} at {self.site.name}")
         if fault.kind == "efd-stale":  # what the EFD received last, kept from now on
             self.doc["stale_since"] = now

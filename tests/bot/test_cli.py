@@ -203,13 +203,13 @@ def test_show_default_lists_the_summit_cycle_upgrade(procedure: Procedure) -> No
     """The default run: header, the four phases in order, every step in order, approvals."""
     code, text = cli("procedure", "show")
     assert code == 0
-    assert text.startswith("Deploying the Upgrade: cycle-upgrade at summit, 25 steps\n")
+    assert text.startswith("Deploying the Upgrade: cycle-upgrade at summit, 26 steps\n")
     headers = [line for line in text.splitlines() if line.lower() in PHASES]
     assert headers == ["SHUTDOWN", "CONFIGURATION", "DEPLOYMENT", "VERIFICATION"]
     expected = procedure.for_run("summit", "cycle-upgrade")
     listed = listed_steps(text)
     assert [s.id for s in listed] == [s.id for s in expected]
-    assert [s.number for s in listed] == list(range(1, 26))
+    assert [s.number for s in listed] == list(range(1, 27))
     assert [s.title for s in listed] == [s.title for s in expected]
     assert [s.phase for s in listed] == [s.phase for s in expected]
     assert {s.id for s in listed if s.approve} == {s.id for s in expected if s.needs_approval}
@@ -222,7 +222,7 @@ def test_show_default_lists_the_summit_cycle_upgrade(procedure: Procedure) -> No
     assert "start_with" not in text  # parameters only with -v
 
 
-@pytest.mark.parametrize(("site", "count"), [("tts", 20), ("bts", 20)])
+@pytest.mark.parametrize(("site", "count"), [("tts", 21), ("bts", 21)])
 def test_show_test_stands_leave_out_the_summit_only_steps(
     procedure: Procedure, site: str, count: int
 ) -> None:
@@ -241,7 +241,7 @@ def test_show_system_restart_starts_the_cameras_itself() -> None:
     """A system restart has the camera start-up's three stages, no camera-stage announcements."""
     code, text = cli("procedure", "show", "--kind", "system-restart")
     assert code == 0
-    assert text.startswith("Deploying the Upgrade: system-restart at summit, 26 steps\n")
+    assert text.startswith("Deploying the Upgrade: system-restart at summit, 27 steps\n")
     ids = [s.id for s in listed_steps(text)]
     stages = ["camera-startup", "camera-ccs-available", "camera-enter-control"]
     assert ids[ids.index("sync-telescope") + 1 : ids.index("bare-metal-startup")] == stages
@@ -293,7 +293,7 @@ def test_show_another_procedure_file(tmp_path: Path) -> None:
     path = write_copy(tmp_path / "mine.yaml", edit)
     code, text = cli("procedure", "show", "--procedure", str(path))
     assert code == 0
-    assert text.startswith("Cycle 41 upgrade: cycle-upgrade at summit, 25 steps\n")
+    assert text.startswith("Cycle 41 upgrade: cycle-upgrade at summit, 26 steps\n")
     assert next(s for s in listed_steps(text) if s.id == "kube-cleanup").title == (
         "Clean up Kubernetes (edited)"
     )
@@ -321,9 +321,9 @@ def test_validate_the_shipped_file() -> None:
     code, text = cli("procedure", "validate", str(SHIPPED))
     assert code == 0
     assert text == (
-        f"{SHIPPED}: valid, 28 steps (summit/cycle-upgrade 25, summit/system-restart 26, "
-        "tts/cycle-upgrade 20, tts/system-restart 21, bts/cycle-upgrade 20, "
-        "bts/system-restart 21)\n"
+        f"{SHIPPED}: valid, 29 steps (summit/cycle-upgrade 26, summit/system-restart 27, "
+        "tts/cycle-upgrade 21, tts/system-restart 22, bts/cycle-upgrade 21, "
+        "bts/system-restart 22)\n"
     )
 
 
@@ -587,7 +587,8 @@ def test_demo_summit_cycle_upgrade(summit_run: DemoRun, procedure: Procedure) ->
     assert "] Run completed.\n" in text
     assert f"Summary of run {run_id(text)}: cycle-upgrade of summit, completed in " in text
     rows = summary_rows(text)
-    assert list(rows) == [step.id for step in procedure.for_run("summit", "cycle-upgrade")]
+    steps = procedure.for_run("summit", "cycle-upgrade")
+    assert list(rows) == [step.id for step in steps if step.id != "prepull-images"]  # not enabled
     assert rows["preflight"][0] == "succeeded"
     assert rows["ess-controllers"][0] == "done_by_hand"  # a manual step, done by the lead
     assert rows["announce-nublado-available"][0] == "succeeded"
@@ -679,7 +680,8 @@ def test_demo_tts_leaves_out_the_summit_only_steps(procedure: Procedure) -> None
     assert "] Run completed.\n" in text
     for step_id in SUMMIT_ONLY:
         assert step_id not in text, step_id
-    assert list(summary_rows(text)) == [s.id for s in procedure.for_run("tts", "cycle-upgrade")]
+    steps = procedure.for_run("tts", "cycle-upgrade")
+    assert list(summary_rows(text)) == [s.id for s in steps if s.id != "prepull-images"]
     assert ">> camera-stage-1 -> #tucson-teststand  [Acknowledge]" in text
 
 

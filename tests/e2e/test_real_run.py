@@ -27,7 +27,8 @@ from aiohttp.test_utils import TestServer
 from bot.config.file import load_config
 from bot.config.procedures import DEFAULT_PROCEDURE, load_procedure
 from bot.config.sites import SiteConfig, default_site_fields, default_sites
-from bot.engine.engine import Change, Engine, RunChanged
+from bot.engine.changes import Change, RunChanged
+from bot.engine.engine import Engine
 from bot.engine.ticker import Ticker
 from bot.terminal.leads import SimulatedLead
 from bot.wiring.real import real_site

@@ -27,6 +27,7 @@ from handlers import parse
         ("note  MTDome  fixed by hand ", parse.Note("MTDome  fixed by hand")),
         ("abort", parse.Abort()),
         ("abort dome stuck", parse.Abort("dome stuck")),
+        ("prepull STOP", parse.PrepullStop()),
     ],
 )  # fmt: skip
 def test_commands_parse(text: str, request_: parse.Request) -> None:
@@ -46,6 +47,7 @@ def test_commands_parse(text: str, request_: parse.Request) -> None:
         ("takeover summit", "say why"),
         ("check", "`/upgrade check <site>`"),
         ("pause now", "takes nothing more"),
+        ("prepull", "/upgrade prepull stop"),
         ("note", "the note is empty"),
         ("status summit tts", "/upgrade status [site] [share]"),
         ("reboot summit", "unknown command 'reboot'"),

@@ -15,6 +15,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
+from bot.config.sites import Prepull
 from bot.engine.runners import argocd as runner
 from integrations.argocd import AppStatus, ArgoCDClient
 from integrations.errors import IntegrationError, IntegrationTimeout, NoAnswer, Unreachable
@@ -81,7 +82,10 @@ def step(client: ArgoCDClient) -> Any:
         lines.append(line)
 
     systems = SimpleNamespace(argocd=client)
-    return SimpleNamespace(systems=systems, clock=ShortSleeps(200), report=report, lines=lines)
+    site = SimpleNamespace(prepull=Prepull())  # off, as a site has it unless enabled
+    return SimpleNamespace(
+        systems=systems, site=site, clock=ShortSleeps(200), report=report, lines=lines
+    )
 
 
 async def follow(client: ArgoCDClient, app: str, action: ArgocdSync) -> str | None:

@@ -12,14 +12,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
-from pydantic import SecretStr
 
 from bot.engine.runners import argocd as runner
 from integrations.argocd import ArgoCDClient, Pod
 from state.actions import ArgocdSync
 from tests.integrations.test_argocd_client import step
-from tests.support.fakes.argocd import TOKEN, FakeArgoCD
+from tests.support.fakes.argocd import FakeArgoCD, served
 
 LOVE = ArgocdSync.model_validate({"type": "argocd.sync", "apps": ["love"], "expected": "45m"})
 
@@ -34,14 +32,8 @@ async def fake() -> AsyncIterator[FakeArgoCD]:
 
 @pytest_asyncio.fixture
 async def client(fake: FakeArgoCD) -> AsyncIterator[ArgoCDClient]:
-    server = TestServer(fake.app(), host="127.0.0.1")
-    await server.start_server()
-    client = ArgoCDClient(
-        url=f"http://127.0.0.1:{server.port}/argo-cd", token=SecretStr(TOKEN), timeout=2.0
-    )
-    yield client
-    await client.aclose()
-    await server.close()
+    async with served(fake) as client:
+        yield client
 
 
 async def until_pod(client: ArgoCDClient, app: str, reason: str) -> list[Pod]:

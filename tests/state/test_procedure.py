@@ -46,7 +46,7 @@ def test_default_loads(default: Procedure) -> None:
     """The built-in procedure loads, the same from the package as from its path."""
     assert default.name == "Deploying the Upgrade"
     assert default.version == 1
-    assert len(default.steps) == 28
+    assert len(default.steps) == 29
     assert load_procedure(DEFAULT_PATH) == default
 
 
@@ -61,12 +61,12 @@ def test_default_has_the_four_phases_in_order(default: Procedure) -> None:
 @pytest.mark.parametrize(
     ("site", "kind", "count"),
     [
-        ("summit", "cycle-upgrade", 25),
-        ("summit", "system-restart", 26),
-        ("tts", "cycle-upgrade", 20),
-        ("tts", "system-restart", 21),
-        ("bts", "cycle-upgrade", 20),
-        ("bts", "system-restart", 21),
+        ("summit", "cycle-upgrade", 26),
+        ("summit", "system-restart", 27),
+        ("tts", "cycle-upgrade", 21),
+        ("tts", "system-restart", 22),
+        ("bts", "cycle-upgrade", 21),
+        ("bts", "system-restart", 22),
     ],
 )
 def test_steps_per_run(default: Procedure, site: str, kind: str, count: int) -> None:

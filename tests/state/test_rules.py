@@ -278,6 +278,7 @@ CHANGING = [
 def test_changing_steps_of_the_default() -> None:
     """The steps that change the observatory are the ones the page says."""
     assert CHANGING == [
+        "prepull-images",
         "shutdown-cscs",
         "offline-stragglers",
         "scriptqueues-offline",

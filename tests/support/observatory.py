@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config.sites import SiteConfig, default_sites
-from bot.engine.engine import Change, Engine, RunChanged
+from bot.engine.changes import Change, RunChanged
+from bot.engine.engine import Engine
 from bot.engine.runners import SiteSystems
 from bot.wiring.simulated import rehearsal_sites, sim_site
 from integrations.announce import Notice

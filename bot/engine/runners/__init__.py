@@ -22,6 +22,7 @@ from bot.engine.runners import (
     kube,
     love,
     preflight,
+    prepull,
 )
 from bot.engine.runners.context import Outcome, SiteSystems, StepContext
 from integrations.base import Integration
@@ -32,6 +33,7 @@ from state.actions import (
     GithubBranches,
     GithubPullRequest,
     KubeCleanup,
+    KubePrepull,
     LoveCommand,
     PreflightCheck,
     RunOtherScript,
@@ -54,6 +56,7 @@ RUNNERS: dict[type, Runner] = {
     EfdWaitForStates: efd.wait_for_states,
     SshSystemctl: hosts.systemctl,
     KubeCleanup: kube.cleanup,
+    KubePrepull: prepull.prepull,
     GithubPullRequest: github.pull_request,
     GithubBranches: github.branches,
     ArgocdSync: argocd.sync,
@@ -68,6 +71,7 @@ PREVIEWS: dict[type, Preview] = {
     RunOtherScript: love.preview_script,
     SshSystemctl: hosts.preview,
     KubeCleanup: kube.preview,
+    KubePrepull: prepull.preview,
     ArgocdSync: argocd.preview,
     LoveEnterControl: cameras.preview_enter_control,
 }
@@ -98,6 +102,7 @@ _SYSTEM: dict[type, str] = {
     EfdWaitForStates: "efd",
     SshSystemctl: "hosts",
     KubeCleanup: "cluster",
+    KubePrepull: "cluster",
     GithubPullRequest: "github",
     GithubBranches: "github",
     ArgocdSync: "argocd",

@@ -40,6 +40,32 @@ async def _apps(ctx: StepContext, action: ArgocdSync) -> tuple[list[str], list[s
     return first, [app for app in apps if app not in first]
 
 
+async def synced_apps(ctx: StepContext, action: ArgocdSync) -> list[str]:
+    """Every app the step syncs, in the order it syncs them."""
+    first, rest = await _apps(ctx, action)
+    return first + rest
+
+
+PREPULL_READ = 15.0
+"""Seconds the sync gives the read of a pre-pull still running (it never waits on it)."""
+
+
+async def _prepull_note(ctx: StepContext) -> str:
+    """A pre-pull still running, shown with the sync's progress (never waited for)."""
+    where = ctx.site.prepull
+    if not where.enabled or where.namespace is None:
+        return ""
+    try:
+        read = ctx.systems.cluster.prepull_state(where.namespace, where.name)
+        state = await asyncio.wait_for(read, PREPULL_READ)
+    except (IntegrationError, TimeoutError):
+        return ""
+    if not state.exists or state.done:
+        return ""
+    done = sum(1 for node in state.nodes if node.done)
+    return f"; pre-pull still running ({done}/{state.desired} nodes done), not waited for"
+
+
 async def preview(ctx: StepContext, action: ArgocdSync) -> str:
     """The apps in order and, with ``show_diff``, their out-of-sync resources."""
     first, rest = await _apps(ctx, action)
@@ -170,9 +196,10 @@ async def sync(ctx: StepContext, action: ArgocdSync) -> Outcome:
     first, rest = await _apps(ctx, action)
     progress = Progress(total=len(first) + len(rest))
     limit = asyncio.Semaphore(action.parallel)
+    prepulling = await _prepull_note(ctx)
 
     async def say() -> None:
-        await ctx.report(progress.line())
+        await ctx.report(progress.line() + prepulling)
 
     async def one(app: str) -> None:
         async with limit:

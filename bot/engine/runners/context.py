@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -59,6 +59,12 @@ class Outcome:
     camera_team: tuple[str, ...] = ()
 
 
+def _refuse(work: Coroutine[object, object, None]) -> None:
+    """A context without an engine behind it runs nothing in the background."""
+    work.close()
+    raise RuntimeError("this step context cannot run work in the background")
+
+
 @dataclass(frozen=True, slots=True)
 class StepContext:
     """Everything a runner needs for one attempt of one step."""
@@ -73,3 +79,8 @@ class StepContext:
         repr=False
     )
     """``once(key, post)``: post and record, unless the run made ``key`` already (then: when)."""
+    background: Callable[[Coroutine[object, object, None]], None] = field(
+        default=_refuse, repr=False
+    )
+    """Leave ``work`` running after the step ended (the pre-pull's follower): the engine owns it,
+    cancels it when the run ends or the bot stops, and never waits on it."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.config.sites import SiteConfig
 from bot.engine.runners.context import Outcome, SiteSystems, StepContext
 from integrations.base import Integration
 from integrations.errors import IntegrationError
@@ -32,6 +33,28 @@ async def ping_all(systems: SiteSystems) -> dict[str, str | None]:
     named = systems.named()
     found = await asyncio.gather(*(_ping(name, system) for name, system in named.items()))
     return dict(zip(named, found, strict=True))
+
+
+async def prepull_rights(site: SiteConfig, systems: SiteSystems) -> dict[str, str | None]:
+    """Where the site enables the pre-pull: whether the bot may run it (SelfSubjectAccessReview).
+
+    By name as :func:`ping_all`; empty where the pre-pull is off.
+    """
+    where = site.prepull
+    if not where.enabled or where.namespace is None:
+        return {}
+    name = f"Kubernetes pre-pull rights in {where.namespace}"
+    try:
+        missing = await asyncio.wait_for(
+            systems.cluster.prepull_rights(where.namespace), PING_TIMEOUT
+        )
+    except TimeoutError:
+        return {name: f"{name}: no answer in {PING_TIMEOUT:.0f}s"}
+    except IntegrationError as e:
+        return {name: f"{name}: {e}"}
+    if missing:
+        return {name: f"{name}: lacking {', '.join(missing)} (docs/prepull.md: the Role)"}
+    return {name: None}
 
 
 async def check(ctx: StepContext, _action: PreflightCheck) -> Outcome:

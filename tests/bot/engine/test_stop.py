@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.engine.engine import Change, RunChanged
+from bot.engine.changes import Change, RunChanged
 from integrations.clock import VirtualClock
 from state.commands import AddNote, Approve
 from state.events import Event, StepInterrupted, StepStarted, StepSucceeded

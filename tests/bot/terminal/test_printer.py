@@ -11,7 +11,7 @@ import io
 import pytest
 
 from bot.config.sites import default_sites
-from bot.engine.engine import RunChanged, StepProgress
+from bot.engine.changes import RunChanged, StepProgress
 from bot.terminal.printer import Printer
 from state.commands import ActionFailed, ActionSucceeded, Approve, MarkDone
 from state.machine import handle

@@ -14,12 +14,13 @@ EXAMPLES = {
     "bridge-stuck": "bridge-stuck:ATCamera",
     "app-degraded": "app-degraded:auxtel",
     "slow-pull": "slow-pull:love",
+    "prepull-fail": "prepull-fail:auxtel",
     "love-down": "love-down",
     "love-timeout": "love-timeout",
     "efd-stale": "efd-stale",
     "wrong-cluster": "wrong-cluster",
 }
-TARGETED = ["csc-fault", "csc-stuck", "bridge-stuck", "app-degraded", "slow-pull"]
+TARGETED = ["csc-fault", "csc-stuck", "bridge-stuck", "app-degraded", "slow-pull", "prepull-fail"]
 BARE = ["love-down", "love-timeout", "efd-stale", "wrong-cluster"]
 
 

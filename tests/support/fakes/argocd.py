@@ -35,11 +35,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aiohttp import web
+from aiohttp.test_utils import TestServer
+from pydantic import SecretStr
+
+from integrations.argocd import ArgoCDClient
 
 TOKEN = "argocd-test-token"  # noqa: S105  # a test value, not a secret
 ROOT = "/argo-cd"
@@ -116,6 +121,17 @@ class FakeApp:
     pod: str | None = None
     """The pod's ``Status Reason`` while it waits on its image (``None``: from the health)."""
     timeline: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    target_revision: str = "main"
+    """``spec.source.targetRevision``: what a manifests request without a revision renders."""
+    manifests: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Revision (branch) -> the app's manifests rendered there; none given: a Deployment of
+    ``IMAGE/<app>:<revision>`` at every revision."""
+
+    def rendered(self, revision: str) -> list[dict[str, Any]] | None:
+        """The manifests at ``revision`` (``None``: the repo-server cannot resolve it)."""
+        if self.manifests:
+            return self.manifests.get(revision)
+        return [workload("Deployment", self.name, [f"{IMAGE}/{self.name}:{revision}"])]
 
     @property
     def sync(self) -> str:
@@ -231,6 +247,7 @@ class FakeArgoCD:
         api.router.add_get("/api/v1/applications/{name}", self._get)
         api.router.add_get("/api/v1/applications/{name}/managed-resources", self._managed)
         api.router.add_get("/api/v1/applications/{name}/resource-tree", self._tree)
+        api.router.add_get("/api/v1/applications/{name}/manifests", self._manifests)
         api.router.add_post("/api/v1/applications/{name}/sync", self._sync)
         api.router.add_delete("/api/v1/applications/{name}/operation", self._terminate)
         root = web.Application(middlewares=[self._middleware])
@@ -358,6 +375,34 @@ class FakeArgoCD:
         if isinstance(found, web.Response):
             return found
         return web.json_response({"nodes": _nodes(found), "hosts": []})
+
+    async def _manifests(self, request: web.Request) -> web.Response:
+        """``GetManifests``: the manifests rendered at ``revision`` (default: the target).
+
+        Each manifest is a JSON *text* (``ManifestResponse.manifests`` is ``repeated string``);
+        a revision the repo-server cannot resolve is its gRPC Unknown error (HTTP 500), as
+        ``reposerver/repository`` answers ``Unable to resolve ... to a commit SHA``.
+        """
+        found = self._find(request, _project(request))
+        if isinstance(found, web.Response):
+            return found
+        revision = request.query.get("revision") or found.target_revision
+        rendered = found.rendered(revision)
+        if rendered is None:
+            return grpc_error(
+                500,
+                2,
+                f"rpc error: code = Unknown desc = Unable to resolve '{revision}' to a commit SHA",
+            )
+        return web.json_response(
+            {
+                "manifests": [json.dumps(m) for m in rendered],
+                "namespace": found.name,
+                "server": "https://kubernetes.default.svc",
+                "revision": "0f3c9d2a" + str(len(revision)),
+                "sourceType": "Helm",
+            }
+        )
 
     async def _sync(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -542,6 +587,22 @@ def _nodes(app: FakeApp) -> list[dict[str, Any]]:
 IMAGE = "ts-dockerhub.lsst.org"
 
 
+def workload(kind: str, name: str, images: list[str], init: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A rendered workload manifest (Deployment, Job, StatefulSet, DaemonSet, CronJob)."""
+    pod: dict[str, Any] = {
+        "containers": [{"name": f"c{n}", "image": image} for n, image in enumerate(images)]
+    }
+    if init:
+        pod["initContainers"] = [{"name": f"i{n}", "image": image} for n, image in enumerate(init)]
+    template = {"metadata": {"labels": {"app": name}}, "spec": pod}
+    spec: dict[str, Any] = {"template": template}
+    if kind == "CronJob":
+        spec = {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": template}}}
+    group = "batch/v1" if kind in {"Job", "CronJob"} else "apps/v1"
+    meta = {"name": name, "namespace": name, "labels": {"argocd.argoproj.io/instance": name}}
+    return {"apiVersion": group, "kind": kind, "metadata": meta, "spec": spec}
+
+
 def _pod_node(app: FakeApp, namespace: str, parent: dict[str, Any]) -> dict[str, Any]:
     """The Deployment's pod as a ``ResourceNode``, its ``info`` as ``populatePodInfo`` fills it."""
     reason, ready, health = _pod_state(app)
@@ -583,3 +644,18 @@ def _pod_state(app: FakeApp) -> tuple[str, int, dict[str, str]]:
     if app.health == "Progressing":
         return "Running", 0, {"status": "Progressing"}
     return "Running", 1, {"status": "Healthy"}
+
+
+@asynccontextmanager
+async def served(fake: FakeArgoCD) -> AsyncIterator[ArgoCDClient]:
+    """The real client, talking to ``fake`` served on loopback (closed on exit)."""
+    server = TestServer(fake.app(), host="127.0.0.1")
+    await server.start_server()
+    client = ArgoCDClient(
+        url=f"http://127.0.0.1:{server.port}{ROOT}", token=SecretStr(TOKEN), timeout=2.0
+    )
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        await server.close()

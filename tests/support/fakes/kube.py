@@ -49,6 +49,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.fakes.kube_daemonsets import FakeDaemons, status
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 """An aiohttp handler, as a middleware is given it."""
 
@@ -88,22 +90,6 @@ class Call:
         if self.body and self.body.get("propagationPolicy"):
             return str(self.body["propagationPolicy"])
         return self.query.get("propagationPolicy")
-
-
-def status(code: int, reason: str, message: str, **details: str) -> web.Response:
-    """A ``Status`` failure object, as kube-apiserver answers errors."""
-    body: dict[str, Any] = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    if details:
-        body["details"] = details
-    return web.json_response(body, status=code)
 
 
 def _requirement(term: str) -> Any:
@@ -161,6 +147,8 @@ class FakeKube:
     """The most DELETEs the fake was answering at once."""
     on_delete: Callable[[str, str, str], Awaitable[None]] = _nothing
     """Awaited with (resource, namespace, name) after an object is deleted."""
+    daemons: FakeDaemons = field(default_factory=FakeDaemons)
+    """The DaemonSet controller, the kubelets and the access reviews (the pre-pull)."""
     _versions: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _release: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -268,6 +256,7 @@ class FakeKube:
         app = web.Application(middlewares=[self._middleware])
         app.router.add_get("/version", self._version)
         app.router.add_get("/version/", self._version)  # the Python client asks for this one
+        self.daemons.serve(app, self, read_only=READ_ONLY_TOKEN)
         app.router.add_get("/api/v1/namespaces", self._list_namespaces)
         app.router.add_get("/api/v1/namespaces/{name}", self._get_namespace)
         app.router.add_delete("/api/v1/namespaces/{name}", self._delete_namespace)
@@ -320,6 +309,8 @@ class FakeKube:
             return status(401, "Unauthorized", "Unauthorized")
         if request.path.rstrip("/") == "/version":  # public information: anyone may read it
             return None
+        if request.path.endswith("/selfsubjectaccessreviews") and auth is not None:
+            return None  # any authenticated user may ask what they may do
         if auth is None or (auth == f"Bearer {READ_ONLY_TOKEN}" and request.method != "GET"):
             user = "system:anonymous" if auth is None else "system:serviceaccount:ops:readonly"
             verb = "list" if request.method == "GET" else "delete"
@@ -411,6 +402,7 @@ class FakeKube:
             return web.Response(status=404, text="404 page not found")
         group, version, kind = known
         namespace = request.match_info["ns"]
+        self.daemons.refresh(self)
         match = selector(request.query.get("labelSelector", ""))
         items = [
             obj

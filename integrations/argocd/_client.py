@@ -12,11 +12,10 @@ import asyncio
 import json
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Protocol
 
 from pydantic import SecretStr
 
-from integrations.base import Integration
+from integrations.argocd._interface import AppStatus, Pod
 from integrations.errors import IntegrationError, NoAnswer
 from integrations.http import (
     RETRY_STATUSES,
@@ -28,105 +27,7 @@ from integrations.http import (
     segment,
     string,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class AppStatus:
-    """``status`` of an ArgoCD Application, as ``GET /api/v1/applications/{name}`` gives it."""
-
-    name: str
-    sync: str
-    """``Synced``, ``OutOfSync``, ``Unknown``."""
-    health: str
-    """``Healthy``, ``Progressing``, ``Degraded``, ``Suspended``, ``Missing``, ``Unknown``."""
-    operation: str | None
-    """The last operation's phase: ``Running``, ``Succeeded``, ``Failed``, ``Error``..."""
-    message: str = ""
-
-    @property
-    def done(self) -> bool:
-        """Synced and Healthy with no operation running."""
-        return self.sync == "Synced" and self.health == "Healthy" and self.operation != "Running"
-
-
-PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff"})
-"""A container waiting on its image: the kubelet retries the pull by itself (kubelet's
-``images.ErrImagePull``, ``ImagePullBackOff``); an ``Init:`` prefix means an init container."""
-
-
-@dataclass(frozen=True, slots=True)
-class Pod:
-    """A pod of an application as its resource tree shows it (a ``ResourceNode`` of kind Pod).
-
-    ``reason`` is ArgoCD's ``Status Reason`` info item, computed like ``kubectl get pods``'
-    STATUS column (``controller/cache/info.go`` ``populatePodInfo``): ``Running``,
-    ``Completed``, ``Pending``, ``ContainerCreating``, ``ErrImagePull``, ``ImagePullBackOff``,
-    ``CrashLoopBackOff``, ``Init:0/1``... ``containers`` is its ``Containers`` item, ready of
-    all (``0/1``). ``health`` and ``message`` are the node's health (gitops-engine
-    ``health_pod.go``: a long-running pod with a container waiting in ``Err*`` or ``*BackOff``
-    is Degraded, with the container's waiting message).
-    """
-
-    namespace: str
-    name: str
-    reason: str
-    containers: str = ""
-    health: str = ""
-    message: str = ""
-
-    @property
-    def ready(self) -> bool:
-        """Finished, or running with every container ready."""
-        if self.reason == "Completed":
-            return True
-        ready, _, total = self.containers.partition("/")
-        return self.reason == "Running" and bool(total) and ready == total
-
-    @property
-    def pulling(self) -> bool:
-        """Waiting on an image pull that failed for now (the kubelet tries again by itself)."""
-        return self.reason.removeprefix("Init:") in PULL_REASONS
-
-    def line(self) -> str:
-        """``Pod love/love-nginx-1: ImagePullBackOff (0/1) Back-off pulling image "..."``."""
-        containers = f" ({self.containers})" if self.containers else ""
-        message = f" {self.message}" if self.message else ""
-        return f"Pod {self.namespace}/{self.name}: {self.reason}{containers}{message}"
-
-
-class ArgoCD(Integration, Protocol):
-    """The ArgoCD server of one site."""
-
-    async def apps(self, project: str) -> list[str]:
-        """The applications of an ArgoCD project."""
-        ...
-
-    async def status(self, app: str) -> AppStatus:
-        """The application's sync, health and operation state."""
-        ...
-
-    async def diff(self, app: str) -> list[str]:
-        """The out-of-sync resources (``Kind namespace/name``), for the lead to review."""
-        ...
-
-    async def pods(self, app: str) -> list[Pod]:
-        """The application's pods, live, from its resource tree (why it is not Healthy yet)."""
-        ...
-
-    async def sync(self, app: str, *, prune: bool) -> bool:
-        """Start a sync operation, unless one is already in progress on the app.
-
-        Returns once ArgoCD recorded it: ``True`` when this call started it, ``False`` when an
-        operation was already pending or running (it is followed, never doubled).
-        """
-        ...
-
-    async def terminate(self, app: str) -> None:
-        """Terminate the application's running operation."""
-        ...
-
-
-# --- the real client ---------------------------------------------------------------------------
+from integrations.images import AppImages, images_of
 
 _IN_PROGRESS = frozenset({"Running", "Terminating"})
 """Operation phases that have not ended (``Terminating`` ends as ``Failed``)."""
@@ -160,6 +61,9 @@ class ArgoCDClient:
       that records the operation's end (``controller/appcontroller.go`` ``setOperationState``);
     - ``GET /api/v1/applications/{name}/managed-resources``: ``ResourceDiff`` items;
     - ``GET /api/v1/applications/{name}/resource-tree``: ``ApplicationTree`` (the pods);
+    - ``GET /api/v1/applications/{name}/manifests?revision=R``: ``GetManifests``
+      (``ApplicationManifestQuery`` -> ``repository.ManifestResponse``), the app's manifests
+      rendered at a revision, ``manifests`` a list of JSON texts;
     - ``POST /api/v1/applications/{name}/sync`` ``{"name", "prune", "dryRun"}``: answers the
       Application once the operation is recorded (the controller runs it afterwards);
     - ``DELETE /api/v1/applications/{name}/operation``: the phase becomes ``Terminating``, then
@@ -327,6 +231,33 @@ class ArgoCDClient:
                 )
             )
         return sorted(pods, key=lambda pod: (pod.namespace, pod.name))
+
+    async def images(self, app: str, revision: str | None) -> AppImages:
+        """The images of the app's manifests rendered at ``revision`` (``GetManifests``).
+
+        ``ManifestResponse.manifests`` is ``repeated string`` (each a JSON text) in
+        ``reposerver/repository/repository.proto`` as read at argo-cd 5d3af31; another stored
+        version of that file (0091c74) has ``repeated Manifest`` with the text in
+        ``compiledManifest``, so both shapes are read. A manifest that is not a JSON object is
+        a malformed answer, not skipped: an image left out silently would just not be
+        pre-pulled, but a server answering garbage should be said.
+        """
+        path = f"/api/v1/applications/{segment(app)}/manifests"
+        params = {"revision": revision} if revision else None
+        doc = await self._api.get_object(path, params=params)
+        manifests: list[dict[str, object]] = []
+        for raw in items(doc.get("manifests")):
+            text = raw if isinstance(raw, str) else string(obj(raw).get("compiledManifest"))
+            try:
+                manifest = json.loads(text)
+            except ValueError:
+                manifest = None
+            if not isinstance(manifest, dict):
+                raise self._api.malformed(
+                    f"GET {path}", 200, text[:200], "a manifest is not a JSON object"
+                )
+            manifests.append(manifest)
+        return AppImages(app, images_of(manifests))
 
     async def sync(self, app: str, *, prune: bool) -> bool:
         """Ask for a sync unless one is in progress; ``True`` when this call started it.

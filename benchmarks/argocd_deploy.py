@@ -85,14 +85,6 @@ async def one(parallel: int, nodes: int | None, scale: float = SCALE) -> float:
     return (time.perf_counter() - began) * scale
 
 
-def bot_with_prepull() -> float | None:
-    """Hook for issue 20: the bot with its images pulled before the sync (model seconds).
-
-    ``None`` until the pre-pull exists; then this row measures it on the same fake.
-    """
-    return None
-
-
 async def measure(repeat: int, nodes: int, scale: float = SCALE) -> list[str]:
     """The three orders, ``repeat`` times each; the Markdown table."""
     bot = statistics.median([await one(4, nodes, scale) for _ in range(repeat)])
@@ -104,9 +96,6 @@ async def measure(repeat: int, nodes: int, scale: float = SCALE) -> list[str]:
         ("bot, same order, every pull at once (no contention: the old fake)", free),
         ("by hand in the ArgoCD UI: one app at a time, +1 min of clicks each", by_hand),
     ]
-    prepull = bot_with_prepull()
-    if prepull is not None:
-        rows.insert(1, ("bot with image pre-pull (issue 20)", prepull))
     lines = [
         f"| {len(TELESCOPE_APPS)} telescope apps (median of {repeat}) | model minutes | x bot |",
         "|---|---:|---:|",

@@ -35,7 +35,7 @@ from typing import Any
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
-from bot.config.sites import default_sites
+from bot.config.sites import Prepull, default_sites
 from bot.engine.runners import argocd
 from integrations.argocd import ArgoCDClient
 from state.actions import ArgocdSync
@@ -70,7 +70,10 @@ async def one(parallel: int, nodes: int | None, scale: float = SCALE) -> float:
         return None
 
     ctx: Any = SimpleNamespace(
-        systems=SimpleNamespace(argocd=client), clock=ShortSleeps(scale), report=report
+        systems=SimpleNamespace(argocd=client),
+        site=SimpleNamespace(prepull=Prepull()),  # no pre-pull: the images are pulled by the sync
+        clock=ShortSleeps(scale),
+        report=report,
     )
     action = ArgocdSync.model_validate({
         "type": "argocd.sync", "project": "telescope", "first": ["control-system-test", "love"],

@@ -192,7 +192,7 @@ class Bot:
             cases = UseCases.create(
                 engine=engine, sites=sites, starters=config.starters, check=wired.check
             )
-            register(app, cases, sites)
+            register(app, cases, sites, rehearsal=options.simulate)
             ticker = _ticker(engine, store, rehearsal, parts.get("tick", 1.0))
             return cls(app, engine, store, front, updates, ticker, metrics, clock, lease,
                        Supervisor(), health, settings.stop_grace, opened.pop_all())  # fmt: skip

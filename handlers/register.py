@@ -9,14 +9,21 @@ from slack_bolt.async_app import AsyncApp
 from bot.config.sites import SiteConfig
 from bot.usecases.cases import UseCases
 from handlers import buttons, commands, errors, forms, home
-from handlers.services import ignore_retries, services
+from handlers.services import ignore_retries, mark_answers, services
 from handlers.show import Shower
 from state.names import Site
 
 
-def register(app: AsyncApp, cases: UseCases, sites: Mapping[Site, SiteConfig]) -> None:
-    """Add the middleware, every listener, and the error handler to ``app``."""
+def register(
+    app: AsyncApp, cases: UseCases, sites: Mapping[Site, SiteConfig], *, rehearsal: bool = False
+) -> None:
+    """Add the middleware, every listener, and the error handler to ``app``.
+
+    ``rehearsal``: the answers to requests carry the REHEARSAL marker, as every post does.
+    """
     app.error(errors.answer_error)
+    if rehearsal:  # first: any answer, an error's too, is marked
+        app.middleware(mark_answers)
     app.middleware(ignore_retries)
     app.middleware(services(cases, Shower(sites)))
     app.command("/upgrade")(commands.upgrade)

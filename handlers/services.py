@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from slack_bolt.async_app import AsyncBoltContext, AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.slack.rehearsal import MarkedRespond
 from bot.usecases.cases import UseCases
 from handlers.show import Shower
 
@@ -31,6 +32,19 @@ def services(
     return put
 
 
+async def mark_answers(context: AsyncBoltContext, next: Next) -> BoltResponse:  # noqa: A002
+    """In a rehearsal: the answers by ``response_url`` carry the REHEARSAL marker too.
+
+    Bolt builds ``respond`` lazily from ``context["respond"]`` (``AsyncBoltContext.respond``);
+    putting ours there first makes every listener and the error handler use it.
+    """
+    if context.response_url is not None:
+        context["respond"] = MarkedRespond(
+            response_url=context.response_url, proxy=context.client.proxy, ssl=context.client.ssl
+        )
+    return await next()
+
+
 def cases_of(context: AsyncBoltContext) -> UseCases:
     """The use cases, as the middleware put them."""
     cases: UseCases = context["cases"]
@@ -45,11 +59,13 @@ def show_of(context: AsyncBoltContext) -> Shower:
 
 async def ignore_retries(
     req: AsyncBoltRequest,
-    resp: BoltResponse,
     next: Next,  # noqa: A002  # Bolt passes it by this name
 ) -> BoltResponse:
-    """Slack's retries (``X-Slack-Retry-Num``) are acked and dropped: the first one ran."""
+    """Slack's retries (``X-Slack-Retry-Num``) are acked and dropped: the first one ran.
+
+    A new 200 is returned: the ``resp`` Bolt hands a middleware is ``None`` once an earlier
+    middleware called ``next()`` (Bolt's ``next`` returns nothing), so it cannot be mutated.
+    """
     if req.headers.get("x-slack-retry-num"):
-        resp.status = 200
-        return resp
+        return BoltResponse(status=200, body="")
     return await next()

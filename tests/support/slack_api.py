@@ -324,5 +324,7 @@ class FakeSlack:
                 "response_metadata": {"next_cursor": cursor}}  # fmt: skip
 
     async def _response(self, request: web.Request) -> web.Response:
-        self.responses.append(await request.json())
+        """An answer by ``response_url``: in a rehearsal it is marked too (kept unmarked)."""
+        params = await request.json()
+        self.responses.append(self._unmark(params) if self.rehearsal else params)
         return web.Response(text="ok")

@@ -336,7 +336,7 @@ async def slack_and_bot(
                     yield Slack(
                         session, f"http://127.0.0.1:{server.port}/slack/events", fake, root, bot
                     )
-                assert fake.unmarked == [], "rehearsal messages without the REHEARSAL marker"
+                assert fake.unmarked == [], f"rehearsal messages, no marker: {fake.unmarked}"
             finally:
                 await server.close()
                 await requests_done()

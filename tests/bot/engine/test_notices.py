@@ -40,7 +40,7 @@ from state.store import Store
 from state.store_url import sqlite_url
 from tests.support.influxdb import Influxd, heartbeat_line, module_influxd, summary_state_line
 from tests.support.observatory import RELEASE
-from tests.support.procedures import WAIVED
+from tests.support.procedures import PREFLIGHT, SCRIPTQUEUES, WAIVED, procedure
 from tests.support.runs import HELD
 from tests.support.slack_api import TOKEN, FakeSlack
 from tests.support.slack_bot import CHANNELS
@@ -61,31 +61,17 @@ steps:
     + WAIVED
 )
 
-DOWNTIME = (
+DOWNTIME = procedure(
+    "downtime",
+    PREFLIGHT,
+    SCRIPTQUEUES,
     """
-name: downtime
-steps:
-  - id: preflight
-    title: Pre-flight
-    phase: shutdown
-    action: {type: preflight.check, timeout: 2m}
-  - id: scriptqueues-offline
-    title: ScriptQueues OFFLINE
-    phase: shutdown
-    needs_approval: true
-    action:
-      type: love.run_script
-      script: set_summary_state.py
-      queue: 1
-      timeout: 10m
-      config: {targets: scriptqueues, state: OFFLINE, mute_alarms: false}
   - id: sync-telescope
     title: Sync the T&S applications
     phase: deployment
     needs_approval: true
     action: {type: argocd.sync, project: telescope, first: [control-system-test], timeout: 1h}
-"""
-    + WAIVED
+""",
 )
 
 _databases = itertools.count(1)

@@ -1,13 +1,14 @@
 """Click to screen: a lead's click to the step's message edited in Slack, three sites at once.
 
 What the lead perceives: from sending a signed click on a real run's current step (the button
-the bot suggests: Approve, Mark done for a step done by hand, Retry...) to the moment the fake
+the bot suggests: Approve, Mark done for a step done by hand, Retry...; for Mark done, from
+sending the form it opens, with its note) to the moment the fake
 Slack Web API answers the ``chat.update`` that changes that message (the button gone, the step
 moving on). The click goes
 through Bolt, the handler, the state machine and the store, then the front and the edit budget
 with Slack's real tier (50 ``chat.update`` a minute, Tier 3, per app: the bot's own progress
-edits keep two tokens for a click, see ``bot/slack/updates.py``). Runs go on all three sites at
-once, on the simulated observatory; each site's lead reads for a few seconds (``--think``)
+edits keep three tokens for the clicks, see ``bot/slack/updates.py``). Runs go on all three
+sites at once, on the simulated observatory; each site's lead reads for a few seconds (``--think``)
 before clicking, as a person does, so that the clicks do not exceed the tier by themselves.
 
 Baseline, same click: its body is sent, signed, to a bare Bolt app whose listener only acks
@@ -117,6 +118,27 @@ def _button(
     return None
 
 
+def _form(view: dict[str, Any], note: str) -> bytes:
+    """The lead's answer to the "Mark done" form: what was done, in its required note."""
+    payload = {
+        "type": "view_submission", "team": {"id": "T0RUBIN"}, "user": who(LEAD),
+        "api_app_id": "A0UPGRADE", "trigger_id": f"t-{time.monotonic_ns()}",
+        "view": {"id": "V1", "type": "modal", "callback_id": view["callback_id"],
+                 "private_metadata": view["private_metadata"],
+                 "state": {"values": {"reason": {"value": {"type": "plain_text_input",
+                                                           "value": note}}}}},
+    }  # fmt: skip
+    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+
+
+async def _opened(served: Served, before: int) -> dict[str, Any]:
+    """The form the click opened (``views.open`` number ``before + 1``)."""
+    while True:
+        if len(opened := served.fake.of("views.open")) > before:
+            return dict(opened[before]["view"])
+        await asyncio.sleep(0.01)  # polls the fake's log, as _edited does
+
+
 def _body(button: dict[str, Any], channel: str, name: str, response_url: str) -> bytes:
     payload = {
         "type": "block_actions", "user": who(LEAD), "api_app_id": "A0UPGRADE",
@@ -164,8 +186,14 @@ async def lead(
             ts, button = found
             await asyncio.sleep(rng.uniform(*think))  # the lead reads the message
             body = _body(button, channel, name, f"{served.root}/response/1")
+            forms = len(served.fake.of("views.open"))
             since = time.perf_counter()
             clicks.ack_bot.append(await signed_post(session, served.events, body))
+            if button["action_id"] == "step.mark_done":  # a form asks what was done
+                form = _form(await _opened(served, forms), "done by hand, as the page says")
+                await asyncio.sleep(rng.uniform(*think) / 4)  # the lead types the note
+                since = time.perf_counter()  # the screen changes when the form is sent
+                await signed_post(session, served.events, form)
             clicks.screen.append(
                 1000 * (await _edited(served, channel, ts, button["value"], since) - since)
             )

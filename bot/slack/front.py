@@ -126,7 +126,7 @@ class SlackFront(Worker):
                 self._progress.setdefault((run.run_id, step_id), progress.text)
             self._behind.discard(run.run_id)
             steps = [s.id for s in run.steps]
-            urgent = False
+            acted: set[str] = set()
         elif isinstance(item, StepProgress):
             run = item.run
             self._progress[(run.run_id, item.step_id)] = item.text
@@ -139,15 +139,15 @@ class SlackFront(Worker):
             if any(isinstance(e, RunCompleted | RunAborted) for e in item.events):
                 steps = [s.id for s in run.steps]  # the run is over: no step keeps its buttons
             else:
-                steps = [sid for e in item.events if (sid := getattr(e, "step_id", None))]
-            urgent = any(e.actor != BOT for e in item.events)  # a person acted: theirs first
-        if await self._header(run, urgent=urgent) is None:
+                steps = [sid for e in item.events if (sid := _step_of(e))]
+            acted = {sid for e in item.events if e.actor != BOT and (sid := _step_of(e))}
+        if await self._header(run) is None:  # the step a person moved goes first
             return
         for step_id in dict.fromkeys(steps):
-            await self._show_step(run, step_id, urgent=urgent)
+            await self._show_step(run, step_id, urgent=step_id in acted)
         await self._call_lead(run)
 
-    async def _header(self, run: Run, *, urgent: bool) -> MessageRef | None:
+    async def _header(self, run: Run) -> MessageRef | None:
         """The run's header: posted if missing (the steps' thread hangs on it), else edited."""
         key = f"slack/{run.run_id}/header"
         site = self._sites[run.site]
@@ -155,7 +155,7 @@ class SlackFront(Worker):
         ref = await self._ref(key)
         if ref is None:
             return await self._post(run, key, site.channel, text, blocks, None)
-        self._updates.submit(ref, text, blocks, urgent=urgent)
+        self._updates.submit(ref, text, blocks)
         return ref
 
     async def _show_step(self, run: Run, step_id: str, *, urgent: bool) -> None:
@@ -168,7 +168,7 @@ class SlackFront(Worker):
             text, blocks = self._step_message(run, state)
             self._updates.submit(ref, text, blocks, urgent=urgent)
             return
-        header = await self._header(run, urgent=False)
+        header = await self._header(run)
         if header is None:
             return
         for earlier in run.steps[: run.index(step_id) + 1]:  # the thread keeps their order
@@ -234,6 +234,12 @@ class SlackFront(Worker):
                     message=key, channel=channel, error=problem)  # fmt: skip
         self._behind.add(run.run_id)
         return None
+
+
+def _step_of(event: object) -> str | None:
+    """The step an event is about, if any (run-wide events have none)."""
+    step_id = getattr(event, "step_id", None)
+    return step_id if isinstance(step_id, str) else None
 
 
 def _step_key(run: Run, step_id: str) -> str:

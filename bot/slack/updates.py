@@ -7,10 +7,11 @@ https://api.slack.com/apis/rate-limits), shared by every site. So:
   it) is not sent; pending edits of one message are merged, the latest wins;
 - calls are paced by a token bucket (:mod:`bot.slack.bucket`): a small burst at once, then
   the steady rate;
-- the message a person just acted on goes first (``urgent``), at once after a quiet moment:
-  the bot's own edits leave :data:`RESERVED` tokens in the bucket for it, so a click does not
-  wait for the refill behind live progress (``benchmarks/slack_click.py`` times it); the
-  others take turns by channel, so one site's live progress never starves another site's;
+- the message a person just acted on goes first (``urgent``: the step they moved, not the
+  run's header, so a click costs one token), at once after a quiet moment: the bot's own edits
+  leave :data:`RESERVED` tokens in the bucket for it, so a click does not wait for the refill
+  behind live progress (``benchmarks/slack_click.py`` times it); the others take turns by
+  channel, so one site's live progress never starves another site's;
 - what Slack could not take (out of reach, 5xx, 429 after the SDK's own retries, see
   :mod:`bot.slack.client`) stays pending, the budget paused for a while, so the messages
   catch up when Slack is back; an edit Slack refuses as made (the message is gone) is dropped,
@@ -38,11 +39,11 @@ from bot.slack.worker import Worker
 log = structlog.get_logger("upgrade_bot.slack")
 
 BURST = 4
-"""Edits that may go at once before the pacing starts (a click and what it moved)."""
+"""Edits that may go at once before the pacing starts (Tier 3 welcomes sporadic bursts)."""
 
-RESERVED = 2
-"""Tokens the bot's own edits leave for a person's: a click moves two messages (its step's and
-the run's header, both ``urgent``), and both go at once."""
+RESERVED = 3
+"""Tokens the bot's own edits leave for a person's: a click's one urgent edit (the step it
+moved; the run's header follows in turn), so the three sites' leads may click at once."""
 
 OUT_OF_REACH = 10.0
 """Seconds the budget waits when Slack could not be reached even after the SDK's retries."""
@@ -79,6 +80,7 @@ class Updates(Worker):
         """At most ``per_minute`` edits a minute app-wide, ``burst`` of them at once."""
         self._client = client
         self._bucket = TokenBucket(rate=per_minute / 60.0, burst=burst)
+        self._reserve = min(RESERVED, burst - 1)  # the bot's own edits must still go
         self._out_of_reach = out_of_reach
         self._pending: dict[Key, _Edit] = {}
         self._shows: dict[Key, str] = {}
@@ -135,7 +137,7 @@ class Updates(Worker):
                 await self._wake.wait()
                 self._wake.clear()
                 continue
-            reserve = 0 if any(e.urgent for e in self._pending.values()) else RESERVED
+            reserve = 0 if any(e.urgent for e in self._pending.values()) else self._reserve
             delay = self._bucket.wait(reserve)
             if delay > 0:  # a click may come meanwhile: its edit need not wait as long
                 self._wake.clear()

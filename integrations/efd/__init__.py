@@ -23,19 +23,21 @@ and Enterprise in Sasquatch, lsst-sqre/phalanx ``applications/sasquatch``) and D
   ``WHERE salIndex = N`` on a fully qualified ``"efd"."autogen"."<topic>"``: one query per
   instance, which is what this client avoids.
 
-How one poll reads every instance in ONE request: three statements joined by ``;``, each
+How one poll reads every instance in ONE request: statements joined by ``;``, each
 ``FROM "<db>"."<rp>"./^lsst\.sal\.<CSC>\.logevent_<topic>$/``, so the server matches the
 topics of every CSC itself (no ``SHOW MEASUREMENTS`` round trip, no list of topics to cache
 and keep up to date; ``cscs`` narrows the regex to the named CSCs):
 
-1. ``SELECT last(private_origin), salIndex ... heartbeat WHERE time > now() - lookback``:
-   each CSC's newest heartbeat and the index that sent it. InfluxDB answers ``last()``
-   without reading every point (9 ms for 150 topics holding a day of 1 Hz heartbeats, 13
-   million points, in ``benchmarks/efd_poll.py``), so the age is exact for every non-indexed
-   CSC however long its silence, and the newest of all says whether the EFD is *fresh*.
-2. ``SELECT salIndex ... heartbeat WHERE time > now() - heartbeat_window``: every heartbeat
-   of the last minute (a later poll: since the previous one). Only indexed CSCs have
-   ``salIndex``, so only their rows come back, reduced here to the newest per index.
+1. First poll only: ``SELECT last(private_origin), salIndex ... heartbeat WHERE time > now()
+   - lookback``: each CSC's newest heartbeat and the index that sent it. InfluxDB answers
+   ``last()`` without reading every point (9 ms for 150 topics holding a day of 1 Hz
+   heartbeats, 13 million points, in ``benchmarks/efd_poll.py``), so the age is exact for
+   every non-indexed CSC however long its silence, and the newest of all says whether the
+   EFD is *fresh*. A later poll needs no ``last()``: statement 2 reads every beat since the
+   previous poll, each CSC's newest among them, and the client remembers the older ones.
+2. ``SELECT private_origin, salIndex ... heartbeat WHERE time > now() - heartbeat_window``:
+   every heartbeat of the last minute (a later poll: since the previous one), reduced here to
+   the newest per index (a non-indexed CSC's rows have no ``salIndex``: index 0).
 3. ``SELECT summaryState, salIndex ... summaryState WHERE time > now() - since``: summary
    states are events (a few per CSC a day), so reading *every* row is cheap and the newest
    row per index is the answer. The first poll of a client reads ``lookback`` of them (60
@@ -43,19 +45,27 @@ and keep up to date; ``cscs`` narrows the regex to the named CSCs):
    later polls read only what came since the previous poll, plus ``state_margin`` for rows
    that reach the EFD late, and keep the rest from before (an instance's newest row wins).
 
-A later poll reads only what changed: statements 1 and 2 from the previous poll's start less
-``late_margin`` (10 s), statement 3 less ``state_margin``. A point's time is the message's own
-(the connectors' ``timestamp_field`` is ``private_efdStamp``, the UTC of the writer's
-``private_sndStamp``: phalanx ``applications/sasquatch/charts/telegraf-kafka-consumer``), and it
-reaches InfluxDB after Kafka and Telegraf's flush (``flush_interval`` 1 s there): a point may
-land a few seconds after its own time, so a poll reads back far enough to see it. One later
-than the margin is missed only if no later beat of its instance came since, which the next
-beat (a second later) puts right. What a poll does not read again, the client remembers.
+A later poll reads only what changed: the beats (statement 2) from where the EFD had caught
+up at the previous poll, less ``late_margin`` (2 s), the states (statement 3) from there less
+``state_margin`` (10 minutes: a state event missed is not followed by another, as a beat
+is). A point's time is the message's own (the connectors' ``timestamp_field`` is
+``private_efdStamp``, the UTC of the writer's ``private_sndStamp``: phalanx
+``applications/sasquatch/charts/telegraf-kafka-consumer``), and it reaches InfluxDB after
+Kafka and its connector's flush (``flush_interval`` 1 s there), each connector with its own
+lag. So "caught up" is told by the data, not by this host's clock: the oldest of the newest
+beats of the instances that beat since (``EfdClient._caught_up``). A connector seconds behind
+holds the next poll back by as much, and its beats are read when they land; the margin covers
+a beat that lands after a later one of the same topic (Telegraf's batches, 1 s). One later
+than that is missed only if no later beat of its instance came since, which the next beat (a
+second later) puts right. A poll that hears no new beat reads from where the previous one
+did, at most ``heartbeat_window`` back. What a poll does not read again, the client
+remembers.
 
 Summit-sized (150 instances, 112 of them indexed, a day of 1 Hz heartbeats;
-``benchmarks/efd_poll.py``, figures in ``docs/benchmarks.md``): a later poll reads ~11 s of
-beats instead of 60 s of them and the heartbeats' ``last()`` over 11 s instead of 60 days; one
-query per instance, as lsst-efd-client would do it, takes 150 requests.
+``benchmarks/efd_poll.py``, figures in ``docs/benchmarks.md``): a steady poll every second
+reads ~3-4 s of beats instead of 60 s of them (or 11 s with a fixed 10 s margin), in two
+statements instead of three; one query per instance, as lsst-efd-client would do it, takes
+150 requests.
 The answer is asked for with ``chunked=true``: InfluxDB's ``max-row-limit`` only truncates
 answers that are not chunked (and 1.6 marks a merged, complete series ``partial`` there).
 

@@ -1,9 +1,9 @@
 """InfluxDB's answer to a poll, parsed and checked: each topic's newest rows per ``salIndex``.
 
-What the answer looks like (``chunked=true``, one JSON document a line, three statements) is in
-the package docstring (:mod:`integrations.efd`). A malformed answer raises ValueError or
-TypeError saying what is wrong; an answer carrying InfluxDB's own ``error`` raises
-:class:`RefusedError`.
+What the answer looks like (``chunked=true``, one JSON document a line, two or three
+statements) is in the package docstring (:mod:`integrations.efd`). A malformed answer raises
+ValueError or TypeError saying what is wrong; an answer carrying InfluxDB's own ``error``
+raises :class:`RefusedError`.
 """
 
 from __future__ import annotations
@@ -109,10 +109,8 @@ def parse_answer(body: bytes, statements: int) -> list[list[Series]]:
     """
     found: list[list[Series]] = [[] for _ in range(statements)]
     complete = [False] * statements
-    for line in body.splitlines():
-        if not line.strip():
-            continue
-        doc = json.loads(line)
+    lines = [line for line in body.splitlines() if line.strip()]
+    for doc in json.loads(b"[" + b",".join(lines) + b"]"):  # one parse: a chunk is a series
         if not isinstance(doc, dict):
             raise TypeError("the answer is not a JSON object")
         if (error := doc.get("error")) is not None:
@@ -158,11 +156,11 @@ def last_values(found: list[Series], column: str) -> dict[str, int]:
 
 
 def latest(
-    newest: list[Series], window: list[Series], events: list[Series]
+    heartbeats: list[Series], events: list[Series]
 ) -> tuple[dict[Instance, float], dict[Instance, tuple[float, int]]]:
     """Per instance, the newest heartbeat time, and the newest summaryState (time, value)."""
     beats: dict[Instance, float] = {}
-    for series in (*newest, *window):
+    for series in heartbeats:
         for index, (when, _) in series.newest(None).items():
             beats[series.csc, index] = max(when, beats.get((series.csc, index), -math.inf))
     states: dict[Instance, tuple[float, int]] = {}

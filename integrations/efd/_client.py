@@ -86,7 +86,7 @@ class EfdClient:
         heartbeat_window: float = 60.0,
         lookback: timedelta = timedelta(days=60),
         state_margin: float = 600.0,
-        late_margin: float = 10.0,
+        late_margin: float = 2.0,
         fresh_within: float = 5.0,
     ) -> None:
         """Say where the EFD is; nothing is sent before the first call.
@@ -137,8 +137,9 @@ class EfdClient:
         """Each instance's newest heartbeat seen so far (epoch seconds)."""
         self._states: dict[Instance, tuple[float, int]] = {}
         """Each instance's newest summaryState row seen so far: (epoch seconds, value)."""
-        self._read_until: float | None = None
-        """When the last successful poll started: what the next one must read from."""
+        self._read_from: float | None = None
+        """What the next poll reads from (epoch seconds, less the margins): None before the
+        first poll; then how far the EFD had caught up at the previous one (:meth:`_caught_up`)."""
 
     def _from(self, topic: str, cscs: Sequence[str] | None = None) -> str:
         r"""``"efd"."autogen"./^lsst\.sal\.(A|B)\.logevent_x$/``: every watched CSC's topic.
@@ -154,23 +155,28 @@ class EfdClient:
 
         The first poll of a client reads ``lookback`` (the heartbeats' ``last()`` and the
         summary states) and ``heartbeat_window`` (every heartbeat); a later poll reads only
-        the heartbeats since the previous poll began, less ``late_margin``, and the states
-        since then less ``state_margin``: what it knew before it keeps.
+        the heartbeats since the EFD had caught up at the previous poll, less ``late_margin``,
+        and the states since then less ``state_margin``: what it knew before it keeps. Every
+        heartbeat since then includes each CSC's newest, so a later poll needs no ``last()``.
         """
         now = time.time() if now is None else now
-        newest, window, since = self._lookback, self._heartbeat_window, self._lookback
-        if self._read_until is not None:
-            beats = now - self._read_until + self._late_margin
-            newest, window = min(newest, beats), min(window, beats)
-            since = min(since, now - self._read_until + self._state_margin)
+        window, since = self._heartbeat_window, self._lookback
+        if self._read_from is not None:
+            window = min(window, now - self._read_from + self._late_margin)
+            since = min(since, now - self._read_from + self._state_margin)
         beat, state = self._from("heartbeat"), self._from("summaryState")
         # Safe to build as text: the CSC names were checked in __init__, the rest are numbers.
-        last, window_ms, events = _ms(newest), _ms(window), _ms(since)
-        return [
-            f"SELECT last(private_origin), salIndex FROM {beat} WHERE time > now() - {last}",  # noqa: S608
-            f"SELECT salIndex FROM {beat} WHERE time > now() - {window_ms}",  # noqa: S608
-            f"SELECT summaryState, salIndex FROM {state} WHERE time > now() - {events}",  # noqa: S608
+        statements = [
+            f"SELECT private_origin, salIndex FROM {beat} WHERE time > now() - {_ms(window)}",  # noqa: S608
+            f"SELECT summaryState, salIndex FROM {state} WHERE time > now() - {_ms(since)}",  # noqa: S608
         ]
+        if self._read_from is None:
+            last = _ms(self._lookback)
+            newest = (
+                f"SELECT last(private_origin), salIndex FROM {beat} WHERE time > now() - {last}"  # noqa: S608
+            )
+            statements.insert(0, newest)
+        return statements
 
     def _url(self, endpoint: str) -> URL:
         """``<url>/<endpoint>``, keeping the url's path (``/influxdb`` behind the ingress)."""
@@ -266,14 +272,15 @@ class EfdClient:
     async def states(self) -> SiteStates:
         """Every CSC instance's last summary state and heartbeat age: one HTTP request."""
         started = time.time()
-        beats, states = latest(*await self._query(self.statements(started)))
+        *heard, events = await self._query(self.statements(started))
+        beats, states = latest([series for found in heard for series in found], events)
+        self._read_from = self._caught_up(started, beats)
         for instance, when in beats.items():
             if when > self._beats.get(instance, -math.inf):
                 self._beats[instance] = when
         for instance, (when, value) in states.items():
             if when >= self._states.get(instance, (-math.inf, 0))[0]:
                 self._states[instance] = (when, value)
-        self._read_until = max(started, self._read_until or started)
         now = time.time()
         newest = max(beats.values(), default=None)
         return SiteStates.read(
@@ -281,6 +288,30 @@ class EfdClient:
             fresh=newest is not None and now - newest <= self._fresh_within,
             components=self._reading(now),
         )
+
+    def _caught_up(self, started: float, beats: dict[Instance, float]) -> float:
+        """Up to when the EFD had every live instance's beats at this poll (epoch seconds).
+
+        A point's time is its message's, and each topic reaches InfluxDB after its own
+        Telegraf connector's lag, so "since the previous poll began" would miss the beats of
+        a connector a few seconds behind. The live instances (a beat newer than known, within
+        :data:`HEARTBEAT_SILENCE` of the poll) say how far each one's topic has arrived: the
+        oldest of their newest beats is where the next poll reads from. An instance that has
+        stopped beating brings nothing new and does not hold the next poll back. With no live
+        instance (a poll sooner than the next beats landed, every CSC down mid-upgrade, the EFD
+        behind by more than the silence), nothing says the EFD came further: the next poll
+        reads from where this one did, at most ``heartbeat_window`` back (cheap when nothing
+        beats), so a CSC starting up is seen whatever the EFD's lag.
+        """
+        live = [
+            when
+            for instance, when in beats.items()
+            if when > self._beats.get(instance, -math.inf) and when >= started - HEARTBEAT_SILENCE
+        ]
+        if live:
+            return min(started, *live)
+        oldest = started - self._heartbeat_window
+        return oldest if self._read_from is None else max(self._read_from, oldest)
 
     async def offline_detailed(self, cscs: Sequence[str]) -> dict[str, OfflineDetailedState]:
         r"""Each camera CSC's last ``offlineDetailedState``: one HTTP request, one statement.

@@ -208,3 +208,37 @@ async def test_edits_go_to_the_message_just_clicked_and_change_something(slack: 
     assert len(slack.fake.of("chat.update")) == before
     assert slack.bot.updates.unchanged > 0
     assert not slack.fake.updated_unchanged()
+
+
+@pytest.mark.asyncio
+async def test_a_click_makes_only_its_step_urgent(
+    slack: Slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The step a person moved jumps the edit queue; the run's header takes its turn.
+
+    A click spends one of the tokens the bot's own edits leave (``RESERVED``): three sites'
+    leads clicking at once each see their step change at once (``benchmarks/slack_click.py``).
+    """
+    await slack.start_summit(START)
+    await until(lambda: approve_of(slack, "shutdown-cscs"))
+    await slack.settled()
+    updates = slack.bot.updates
+    submitted: list[tuple[str, bool]] = []
+    submit = updates.submit
+
+    def recording(ref: Any, text: str, blocks: Any, *, urgent: bool = False) -> None:
+        submitted.append((text, urgent))
+        submit(ref, text, blocks, urgent=urgent)
+
+    monkeypatch.setattr(updates, "submit", recording)
+    [approve] = approve_of(slack, "shutdown-cscs")
+    await slack.click(approve)
+    await until(lambda: any(urgent for _, urgent in submitted))
+    await slack.settled()
+    step = (await slack.open_run()).step("shutdown-cscs")
+    assert step is not None
+    urgent = {text.split(":")[0] for text, is_urgent in submitted if is_urgent}
+    assert len(urgent) == 1
+    assert step.step.title in urgent.pop()
+    assert not any(is_urgent for text, is_urgent in submitted if text.startswith("cycle-upgrade"))
+    assert any(text.startswith("cycle-upgrade") for text, _ in submitted)  # the header follows

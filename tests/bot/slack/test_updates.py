@@ -187,25 +187,28 @@ async def test_a_refused_token_ends_the_worker_with_the_error(
 async def test_a_click_does_not_wait_for_the_refill_behind_live_progress(
     fake: tuple[FakeSlack, AsyncWebClient],
 ) -> None:
-    """The bot's own edits leave the last tokens of the burst: a click's edits take them.
+    """The bot's own edits leave the last tokens of the burst: the clicks' edits take them.
 
-    At 6 edits a minute a token comes every 10 s; the live progress spends two of the four at
-    once and then waits, so the click's two edits (its step, the header) are the third and the
-    fourth sent, not behind the progress 10 and 20 s later.
+    At 6 edits a minute a token comes every 10 s; the live progress spends one of the four at
+    once and then waits, so three sites' leads clicking at once (one urgent edit each: the
+    step they moved) see them sent next, not behind the progress 10, 20 and 30 s later.
     """
     slack, client = fake
+    slack.add_channel("tucson-teststand", "C0TTS")
+    slack.add_channel("base-teststand", "C0BTS")
     updates = Updates(client, per_minute=6, burst=4)
     worker = asyncio.create_task(updates.run())
     try:
         for i in range(8):  # a site's live progress
             updates.submit(ref(i), f"progress {i}", [])
-        await until(lambda: len(slack.of("chat.update")) >= 2)
-        assert len(slack.of("chat.update")) == 2  # the last two tokens are kept
-        updates.submit(ref(7), "clicked", [], urgent=True)
-        updates.submit(ref(100), "header", [], urgent=True)
+        await until(lambda: len(slack.of("chat.update")) >= 1)
+        assert len(slack.of("chat.update")) == 1  # the last three tokens are kept
+        updates.submit(ref(7), "summit clicked", [], urgent=True)
+        updates.submit(ref(100, "C0TTS"), "tts clicked", [], urgent=True)
+        updates.submit(ref(200, "C0BTS"), "bts clicked", [], urgent=True)
         await until(lambda: len(slack.of("chat.update")) >= 4)
     finally:
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
     sent = [p["text"] for p in slack.of("chat.update")]
-    assert sent == ["progress 0", "progress 1", "clicked", "header"]
+    assert sent == ["progress 0", "summit clicked", "tts clicked", "bts clicked"]

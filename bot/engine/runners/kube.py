@@ -10,14 +10,19 @@ from integrations.kube import Deletion
 from state.actions import KubeCleanup
 
 
-async def _checked_plan(ctx: StepContext, action: KubeCleanup) -> list[Deletion]:
+async def prove_cluster(ctx: StepContext, doing: str) -> None:
+    """Refuse to act (``doing``: "clean up") unless the API server is the site's cluster."""
     found = await ctx.systems.cluster.identity()
     if found != ctx.site.cluster:
         raise IntegrationError(
             "Kubernetes",
-            f"refusing to clean up: this API server is the {found!r} cluster, "
+            f"refusing to {doing}: this API server is the {found!r} cluster, "
             f"not {ctx.site.name}'s {ctx.site.cluster!r}",
         )
+
+
+async def _checked_plan(ctx: StepContext, action: KubeCleanup) -> list[Deletion]:
+    await prove_cluster(ctx, "clean up")
     return await ctx.systems.cluster.plan_cleanup(action.scope, daemonsets=action.daemonsets)
 
 

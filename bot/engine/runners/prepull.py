@@ -20,6 +20,7 @@ import structlog
 
 from bot.engine.runners.argocd import synced_apps
 from bot.engine.runners.context import Outcome, StepContext
+from bot.engine.runners.kube import prove_cluster
 from integrations.announce import Notice
 from integrations.errors import IntegrationError
 from integrations.images import AppImages, unique_images
@@ -70,13 +71,7 @@ async def prepull(ctx: StepContext, action: KubePrepull) -> Outcome:
     where = ctx.site.prepull
     if where.namespace is None:  # the configuration refuses it enabled without one
         raise IntegrationError("Kubernetes", "the site's prepull namespace is not configured")
-    found = await ctx.systems.cluster.identity()
-    if found != ctx.site.cluster:
-        raise IntegrationError(
-            "Kubernetes",
-            f"refusing to pre-pull: this API server is the {found!r} cluster, "
-            f"not {ctx.site.name}'s {ctx.site.cluster!r}",
-        )
+    await prove_cluster(ctx, "pre-pull")
     listed = await images(ctx)
     spec = Prepull(
         namespace=where.namespace,

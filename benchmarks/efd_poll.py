@@ -1,18 +1,20 @@
-"""EFD poll: every CSC instance of a summit-sized site, the bot's one request vs one per instance.
+"""EFD poll: every CSC instance of a summit-sized site, the bot's round trip vs one per instance.
 
 Loads a real ``influxd`` (Debian's 1.6, on loopback, in a temporary directory, as the tests
 start it) with the summit's CSC instances as the simulated observatory lists them (about 150,
 most of them ESS indices): ``--hours`` of 1 Hz heartbeats for every instance (a few of them
-exited an hour ago) and ``--days`` of summaryState events, a few a day each, shaped as the EFD's
-Telegraf connectors write them (no tags; ``salIndex`` only on indexed CSCs). The cache is
-flushed to TSM files before measuring, as the EFD's older data is; then every running instance
-keeps beating live, once a second.
+exited an hour ago; the beats of the time loading takes included) and ``--days`` of
+summaryState events, a few a day each, shaped as the EFD's Telegraf connectors write them (no
+tags; ``salIndex`` only on indexed CSCs). The cache is flushed to TSM files before measuring,
+as the EFD's older data is; then every running instance keeps beating live, once a second,
+written by a process of its own as the EFD's connectors are (:func:`beating`).
 
 The question every row answers: each instance's last heartbeat and summary state.
 
 - ``EfdClient.states()``, the first poll of a new client (60 days of states, every beat of the
-  last minute), then in the steady state: a poll every ``--interval`` seconds reading only what
-  changed since the EFD had caught up at the previous poll, less the late-arrival margin (2 s);
+  last minute), then in the steady state: a poll every ``--interval`` seconds on average
+  (:meth:`Bench.paced`) reading only what changed since the EFD had caught up at the previous
+  poll, less the late-arrival margin (2 s);
 - the baseline: one request per instance, lsst-efd-client style (``last()`` of the heartbeat
   and of the summaryState topic, ``WHERE salIndex = N``): its first poll over 60 days, and its
   steady poll over the same window as the client's (fair: it too knows when it last asked).
@@ -26,11 +28,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import multiprocessing
 import random
 import re
+import statistics
 import time
 from collections.abc import Awaitable, Callable
+from multiprocessing.synchronize import Event
 
 import aiohttp
 
@@ -62,22 +66,47 @@ def exited(specs: list[CscSpec]) -> set[str]:
     return {spec.ref for spec in random.Random(7).sample(specs, EXITED)}
 
 
-async def beat(db: Influxd, specs: list[CscSpec], since: int) -> None:
-    """The live site: every running instance beats once a second from ``since`` (ms) on."""
+def beats(specs: list[CscSpec], since: int, until: int) -> list[str]:
+    """Every running instance's beats after ``since``, up to ``until`` (ms), once a second."""
     gone = exited(specs)
+    return [
+        _no_index(heartbeat_line(spec.name, spec.index, t - n), spec)
+        for t in range(until, since, -1000)
+        for n, spec in enumerate(specs)
+        if spec.ref not in gone
+    ]
+
+
+async def beat(db: Influxd, specs: list[CscSpec], since: int, started: Event) -> None:
+    """The live site: every running instance beats once a second from ``since`` (ms) on.
+
+    ``started`` is set once the beats up to now are written.
+    """
     while True:
         now = int(time.time() * 1000)
-        await db.write(
-            "efd",
-            [
-                _no_index(heartbeat_line(spec.name, spec.index, t - n), spec)
-                for t in range(now, since, -1000)
-                for n, spec in enumerate(specs)
-                if spec.ref not in gone
-            ],
-        )
+        await db.write("efd", beats(specs, since, now))
         since = now
+        started.set()
         await asyncio.sleep(max(0.0, 1.0 - (time.time() * 1000 - now) / 1000))
+
+
+def beating(url: str, since: int, started: Event) -> None:
+    """:func:`beat` into the server at ``url``, in a process of its own until it is stopped.
+
+    The EFD's writers (the Telegraf connectors) are not the bot's process: writing from the
+    benchmark's event loop would put their work between a poll's request and its answer, a
+    cost the bot does not pay (and paced in step with the polls, the same for every poll).
+    """
+
+    async def run() -> None:
+        db = Influxd(url=url)
+        db.connect()
+        try:
+            await beat(db, site(), since, started)
+        finally:
+            await db.stop()
+
+    asyncio.run(run())
 
 
 async def load(db: Influxd, specs: list[CscSpec], hours: float, days: float) -> int:
@@ -138,16 +167,41 @@ def per_instance(spec: CscSpec, since_ms: int) -> str:
     )
 
 
+def ageing(steady: list[float], began: float, ended: float) -> str:
+    """The steady polls' first and last quarters: how the poll grows as InfluxDB's cache does.
+
+    Beats written live stay in InfluxDB's in-memory cache until it is written to a TSM file
+    (25 MB of writes, ``cache-snapshot-memory-size``, or ``cache-snapshot-write-cold-
+    duration`` without a write), and InfluxDB 1.x copies a series' whole cache to read any
+    part of it (influxdata/influxdb ``tsdb/engine/tsm1/cache.go``, ``Cache.Values``: "a copy
+    of all values, deduped and sorted"). The writers here write nothing else, so the cache
+    holds every beat since the history went to TSM files: each poll reads a longer cache.
+    """
+    quarter = max(1, len(steady) // 4)
+    return (
+        f"The bot's steady poll, first quarter p50 {statistics.median(steady[:quarter]):.2f} ms"
+        f" (the live beats {began:.0f} s in InfluxDB's cache), last quarter"
+        f" {statistics.median(steady[-quarter:]):.2f} ms ({ended:.0f} s)."
+    )
+
+
 class Bench:
     """The measures, against one loaded server."""
 
     def __init__(
-        self, db: Influxd, http: aiohttp.ClientSession, polls: int, interval: float
+        self, db: Influxd, http: aiohttp.ClientSession, polls: int, interval: float, live: float
     ) -> None:
+        """``live``: since when the beats are in InfluxDB's cache (epoch seconds)."""
         self.db, self.http, self.polls, self.interval = db, http, polls, interval
         self.few = max(5, polls // 10)
         self.window_ms = 60_000
         """The window of the client's steady poll, which the baseline's steady poll reads too."""
+        self.live = live
+        self.rng = random.Random(3)
+        self.pace = f"{interval / 2:g}-{interval * 1.5:g} s"
+        """How far apart the polls are (:meth:`paced`)."""
+        self.ageing = ""
+        """The bot's steady poll early and late in the run (:meth:`client_rows`)."""
 
     async def query(self, q: str) -> int:
         """One raw GET /query; the size of the answer."""
@@ -159,14 +213,19 @@ class Bench:
             return len(body)
 
     async def paced(self, call: Callable[[], Awaitable[object]], n: int) -> list[float]:
-        """``n`` timings of ``call`` (ms), one every ``interval`` seconds, as the bot polls."""
+        """``n`` timings of ``call`` (ms), one every ``interval`` seconds on average.
+
+        Each pause is drawn between half and one and a half ``interval``: the bot's polls
+        (every 5-10 s) fall anywhere in the writers' second, where with a fixed period of 1 s
+        every poll of a run would meet the writers at the same point of their beat.
+        """
         samples = []
         for _ in range(n):
             began = time.perf_counter()
             await call()
             took = time.perf_counter() - began
             samples.append(took * 1000)
-            await asyncio.sleep(max(0.0, self.interval - took))
+            await asyncio.sleep(max(0.0, self.interval * self.rng.uniform(0.5, 1.5) - took))
         return samples
 
     async def first_poll(self) -> list[float]:
@@ -185,17 +244,25 @@ class Bench:
     async def client_rows(self) -> list[str]:
         """states(): the first poll, then the steady state."""
         client = EfdClient(url=self.db.url)
-        size_first = await self.query(";".join(client.statements()))
+        first_statements = client.statements()  # one request each, sent at once
+        size_first = await self.query(";".join(first_statements))
         first = await self.first_poll()
         await client.states()
+        began = time.time() - self.live
         steady = await self.paced(client.states, self.polls)
+        self.ageing = ageing(steady, began, time.time() - self.live)
         steady_statements = client.statements()
         size_steady = await self.query(";".join(steady_statements))
         self.window_ms = int(re.findall(r"now\(\) - (\d+)ms", steady_statements[0])[0])
         await client.aclose()
         return [
-            row("bot: states(), first poll of a client", first, 1, size_first),
-            row(f"bot: states(), steady (every {self.interval:g} s)", steady, 1, size_steady),
+            row("bot: states(), first poll of a client", first, len(first_statements), size_first),
+            row(
+                f"bot: states(), steady (every {self.pace})",
+                steady,
+                len(steady_statements),
+                size_steady,
+            ),
         ]
 
     async def baseline_rows(self, specs: list[CscSpec]) -> list[str]:
@@ -216,7 +283,7 @@ class Bench:
                 first_size,
             ),
             row(
-                f"baseline: one query per instance, steady (every {self.interval:g} s)",
+                f"baseline: one query per instance, steady (every {self.pace})",
                 steady,
                 len(specs),
                 await poll(window_ms),
@@ -232,25 +299,34 @@ async def measure(hours: float, days: float, polls: int, interval: float) -> lis
         await db.create_database("efd")
         started, loading = time.perf_counter(), int(time.time() * 1000)
         points = await load(db, specs, hours, days)
+        # The beats of the time loading took, with the history: the live cache must not hold
+        # more the slower this machine loads.
+        caught_up = int(time.time() * 1000)
+        await db.write("efd", catch_up := beats(specs, loading, caught_up))
+        points += len(catch_up)
         loaded = time.perf_counter() - started
         await asyncio.sleep(6)  # the cache goes cold and is written to TSM files
-        beating = asyncio.create_task(beat(db, specs, since=loading))
+        spawn = multiprocessing.get_context("spawn")
+        writing = spawn.Event()
+        writers = spawn.Process(target=beating, args=(db.url, caught_up, writing), daemon=True)
+        writers.start()
         try:
-            await asyncio.sleep(2)
+            if not await asyncio.to_thread(writing.wait, 60):
+                raise RuntimeError(f"the live writers did not start (exit code {writers.exitcode})")
+            await asyncio.sleep(1)
             async with aiohttp.ClientSession() as http:
-                bench = Bench(db, http, polls, interval)
+                bench = Bench(db, http, polls, interval, caught_up / 1000)
                 lines = [*await bench.client_rows(), *await bench.baseline_rows(specs)]
         finally:
-            beating.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beating
+            writers.terminate()
+            writers.join()
     setting = (
         f"InfluxDB 1.6 (Debian) on loopback; {len(specs)} CSC instances "
         f"({sum(s.index != 0 for s in specs)} indexed), {hours:g} h of 1 Hz heartbeats and "
         f"{days:g} days of summaryState: {points:,} points, loaded in {loaded:.0f} s; "
         f"{len(specs) - EXITED} beating live during the measures."
     )
-    return [setting, "", *HEADER, *lines]
+    return [setting, "", *HEADER, *lines, "", bench.ageing]
 
 
 def table(hours: float, days: float, polls: int, interval: float) -> list[str]:

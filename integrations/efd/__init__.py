@@ -23,10 +23,13 @@ and Enterprise in Sasquatch, lsst-sqre/phalanx ``applications/sasquatch``) and D
   ``WHERE salIndex = N`` on a fully qualified ``"efd"."autogen"."<topic>"``: one query per
   instance, which is what this client avoids.
 
-How one poll reads every instance in ONE request: statements joined by ``;``, each
+How one poll reads every instance in one round trip: two or three statements, each
 ``FROM "<db>"."<rp>"./^lsst\.sal\.<CSC>\.logevent_<topic>$/``, so the server matches the
 topics of every CSC itself (no ``SHOW MEASUREMENTS`` round trip, no list of topics to cache
-and keep up to date; ``cscs`` narrows the regex to the named CSCs):
+and keep up to date; ``cscs`` narrows the regex to the named CSCs). Each statement is its own
+GET, all sent at once: InfluxDB runs the statements of one request one after another
+(influxdata/influxdb ``query/executor.go``, ``executeQuery``) and separate requests side by
+side, so a poll waits for its slowest statement, not for the sum of them:
 
 1. First poll only: ``SELECT last(private_origin), salIndex ... heartbeat WHERE time > now()
    - lookback``: each CSC's newest heartbeat and the index that sent it. InfluxDB answers
@@ -64,8 +67,8 @@ remembers.
 Summit-sized (150 instances, 112 of them indexed, a day of 1 Hz heartbeats;
 ``benchmarks/efd_poll.py``, figures in ``docs/benchmarks.md``): a steady poll every second
 reads ~3-4 s of beats instead of 60 s of them (or 11 s with a fixed 10 s margin), in two
-statements instead of three; one query per instance, as lsst-efd-client would do it, takes
-150 requests.
+statements instead of three, asked at once; one query per instance, as lsst-efd-client would
+do it, takes 150 requests, one after another.
 The answer is asked for with ``chunked=true``: InfluxDB's ``max-row-limit`` only truncates
 answers that are not chunked (and 1.6 marks a merged, complete series ``partial`` there).
 

@@ -1,13 +1,14 @@
 """InfluxDB's answer to a poll, parsed and checked: each topic's newest rows per ``salIndex``.
 
-What the answer looks like (``chunked=true``, one JSON document a line, two or three
-statements) is in the package docstring (:mod:`integrations.efd`). A malformed answer raises
+What the answer to one statement looks like (``chunked=true``, one JSON document a line)
+is in the package docstring (:mod:`integrations.efd`). A malformed answer raises
 ValueError or TypeError saying what is wrong; an answer carrying InfluxDB's own ``error``
 raises :class:`RefusedError`.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -48,8 +49,9 @@ class Series:
     def newest(self, column: str | None) -> dict[int, tuple[float, int | None]]:
         """Per ``salIndex``, the newest row's time and ``column`` (rows where it is null skipped).
 
-        Read in place, without a container per row: an answer has thousands of rows and a
-        poll comes every few seconds, so the garbage collector should not have to notice.
+        Read in place, without a container per row, and the common case (integer
+        milliseconds, integer ``salIndex``) checked by type alone: a steady poll has hundreds
+        of rows and comes every few seconds, so this loop is most of its Python time.
         """
         at, index = self.columns.index("time"), _position(self.columns, "salIndex")
         value = None if column is None else _position(self.columns, column)
@@ -57,21 +59,32 @@ class Series:
             return {}
         width = len(self.columns)
         times: dict[int, float] = {}
-        values: dict[int, object] = {}
+        rows: dict[int, list[object]] = {}
         for row in self.rows:
-            if not isinstance(row, list) or len(row) != width:
+            if type(row) is not list or len(row) != width:
                 raise TypeError(f"malformed row in {self.csc}: {row!r:.100}")
             if value is not None and row[value] is None:
                 continue
-            when = _seconds(row[at])
-            key = 0 if index is None or row[index] is None else _integer(row[index], "salIndex")
+            stamp, salindex = row[at], None if index is None else row[index]
+            when = stamp if type(stamp) is int else _milliseconds(stamp)
+            key = salindex if type(salindex) is int else _index(salindex)
             if when >= times.get(key, -math.inf):
                 times[key] = when
-                values[key] = None if value is None else row[value]
+                rows[key] = row
         return {
-            key: (when, None if values[key] is None else _integer(values[key], str(column)))
+            key: (
+                when / 1000,
+                None if value is None else _integer(rows[key][value], str(column)),
+            )
             for key, when in times.items()
         }
+
+
+@functools.lru_cache(maxsize=4096)
+def _csc(topic: str) -> str | None:
+    """The CSC of a topic this client reads, None for any other (each poll names the same)."""
+    match = _TOPIC.fullmatch(topic)
+    return None if match is None else match["csc"]
 
 
 def _position(columns: list[object], name: str) -> int | None:
@@ -93,22 +106,22 @@ def _series(result: dict[str, object]) -> list[Series]:
         name, columns, rows = one.get("name"), one.get("columns"), one.get("values", [])
         if not isinstance(columns, list) or "time" not in columns or not isinstance(rows, list):
             raise TypeError(f"malformed series {one!r:.200}")
-        match = _TOPIC.fullmatch(name) if isinstance(name, str) else None
-        if match is None:
+        csc = _csc(name) if isinstance(name, str) else None
+        if csc is None:
             raise ValueError(f"a series of another topic: {name!r:.100}")
-        series.append(Series(match["csc"], columns, rows))
+        series.append(Series(csc, columns, rows))
     return series
 
 
-def parse_answer(body: bytes, statements: int) -> list[list[Series]]:
-    """A ``chunked=true`` answer (one JSON document a line), its series by statement.
+def parse_answer(body: bytes) -> list[Series]:
+    """A ``chunked=true`` answer to one statement (one JSON document a line), its series.
 
-    A statement's rows may come in several chunks, each but the last marked ``partial``; an
-    answer whose last chunk of a statement is still partial, or that lacks a statement, was
-    cut short. ValueError or TypeError say what is wrong; RefusedError carries InfluxDB's.
+    The rows may come in several chunks, each but the last marked ``partial``; an answer
+    whose last chunk is still partial, or that has none, was cut short. ValueError or
+    TypeError say what is wrong; RefusedError carries InfluxDB's.
     """
-    found: list[list[Series]] = [[] for _ in range(statements)]
-    complete = [False] * statements
+    found: list[Series] = []
+    complete = False
     lines = [line for line in body.splitlines() if line.strip()]
     for doc in json.loads(b"[" + b",".join(lines) + b"]"):  # one parse: a chunk is a series
         if not isinstance(doc, dict):
@@ -119,13 +132,12 @@ def parse_answer(body: bytes, statements: int) -> list[list[Series]]:
         if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
             raise TypeError(f"results is not a list of objects: {results!r:.200}")
         for result in results:
-            number = result.get("statement_id", 0)
-            if not isinstance(number, int) or not 0 <= number < statements:
-                raise ValueError(f"an answer to statement {number!r}, of {statements}")
-            found[number] += _series(result)
-            complete[number] = not result.get("partial", False)
-    if not all(complete):
-        raise ValueError(f"the answer stopped short: statements complete {complete}")
+            if (number := result.get("statement_id", 0)) != 0:
+                raise ValueError(f"an answer to statement {number!r}, of one")
+            found += _series(result)
+            complete = not result.get("partial", False)
+    if not complete:
+        raise ValueError("the answer stopped short: its last chunk is partial, or missing")
     return found
 
 
@@ -138,11 +150,16 @@ def _integer(value: object, what: str) -> int:
     raise TypeError(f"{what} {value!r} is not an integer")
 
 
-def _seconds(value: object) -> float:
-    """An ``epoch=ms`` timestamp, in seconds."""
+def _index(value: object) -> int:
+    """A ``salIndex`` that is not an int: none (a non-indexed CSC: 0), or an integral float."""
+    return 0 if value is None else _integer(value, "salIndex")
+
+
+def _milliseconds(value: object) -> float:
+    """An ``epoch=ms`` timestamp that is not an int: a finite number, or TypeError."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise TypeError(f"time {value!r} is not epoch milliseconds")
-    return value / 1000
+    return value
 
 
 def last_values(found: list[Series], column: str) -> dict[str, int]:

@@ -164,11 +164,14 @@ async def serve(app: web.Application) -> TestServer:
 
 
 def stub(*answers: Callable[[], web.Response]) -> tuple[web.Application, list[str]]:
-    """A stand-in InfluxDB answering each request with the next answer (the last repeats)."""
+    """A stand-in InfluxDB answering each request with the next answer (the last repeats).
+
+    What each request asked is recorded: its statement, or its path when it has none.
+    """
     seen: list[str] = []
 
     async def answer(request: web.Request) -> web.Response:
-        seen.append(request.path)
+        seen.append(request.query.get("q", request.path))
         return answers[min(len(seen), len(answers)) - 1]()
 
     app = web.Application()
@@ -282,28 +285,61 @@ async def test_empty_efd_is_not_fresh(client: EfdClient) -> None:
 
 
 @module_loop
-async def test_one_http_request_per_poll(db: Db) -> None:
-    """Each states() is exactly one GET /query carrying the three statements."""
+async def test_one_request_per_statement(db: Db) -> None:
+    """Each statement of a poll is its own GET /query: three the first time, two later."""
     await db.write(site(_now_ms()))
     recorder = Recorder(db.server.url, prefix="/influxdb")
     proxy = await serve(recorder.app())
     efd = db.client(url=str(proxy.make_url("/influxdb")))
     try:
         first = await efd.states()
-        assert len(recorder.requests) == 1
+        assert len(recorder.requests) == 3
         second = await efd.states()
-        assert len(recorder.requests) == 2
+        assert len(recorder.requests) == 5
     finally:
         await efd.aclose()
         await proxy.close()
     assert len(first.cscs) == len(second.cscs) == 8
-    for n, (method, path, query) in enumerate(recorder.requests):
+    for method, path, query in recorder.requests:
         assert (method, path) == ("GET", "/influxdb/query")
         assert query["db"] == db.name
         assert query["epoch"] == "ms"
-        assert query["q"].count("SELECT") == (3 if n == 0 else 2)  # last() only the first time
+        assert query["q"].count("SELECT") == 1
         assert "u" not in query
         assert "p" not in query
+    lasts = ["last(" in query["q"] for _, _, query in recorder.requests]
+    assert sum(lasts[:3]) == 1  # last() the first time only
+    assert not any(lasts[3:])
+
+
+@module_loop
+async def test_a_polls_statements_are_asked_at_once() -> None:
+    """The statements' requests are all in flight together: none waits for another's answer.
+
+    InfluxDB runs one request's statements one after another; separate requests, side by
+    side. This stand-in answers nothing until every request of the poll has arrived.
+    """
+    arrived: list[str] = []
+    everyone = asyncio.Event()
+
+    async def answer(request: web.Request) -> web.Response:
+        arrived.append(request.query["q"])
+        if len(arrived) == 3:  # the first poll: three statements
+            everyone.set()
+        await asyncio.wait_for(everyone.wait(), 10)  # one at a time: never, and a 500
+        return web.json_response({"results": [{"statement_id": 0}]})
+
+    app = web.Application()
+    app.router.add_get("/query", answer)
+    server = await serve(app)
+    efd = EfdClient(url=str(server.make_url("")))
+    try:
+        states = await efd.states()
+    finally:
+        await efd.aclose()
+        await server.close()
+    assert states.cscs == {}
+    assert len(set(arrived)) == 3  # three different statements
 
 
 @module_loop
@@ -622,18 +658,21 @@ def _chunk(statement: int, rows: list[list[object]], *, partial: bool = False) -
 async def test_chunks_are_merged_and_a_cut_answer_is_an_error() -> None:
     """Chunks of one statement merge (newest row wins); an answer cut short is an error."""
     now = _now_ms()
-    whole = "\n".join(
-        [
-            json.dumps({"results": [{"statement_id": 0}]}),
-            json.dumps({"results": [{"statement_id": 1}]}),
-            _chunk(2, [[now - 2000, 5], [now - 1000, 2]], partial=True),
-            _chunk(2, [[now - 1500, 1]]),
-        ]
-    )
-    cut = "\n".join(whole.split("\n")[:3])
-    app, _ = stub(lambda: web.Response(text=whole, content_type="application/json"))
-    cut_app, _ = stub(lambda: web.Response(text=cut, content_type="application/json"))
-    server, cut_server = await serve(app), await serve(cut_app)
+    chunks = [
+        _chunk(0, [[now - 2000, 5], [now - 1000, 2]], partial=True),
+        _chunk(0, [[now - 1500, 1]]),
+    ]
+
+    def answering(states: list[str]) -> web.Application:
+        async def answer(request: web.Request) -> web.Response:
+            found = states if "summaryState" in request.query["q"] else [_chunk(0, [])]
+            return web.Response(text="\n".join(found), content_type="application/json")
+
+        app = web.Application()
+        app.router.add_get("/query", answer)
+        return app
+
+    server, cut_server = await serve(answering(chunks)), await serve(answering(chunks[:1]))
     efd = EfdClient(url=str(server.make_url("")))
     cut_efd = EfdClient(url=str(cut_server.make_url("")))
     try:
@@ -667,13 +706,13 @@ async def test_server_errors_show_influxdb_error_text() -> None:
         assert error.status == status
         assert message in error.message
         assert error.detail == f"boom {status}"
-        assert len(seen) == 1  # nothing worth repeating
+        assert len(seen) == len(set(seen))  # nothing worth repeating
 
 
 @module_loop
 async def test_unavailable_is_retried_once_then_reported() -> None:
     """A 503 (a restarting server behind the ingress) is asked once more; twice is an error."""
-    empty = {"results": [{"statement_id": i} for i in range(3)]}
+    empty = {"results": [{"statement_id": 0}]}
     app, seen = stub(
         lambda: web.Response(status=503, text="upstream connect error"),
         lambda: web.json_response(empty),
@@ -690,9 +729,10 @@ async def test_unavailable_is_retried_once_then_reported() -> None:
             await one.aclose()
         for srv in (server, server_down):
             await srv.close()
-    assert len(seen) == 2
+    assert len(seen) == 4  # three statements, the one refused asked again
+    assert len(set(seen)) == 3
     assert states.cscs == {}
-    assert len(seen_down) == 2
+    assert max(map(seen_down.count, seen_down)) == 2  # asked twice, then reported
     assert error.status == 503
     assert error.detail == "upstream connect error"
 

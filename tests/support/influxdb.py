@@ -125,12 +125,20 @@ class Influxd:
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root)},
         )
         log.close()
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self.connect()
         try:
             await self._wait_ready()
         except BaseException:
             await self.stop()
             raise
+
+    def connect(self) -> None:
+        """Open the HTTP session alone: a client of the server at ``url``, started elsewhere.
+
+        The benchmark's live writers use it from a process of their own, as the EFD's are;
+        :meth:`stop` then closes the session and leaves the server alone.
+        """
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
 
     async def _wait_ready(self) -> None:
         assert self._session is not None
@@ -153,7 +161,7 @@ class Influxd:
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
     async def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL) and remove its files."""
+        """Stop the server (SIGTERM, then SIGKILL) and remove its files; a client: close it."""
         if self._session is not None:
             await self._session.close()
             self._session = None
